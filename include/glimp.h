@@ -1,0 +1,298 @@
+/* glimp.h - the public interface of libglimp.
+ *
+ * glimp pairs a small and a large reasoning model and routes each reasoning
+ * step by the small model's first-token entropy. This header is the only one
+ * a program needs: errors, tensor types, GGUF files and test models so far.
+ * The library never prints or exits; every failure returns a negative
+ * glimp_err code and leaves a detailed message in glimp_last_error(). */
+#ifndef GLIMP_H
+#define GLIMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ errors */
+
+enum glimp_err {
+    GLIMP_OK = 0,
+    GLIMP_ERR_IO = -1,          /* open, read, write or map failed */
+    GLIMP_ERR_FORMAT = -2,      /* malformed input: truncated, inconsistent */
+    GLIMP_ERR_UNSUPPORTED = -3, /* well-formed but not supported here */
+    GLIMP_ERR_NOT_FOUND = -4,   /* no such key, tensor or file entry */
+    GLIMP_ERR_TYPE = -5,        /* a value has another type than asked for */
+    GLIMP_ERR_RANGE = -6,       /* a value or index out of range */
+    GLIMP_ERR_NOMEM = -7,       /* allocation failed or a cap was reached */
+    GLIMP_ERR_INVALID = -8,     /* the caller passed a bad argument */
+};
+
+/* Short fixed text for a code ("malformed input"). Never NULL. */
+const char *glimp_strerror(int code);
+
+/* Detailed message of the last failure on the calling thread, such as
+ * "tensor 'blk.3.attn_q.weight': data [offset 9123456, 1048576 bytes] past
+ * end of file (size 8000000)". Valid until the next glimp call on this
+ * thread; "" when nothing failed yet. */
+const char *glimp_last_error(void);
+
+/* ------------------------------------------------------------ tensor types */
+
+/* Values are those of ggml's enum ggml_type, so GGUF files agree. */
+enum glimp_type {
+    GLIMP_TYPE_F32 = 0,
+    GLIMP_TYPE_F16 = 1,
+    GLIMP_TYPE_Q4_0 = 2,
+    GLIMP_TYPE_Q4_1 = 3,
+    GLIMP_TYPE_Q5_0 = 6,
+    GLIMP_TYPE_Q5_1 = 7,
+    GLIMP_TYPE_Q8_0 = 8,
+    GLIMP_TYPE_Q8_1 = 9,
+    GLIMP_TYPE_Q2_K = 10,
+    GLIMP_TYPE_Q3_K = 11,
+    GLIMP_TYPE_Q4_K = 12,
+    GLIMP_TYPE_Q5_K = 13,
+    GLIMP_TYPE_Q6_K = 14,
+    GLIMP_TYPE_Q8_K = 15,
+    GLIMP_TYPE_IQ2_XXS = 16,
+    GLIMP_TYPE_IQ2_XS = 17,
+    GLIMP_TYPE_IQ3_XXS = 18,
+    GLIMP_TYPE_IQ1_S = 19,
+    GLIMP_TYPE_IQ4_NL = 20,
+    GLIMP_TYPE_IQ3_S = 21,
+    GLIMP_TYPE_IQ2_S = 22,
+    GLIMP_TYPE_IQ4_XS = 23,
+    GLIMP_TYPE_I8 = 24,
+    GLIMP_TYPE_I16 = 25,
+    GLIMP_TYPE_I32 = 26,
+    GLIMP_TYPE_I64 = 27,
+    GLIMP_TYPE_F64 = 28,
+    GLIMP_TYPE_IQ1_M = 29,
+    GLIMP_TYPE_BF16 = 30,
+    GLIMP_TYPE_TQ1_0 = 34,
+    GLIMP_TYPE_TQ2_0 = 35,
+    GLIMP_TYPE_COUNT = 36 /* one past the largest value known */
+};
+
+struct glimp_type_info {
+    const char *name;    /* "Q4_K", as ggml and llama.cpp print it */
+    uint32_t block_size; /* elements per block */
+    uint32_t type_size;  /* bytes per block */
+    bool supported;      /* glimp can quantize and dequantize it */
+};
+
+/* Facts about a tensor type, or NULL when the value names no type (ggml's
+ * removed ones included). Every type GGUF files use is known, so a file can
+ * be inspected even when glimp cannot compute with its tensors. */
+const struct glimp_type_info *glimp_type_info(uint32_t type);
+
+/* Bytes taken by n elements of a type. Fails with GLIMP_ERR_FORMAT when n is
+ * not a multiple of the block size, GLIMP_ERR_RANGE on overflow and
+ * GLIMP_ERR_UNSUPPORTED for an unknown type. */
+int glimp_type_nbytes(uint32_t type, uint64_t n, uint64_t *nbytes);
+
+/* Scalar reference conversions between float and a supported type. n must
+ * be a multiple of the type's block size; dst holds glimp_type_nbytes bytes
+ * (quantize) or n floats (dequantize). Fail with GLIMP_ERR_UNSUPPORTED or
+ * GLIMP_ERR_INVALID, having written nothing. */
+int glimp_quantize(enum glimp_type type, const float *src, void *dst, uint64_t n);
+int glimp_dequantize(enum glimp_type type, const void *src, float *dst, uint64_t n);
+
+/* IEEE half and bfloat16, round to nearest even; NaN stays NaN. */
+uint16_t glimp_fp32_to_fp16(float x);
+float glimp_fp16_to_fp32(uint16_t h);
+uint16_t glimp_fp32_to_bf16(float x);
+float glimp_bf16_to_fp32(uint16_t h);
+
+/* -------------------------------------------------------------- GGUF files */
+
+/* Metadata value types; values as in the GGUF specification. */
+enum glimp_gguf_vtype {
+    GLIMP_GGUF_U8 = 0,
+    GLIMP_GGUF_I8 = 1,
+    GLIMP_GGUF_U16 = 2,
+    GLIMP_GGUF_I16 = 3,
+    GLIMP_GGUF_U32 = 4,
+    GLIMP_GGUF_I32 = 5,
+    GLIMP_GGUF_F32 = 6,
+    GLIMP_GGUF_BOOL = 7,
+    GLIMP_GGUF_STR = 8,
+    GLIMP_GGUF_ARR = 9,
+    GLIMP_GGUF_U64 = 10,
+    GLIMP_GGUF_I64 = 11,
+    GLIMP_GGUF_F64 = 12,
+    GLIMP_GGUF_VTYPE_COUNT = 13
+};
+
+/* "u32", "str", "arr", ...; "?" for values outside the enum. */
+const char *glimp_gguf_vtype_name(uint32_t vtype);
+
+#define GLIMP_GGUF_MAX_DIMS 4
+#define GLIMP_GGUF_DEFAULT_ALIGNMENT 32
+
+/* A byte string that is not NUL-terminated and may contain NUL bytes. */
+struct glimp_str {
+    const char *ptr;
+    uint64_t len;
+};
+
+struct glimp_gguf_value {
+    enum glimp_gguf_vtype type;
+    union {
+        uint64_t u; /* U8, U16, U32, U64 */
+        int64_t i;  /* I8, I16, I32, I64 */
+        double f;   /* F32 (exactly widened), F64 */
+        bool b;
+        struct glimp_str s;
+        struct {
+            enum glimp_gguf_vtype type; /* element type, never ARR */
+            uint64_t n;
+            const void *data;            /* n packed little-endian elements,
+                                            possibly unaligned; NULL for STR */
+            const struct glimp_str *strs; /* n strings when type == STR */
+        } arr;
+    };
+};
+
+struct glimp_gguf_kv {
+    const char *key; /* NUL-terminated */
+    struct glimp_gguf_value val;
+};
+
+struct glimp_gguf_tensor {
+    const char *name; /* NUL-terminated */
+    uint32_t type;    /* enum glimp_type value, always a known type */
+    uint32_t n_dims;  /* 1..GLIMP_GGUF_MAX_DIMS */
+    uint64_t ne[GLIMP_GGUF_MAX_DIMS]; /* elements per dimension, ne[0]
+                                         fastest; unused ones are 1 */
+    uint64_t n_elements;
+    uint64_t offset; /* from the start of the data section */
+    uint64_t nbytes;
+    const void *data; /* inside the mapping */
+};
+
+struct glimp_gguf;
+
+/* Open and validate a GGUF v2 or v3 file. The file is mapped read-only; all
+ * pointers handed out (keys, strings, arrays, tensor data) point into it or
+ * into the handle and stay valid until glimp_gguf_close. Every count, length
+ * and offset is checked, so a corrupt file fails here with GLIMP_ERR_FORMAT
+ * (or GLIMP_ERR_UNSUPPORTED) and a message that says what and where. */
+int glimp_gguf_open(const char *path, struct glimp_gguf **out);
+
+/* The same over bytes in memory, which the caller keeps alive and unchanged
+ * until glimp_gguf_close. */
+int glimp_gguf_open_memory(const void *data, size_t size, struct glimp_gguf **out);
+
+void glimp_gguf_close(struct glimp_gguf *g); /* accepts NULL */
+
+uint32_t glimp_gguf_version(const struct glimp_gguf *g);
+uint32_t glimp_gguf_alignment(const struct glimp_gguf *g);
+uint64_t glimp_gguf_data_offset(const struct glimp_gguf *g); /* absolute */
+uint64_t glimp_gguf_file_size(const struct glimp_gguf *g);
+
+uint64_t glimp_gguf_n_kv(const struct glimp_gguf *g);
+const struct glimp_gguf_kv *glimp_gguf_kv_at(const struct glimp_gguf *g, uint64_t i);
+const struct glimp_gguf_kv *glimp_gguf_find(const struct glimp_gguf *g, const char *key);
+
+/* Typed getters. GLIMP_ERR_NOT_FOUND when the key is absent, GLIMP_ERR_TYPE
+ * when it holds another kind of value (any integer type serves an integer
+ * getter and F32 or F64 a float one), GLIMP_ERR_RANGE when an integer does
+ * not fit. The message names the key and both types. */
+int glimp_gguf_get_u32(const struct glimp_gguf *g, const char *key, uint32_t *out);
+int glimp_gguf_get_u64(const struct glimp_gguf *g, const char *key, uint64_t *out);
+int glimp_gguf_get_i64(const struct glimp_gguf *g, const char *key, int64_t *out);
+int glimp_gguf_get_f32(const struct glimp_gguf *g, const char *key, float *out);
+int glimp_gguf_get_f64(const struct glimp_gguf *g, const char *key, double *out);
+int glimp_gguf_get_bool(const struct glimp_gguf *g, const char *key, bool *out);
+int glimp_gguf_get_str(const struct glimp_gguf *g, const char *key, struct glimp_str *out);
+/* An array whose elements have type elem (GLIMP_GGUF_ARR: any element type). */
+int glimp_gguf_get_arr(const struct glimp_gguf *g, const char *key, enum glimp_gguf_vtype elem,
+                       const struct glimp_gguf_value **out);
+
+/* Element i of a numeric or bool array value, converted. The caller keeps i
+ * below arr.n; integers are returned as int64/uint64 as their type is. */
+uint64_t glimp_gguf_arr_u64(const struct glimp_gguf_value *v, uint64_t i);
+int64_t glimp_gguf_arr_i64(const struct glimp_gguf_value *v, uint64_t i);
+double glimp_gguf_arr_f64(const struct glimp_gguf_value *v, uint64_t i);
+
+uint64_t glimp_gguf_n_tensors(const struct glimp_gguf *g);
+const struct glimp_gguf_tensor *glimp_gguf_tensor_at(const struct glimp_gguf *g, uint64_t i);
+const struct glimp_gguf_tensor *glimp_gguf_find_tensor(const struct glimp_gguf *g,
+                                                       const char *name);
+
+/* Writer: collect metadata and tensors, then write one file. Values and
+ * tensor data are copied in, so the caller's buffers may go at once. Keys
+ * and tensor names must be unique. */
+struct glimp_gguf_writer;
+
+/* version 2 or 3; alignment a power of two (written as general.alignment
+ * when it is not the default 32). NULL when out of memory or invalid. */
+struct glimp_gguf_writer *glimp_gguf_writer_init(uint32_t version, uint32_t alignment);
+void glimp_gguf_writer_free(struct glimp_gguf_writer *w); /* accepts NULL */
+
+/* Any value, including arrays (whose element data or strings are copied). */
+int glimp_gguf_writer_set(struct glimp_gguf_writer *w, const char *key,
+                          const struct glimp_gguf_value *v);
+int glimp_gguf_writer_set_u32(struct glimp_gguf_writer *w, const char *key, uint32_t v);
+int glimp_gguf_writer_set_i32(struct glimp_gguf_writer *w, const char *key, int32_t v);
+int glimp_gguf_writer_set_u64(struct glimp_gguf_writer *w, const char *key, uint64_t v);
+int glimp_gguf_writer_set_f32(struct glimp_gguf_writer *w, const char *key, float v);
+int glimp_gguf_writer_set_bool(struct glimp_gguf_writer *w, const char *key, bool v);
+int glimp_gguf_writer_set_str(struct glimp_gguf_writer *w, const char *key, const char *v);
+/* n packed elements of a fixed-size type (not STR, not ARR). */
+int glimp_gguf_writer_set_arr(struct glimp_gguf_writer *w, const char *key,
+                              enum glimp_gguf_vtype elem, uint64_t n, const void *data);
+/* n NUL-terminated strings. */
+int glimp_gguf_writer_set_arr_str(struct glimp_gguf_writer *w, const char *key, uint64_t n,
+                                  const char *const *strs);
+
+/* A tensor of a known type; data holds glimp_type_nbytes(type, n) bytes where
+ * n is the product of ne[0..n_dims). */
+int glimp_gguf_writer_add_tensor(struct glimp_gguf_writer *w, const char *name, uint32_t type,
+                                 uint32_t n_dims, const uint64_t *ne, const void *data);
+
+int glimp_gguf_writer_write_file(const struct glimp_gguf_writer *w, const char *path);
+/* The file's bytes in a buffer the caller releases with free(). */
+int glimp_gguf_writer_write_memory(const struct glimp_gguf_writer *w, void **buf, size_t *size);
+
+/* ------------------------------------------------------------- test models */
+
+/* A GGUF model with seeded random weights, laid out with the metadata keys
+ * and tensor names of files converted from Hugging Face checkpoints, so the
+ * loader that reads these also reads real downloads. */
+struct glimp_testmodel_params {
+    const char *arch;   /* "qwen3", "qwen2" or "llama" */
+    uint32_t n_layer;
+    uint32_t n_embd;
+    uint32_t n_head;
+    uint32_t n_head_kv;
+    uint32_t head_dim;  /* 0: n_embd / n_head */
+    uint32_t n_ff;
+    uint32_t n_ctx;
+    float rope_base;
+    float rms_eps;
+    bool tied_output;   /* no output.weight; token_embd serves */
+    uint32_t weight_type; /* enum glimp_type for 2-D weights; 1-D stay F32 */
+    uint64_t seed;
+    /* Vocabulary: a Hugging Face tokenizer.json (+ tokenizer_config.json for
+     * special tokens and the chat template), or both NULL for the small
+     * built-in byte-level one. */
+    const char *tokenizer_json;
+    const char *tokenizer_config_json;
+    const char *name;   /* general.name; NULL: "glimp test model" */
+};
+
+/* Defaults: a tiny qwen3 (2 layers, 64 wide, 4 heads, 2 KV heads, F32, seed 1). */
+struct glimp_testmodel_params glimp_testmodel_default_params(void);
+
+int glimp_testmodel_write(const struct glimp_testmodel_params *p, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GLIMP_H */
