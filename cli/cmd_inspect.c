@@ -40,7 +40,10 @@ static void print_str(const struct glimp_str *s, uint64_t limit)
             putchar(ch);
         else {
             /* copy a whole valid UTF-8 sequence, escape anything else */
-            int len = ch >= 0xf0 && ch < 0xf5 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc2 && ch < 0xe0 ? 2 : 0;
+            int len = ch >= 0xf0 && ch < 0xf5   ? 4
+                      : ch >= 0xe0              ? 3
+                      : ch >= 0xc2 && ch < 0xe0 ? 2
+                                                : 0;
             bool ok = len > 0 && i + (uint64_t)len <= n;
             for (int k = 1; ok && k < len; k++)
                 ok = ((unsigned char)s->ptr[i + (uint64_t)k] & 0xc0) == 0x80;
@@ -244,8 +247,8 @@ static void print_tensors(const struct glimp_gguf *g)
         char shape[96];
         int len = 0;
         for (uint32_t d = 0; d < t->n_dims; d++)
-            len += snprintf(shape + len, sizeof shape - (size_t)len, "%s%" PRIu64,
-                            d ? " x " : "", t->ne[d]);
+            len += snprintf(shape + len, sizeof shape - (size_t)len, "%s%" PRIu64, d ? " x " : "",
+                            t->ne[d]);
         printf("  %-40s %-7s %-26s %12" PRIu64 " %12" PRIu64 "\n", t->name,
                glimp_type_info(t->type)->name, shape, glimp_gguf_data_offset(g) + t->offset,
                t->nbytes);
@@ -267,8 +270,7 @@ int cmd_inspect(int argc, char **argv)
             usage(stderr);
             return 2;
         } else if (path) {
-            fprintf(stderr, "glimp inspect: one file at a time ('%s' and '%s')\n", path,
-                    argv[i]);
+            fprintf(stderr, "glimp inspect: one file at a time ('%s' and '%s')\n", path, argv[i]);
             return 2;
         } else {
             path = argv[i];

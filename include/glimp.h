@@ -150,8 +150,8 @@ struct glimp_gguf_value {
         struct {
             enum glimp_gguf_vtype type; /* element type, never ARR */
             uint64_t n;
-            const void *data;            /* n packed little-endian elements,
-                                            possibly unaligned; NULL for STR */
+            const void *data;             /* n packed little-endian elements,
+                                             possibly unaligned; NULL for STR */
             const struct glimp_str *strs; /* n strings when type == STR */
         } arr;
     };
@@ -163,9 +163,9 @@ struct glimp_gguf_kv {
 };
 
 struct glimp_gguf_tensor {
-    const char *name; /* NUL-terminated */
-    uint32_t type;    /* enum glimp_type value, always a known type */
-    uint32_t n_dims;  /* 1..GLIMP_GGUF_MAX_DIMS */
+    const char *name;                 /* NUL-terminated */
+    uint32_t type;                    /* enum glimp_type value, always a known type */
+    uint32_t n_dims;                  /* 1..GLIMP_GGUF_MAX_DIMS */
     uint64_t ne[GLIMP_GGUF_MAX_DIMS]; /* elements per dimension, ne[0]
                                          fastest; unused ones are 1 */
     uint64_t n_elements;
@@ -265,17 +265,17 @@ int glimp_gguf_writer_write_memory(const struct glimp_gguf_writer *w, void **buf
  * and tensor names of files converted from Hugging Face checkpoints, so the
  * loader that reads these also reads real downloads. */
 struct glimp_testmodel_params {
-    const char *arch;   /* "qwen3", "qwen2" or "llama" */
+    const char *arch; /* "qwen3", "qwen2" or "llama" */
     uint32_t n_layer;
     uint32_t n_embd;
     uint32_t n_head;
     uint32_t n_head_kv;
-    uint32_t head_dim;  /* 0: n_embd / n_head */
+    uint32_t head_dim; /* 0: n_embd / n_head */
     uint32_t n_ff;
     uint32_t n_ctx;
     float rope_base;
     float rms_eps;
-    bool tied_output;   /* no output.weight; token_embd serves */
+    bool tied_output;     /* no output.weight; token_embd serves */
     uint32_t weight_type; /* enum glimp_type for 2-D weights; 1-D stay F32 */
     uint64_t seed;
     /* Vocabulary: a Hugging Face tokenizer.json (+ tokenizer_config.json for
@@ -283,7 +283,7 @@ struct glimp_testmodel_params {
      * built-in byte-level one. */
     const char *tokenizer_json;
     const char *tokenizer_config_json;
-    const char *name;   /* general.name; NULL: "glimp test model" */
+    const char *name; /* general.name; NULL: "glimp test model" */
 };
 
 /* Defaults: a tiny qwen3 (2 layers, 64 wide, 4 heads, 2 KV heads, F32, seed 1). */

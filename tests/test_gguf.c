@@ -90,8 +90,7 @@ static void test_hand_built_file(void **state)
 
 static const char *const strs[] = {"", "plain", "Ġthe", "日本語 ✓", "tab\tnew\nline"};
 
-static struct glimp_gguf_writer *full_writer(uint32_t version, uint32_t alignment,
-                                             uint64_t seed)
+static struct glimp_gguf_writer *full_writer(uint32_t version, uint32_t alignment, uint64_t seed)
 {
     struct glimp_gguf_writer *w = glimp_gguf_writer_init(version, alignment);
     assert_non_null(w);
@@ -119,12 +118,10 @@ static struct glimp_gguf_writer *full_writer(uint32_t version, uint32_t alignmen
     float af[3] = {0.5f, -0.25f, 1e30f};
     assert_int_equal(glimp_gguf_writer_set_arr(w, "t.arr_f32", GLIMP_GGUF_F32, 3, af), GLIMP_OK);
     uint8_t ab[4] = {1, 0, 0, 1};
-    assert_int_equal(glimp_gguf_writer_set_arr(w, "t.arr_bool", GLIMP_GGUF_BOOL, 4, ab),
-                     GLIMP_OK);
+    assert_int_equal(glimp_gguf_writer_set_arr(w, "t.arr_bool", GLIMP_GGUF_BOOL, 4, ab), GLIMP_OK);
     uint64_t au[2] = {0, UINT64_MAX};
     assert_int_equal(glimp_gguf_writer_set_arr(w, "t.arr_u64", GLIMP_GGUF_U64, 2, au), GLIMP_OK);
-    assert_int_equal(glimp_gguf_writer_set_arr(w, "t.arr_empty", GLIMP_GGUF_U8, 0, NULL),
-                     GLIMP_OK);
+    assert_int_equal(glimp_gguf_writer_set_arr(w, "t.arr_empty", GLIMP_GGUF_U8, 0, NULL), GLIMP_OK);
     assert_int_equal(glimp_gguf_writer_set_arr_str(w, "t.arr_str", 5, strs), GLIMP_OK);
 
     /* one tensor of each supported type, bytes random (the reader does not
@@ -369,9 +366,9 @@ static void test_ggml_reference_file(void **state)
 
     json_t *kvs = json_object_get(ref, "kv");
     assert_int_equal(glimp_gguf_n_kv(g), json_array_size(kvs));
-    static const char *const upper[] = {"UINT8",   "INT8",  "UINT16", "INT16", "UINT32",
-                                        "INT32",   "FLOAT32", "BOOL", "STRING", "ARRAY",
-                                        "UINT64",  "INT64", "FLOAT64"};
+    static const char *const upper[] = {"UINT8",  "INT8",    "UINT16", "INT16",  "UINT32",
+                                        "INT32",  "FLOAT32", "BOOL",   "STRING", "ARRAY",
+                                        "UINT64", "INT64",   "FLOAT64"};
     for (size_t i = 0; i < json_array_size(kvs); i++) {
         json_t *e = json_array_get(kvs, i);
         const struct glimp_gguf_kv *kv = glimp_gguf_kv_at(g, i);
@@ -465,9 +462,12 @@ static void test_open_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hand_built_file),   cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_getters),           cmocka_unit_test(test_writer_rejects),
-        cmocka_unit_test(test_ggml_reference_file), cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_hand_built_file),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_getters),
+        cmocka_unit_test(test_writer_rejects),
+        cmocka_unit_test(test_ggml_reference_file),
+        cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

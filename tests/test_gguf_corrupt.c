@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "glimp.h"
 #include "gguf_bytes.h"
+#include "glimp.h"
 #include "testutil.h"
 
 /* A valid file with strings, arrays of strings and numbers, and tensors of
@@ -29,8 +29,7 @@ static uint8_t *valid_file(size_t *size, uint64_t *data_end)
     assert_int_equal(glimp_gguf_writer_set_f32(w, "qwen3.rope.freq_base", 1e6f), GLIMP_OK);
     assert_int_equal(glimp_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", false),
                      GLIMP_OK);
-    assert_int_equal(glimp_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", 5, toks),
-                     GLIMP_OK);
+    assert_int_equal(glimp_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", 5, toks), GLIMP_OK);
     int32_t types[5] = {1, 1, 3, 1, 1};
     assert_int_equal(
         glimp_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GLIMP_GGUF_I32, 5, types),
@@ -41,9 +40,9 @@ static uint8_t *valid_file(size_t *size, uint64_t *data_end)
     uint64_t ne1[1] = {64};
     uint64_t ne2[2] = {32, 2};
     uint64_t ne3[2] = {256, 1};
-    assert_int_equal(glimp_gguf_writer_add_tensor(w, "output_norm.weight", GLIMP_TYPE_F32, 1,
-                                                  ne1, data),
-                     GLIMP_OK);
+    assert_int_equal(
+        glimp_gguf_writer_add_tensor(w, "output_norm.weight", GLIMP_TYPE_F32, 1, ne1, data),
+        GLIMP_OK);
     assert_int_equal(
         glimp_gguf_writer_add_tensor(w, "blk.0.attn_q.weight", GLIMP_TYPE_Q8_0, 2, ne2, data),
         GLIMP_OK);
@@ -139,9 +138,8 @@ static void test_random_corruption(void **state)
     uint8_t *file = valid_file(&size, &data_end);
     uint64_t rng = 12345;
     int accepted = 0, rejected = 0;
-    static const uint64_t nasty[] = {0,          1,          0x7fffffffffffffffULL,
-                                     UINT64_MAX, 0xffffffff, 0x100000000ULL,
-                                     1ULL << 62, 31,         33};
+    static const uint64_t nasty[] = {
+        0, 1, 0x7fffffffffffffffULL, UINT64_MAX, 0xffffffff, 0x100000000ULL, 1ULL << 62, 31, 33};
     for (int iter = 0; iter < 20000; iter++) {
         uint8_t *copy = malloc(size);
         memcpy(copy, file, size);
@@ -228,8 +226,9 @@ static void test_metadata_errors(void **state)
     b_u64(&b, 1ULL << 63);
     b_raw(&b, "key", 3);
     b_u64(&b, 0);
-    expect(&b, GLIMP_ERR_FORMAT, "metadata entry #0: key at offset 24 has length "
-                                 "9223372036854775808, past end of file (size 43)");
+    expect(&b, GLIMP_ERR_FORMAT,
+           "metadata entry #0: key at offset 24 has length "
+           "9223372036854775808, past end of file (size 43)");
     b_header(&b, 3, 0, 1);
     b_u64(&b, 3);
     b_raw(&b, "a\0b", 3);
@@ -250,8 +249,9 @@ static void test_metadata_errors(void **state)
     b_str(&b, "s");
     b_u32(&b, 8);
     b_u64(&b, UINT64_MAX);
-    expect(&b, GLIMP_ERR_FORMAT, "key 's': string value at offset 37 has length "
-                                 "18446744073709551615, past end of file");
+    expect(&b, GLIMP_ERR_FORMAT,
+           "key 's': string value at offset 37 has length "
+           "18446744073709551615, past end of file");
     b_header(&b, 3, 0, 1);
     b_str(&b, "b");
     b_u32(&b, 7);
@@ -360,7 +360,8 @@ static void test_tensor_errors(void **state)
     expect(&b, GLIMP_ERR_FORMAT, "tensor 'w': dimension 0 is 9223372036854775808");
     /* 2^61 F32 elements: the byte size overflows 64 bits */
     one_tensor(&b, "w", 1, (uint64_t[1]){1ULL << 62}, GLIMP_TYPE_F32, 0, 256);
-    expect(&b, GLIMP_ERR_FORMAT, "tensor 'w': 4611686018427387904 elements of type F32: size overflows 64 bits");
+    expect(&b, GLIMP_ERR_FORMAT,
+           "tensor 'w': 4611686018427387904 elements of type F32: size overflows 64 bits");
     one_tensor(&b, "w", 2, ne, 4, 0, 256);
     expect(&b, GLIMP_ERR_UNSUPPORTED, "tensor 'w': unknown tensor type 4");
     one_tensor(&b, "w", 2, ne, 1000, 0, 256);
@@ -406,7 +407,8 @@ static void test_tensor_errors(void **state)
     b_pad(&b, 32);
     for (int i = 0; i < 256; i++)
         b_u8(&b, 0);
-    expect(&b, GLIMP_ERR_FORMAT, "tensors 'b' [offset 128, 128 bytes] and 'a' [offset 160] overlap");
+    expect(&b, GLIMP_ERR_FORMAT,
+           "tensors 'b' [offset 128, 128 bytes] and 'a' [offset 160] overlap");
 }
 
 int main(void)

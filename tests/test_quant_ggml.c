@@ -57,11 +57,11 @@ static double rmse(const float *a, const float *b, uint64_t n)
 static const struct {
     const char *name;
     enum glimp_type type;
-    double worse; /* glimp's error may exceed ggml's by at most this factor */
+    double worse;    /* glimp's error may exceed ggml's by at most this factor */
     bool same_bytes; /* the rounding rule is fixed, so the bytes must agree */
 } types[] = {
-    {"f32", GLIMP_TYPE_F32, 1.0, true},    {"f16", GLIMP_TYPE_F16, 1.0, true},
-    {"bf16", GLIMP_TYPE_BF16, 1.0, true},  {"q8_0", GLIMP_TYPE_Q8_0, 1.02, false},
+    {"f32", GLIMP_TYPE_F32, 1.0, true},     {"f16", GLIMP_TYPE_F16, 1.0, true},
+    {"bf16", GLIMP_TYPE_BF16, 1.0, true},   {"q8_0", GLIMP_TYPE_Q8_0, 1.02, false},
     {"q4_0", GLIMP_TYPE_Q4_0, 1.10, false}, {"q4_k", GLIMP_TYPE_Q4_K, 1.15, false},
     {"q5_k", GLIMP_TYPE_Q5_K, 1.15, false}, {"q6_k", GLIMP_TYPE_Q6_K, 1.15, false},
 };
@@ -99,9 +99,9 @@ static void test_dequantize_2d_rows(void **state)
     float all[768], row[256];
     assert_int_equal(glimp_dequantize(GLIMP_TYPE_Q4_K, t->data, all, 768), GLIMP_OK);
     for (int r = 0; r < 3; r++) {
-        assert_int_equal(glimp_dequantize(GLIMP_TYPE_Q4_K, (const uint8_t *)t->data + 144 * r,
-                                          row, 256),
-                         GLIMP_OK);
+        assert_int_equal(
+            glimp_dequantize(GLIMP_TYPE_Q4_K, (const uint8_t *)t->data + 144 * r, row, 256),
+            GLIMP_OK);
         assert_memory_equal(row, all + 256 * r, sizeof row);
     }
 }

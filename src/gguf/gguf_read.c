@@ -51,8 +51,8 @@ struct cursor {
 static int truncated(const struct cursor *c, uint64_t need, const char *field)
 {
     return glimp_error(GLIMP_ERR_FORMAT,
-                       "%s: %s at offset %llu needs %llu bytes, but the file ends at %llu",
-                       c->what, field, (unsigned long long)c->pos, (unsigned long long)need,
+                       "%s: %s at offset %llu needs %llu bytes, but the file ends at %llu", c->what,
+                       field, (unsigned long long)c->pos, (unsigned long long)need,
                        (unsigned long long)c->size);
 }
 
@@ -116,8 +116,8 @@ static int read_name(struct cursor *c, const char *field, char **out)
         return glimp_error(GLIMP_ERR_FORMAT, "%s: empty %s at offset %llu", c->what, field,
                            (unsigned long long)(c->pos - 8));
     if (memchr(s.ptr, '\0', s.len))
-        return glimp_error(GLIMP_ERR_FORMAT, "%s: %s at offset %llu contains a NUL byte",
-                           c->what, field, (unsigned long long)(c->pos - s.len));
+        return glimp_error(GLIMP_ERR_FORMAT, "%s: %s at offset %llu contains a NUL byte", c->what,
+                           field, (unsigned long long)(c->pos - s.len));
     if (s.len > GLIMP_GGUF_MAX_NAME)
         return glimp_error(GLIMP_ERR_FORMAT, "%s: %s of %llu bytes is longer than %d", c->what,
                            field, (unsigned long long)s.len, GLIMP_GGUF_MAX_NAME);
@@ -158,8 +158,8 @@ static int decode_scalar(const struct cursor *c, enum glimp_gguf_vtype t, const 
     }
     case GLIMP_GGUF_BOOL:
         if (p[0] > 1)
-            return glimp_error(GLIMP_ERR_FORMAT, "%s: bool value %u is neither 0 nor 1",
-                               c->what, p[0]);
+            return glimp_error(GLIMP_ERR_FORMAT, "%s: bool value %u is neither 0 nor 1", c->what,
+                               p[0]);
         v->b = p[0] != 0;
         break;
     default:
@@ -226,9 +226,8 @@ static int read_array(struct cursor *c, struct glimp_gguf_value *v)
     if (elem == GLIMP_GGUF_BOOL) {
         for (uint64_t i = 0; i < n; i++)
             if (c->base[c->pos + i] > 1)
-                return glimp_error(GLIMP_ERR_FORMAT,
-                                   "%s: bool element %llu is %u, neither 0 nor 1", c->what,
-                                   (unsigned long long)i, c->base[c->pos + i]);
+                return glimp_error(GLIMP_ERR_FORMAT, "%s: bool element %llu is %u, neither 0 nor 1",
+                                   c->what, (unsigned long long)i, c->base[c->pos + i]);
     }
     c->pos += n * size;
     return GLIMP_OK;
@@ -237,8 +236,8 @@ static int read_array(struct cursor *c, struct glimp_gguf_value *v)
 static int read_value(struct cursor *c, uint32_t type, struct glimp_gguf_value *v)
 {
     if (type >= GLIMP_GGUF_VTYPE_COUNT)
-        return glimp_error(GLIMP_ERR_FORMAT, "%s: unknown value type %u at offset %llu",
-                           c->what, type, (unsigned long long)(c->pos - 4));
+        return glimp_error(GLIMP_ERR_FORMAT, "%s: unknown value type %u at offset %llu", c->what,
+                           type, (unsigned long long)(c->pos - 4));
     if (type == GLIMP_GGUF_STR) {
         v->type = GLIMP_GGUF_STR;
         return read_str(c, "string value", &v->s);
@@ -271,8 +270,7 @@ static int cmp_tensor_offset(const void *a, const void *b)
     return x->offset < y->offset ? -1 : x->offset > y->offset ? 1 : 0;
 }
 
-static int read_header(struct glimp_gguf *g, struct cursor *c, uint64_t *n_tensors,
-                       uint64_t *n_kv)
+static int read_header(struct glimp_gguf *g, struct cursor *c, uint64_t *n_tensors, uint64_t *n_kv)
 {
     snprintf(c->what, sizeof c->what, "header");
     const uint8_t *magic;
@@ -281,8 +279,8 @@ static int read_header(struct glimp_gguf *g, struct cursor *c, uint64_t *n_tenso
         for (uint64_t i = 0; i < 4 && i < c->size; i++)
             shown[i] = (c->base[i] >= 0x20 && c->base[i] < 0x7f) ? (char)c->base[i] : '.';
         return glimp_error(GLIMP_ERR_FORMAT,
-                           "not a GGUF file: starts with '%s' (%llu bytes), expected 'GGUF'",
-                           shown, (unsigned long long)c->size);
+                           "not a GGUF file: starts with '%s' (%llu bytes), expected 'GGUF'", shown,
+                           (unsigned long long)c->size);
     }
     int err = take(c, 4, "magic", &magic);
     if (!err)
@@ -295,8 +293,8 @@ static int read_header(struct glimp_gguf *g, struct cursor *c, uint64_t *n_tenso
         return glimp_error(GLIMP_ERR_UNSUPPORTED,
                            "GGUF version 1 is not supported (only versions 2 and 3)");
     if (g->version != 2 && g->version != 3)
-        return glimp_error(GLIMP_ERR_UNSUPPORTED,
-                           "unknown GGUF version %u (only versions 2 and 3)", g->version);
+        return glimp_error(GLIMP_ERR_UNSUPPORTED, "unknown GGUF version %u (only versions 2 and 3)",
+                           g->version);
     err = read_u64(c, "tensor count", n_tensors);
     if (!err)
         err = read_u64(c, "metadata count", n_kv);
@@ -345,14 +343,14 @@ static int read_kvs(struct glimp_gguf *g, struct cursor *c, uint64_t n_kv)
     qsort(g->kv_sorted, n_kv, sizeof *g->kv_sorted, cmp_kv);
     for (uint64_t i = 1; i < n_kv; i++)
         if (strcmp(g->kv_sorted[i - 1]->key, g->kv_sorted[i]->key) == 0)
-            return glimp_error(GLIMP_ERR_FORMAT, "duplicate key '%.256s'",
-                               g->kv_sorted[i]->key);
+            return glimp_error(GLIMP_ERR_FORMAT, "duplicate key '%.256s'", g->kv_sorted[i]->key);
 
     g->alignment = GLIMP_GGUF_DEFAULT_ALIGNMENT;
     const struct glimp_gguf_kv *al = glimp_gguf_find(g, "general.alignment");
     if (al) {
         if (al->val.type != GLIMP_GGUF_U32)
-            return glimp_error(GLIMP_ERR_FORMAT, "key 'general.alignment' has type %s, expected u32",
+            return glimp_error(GLIMP_ERR_FORMAT,
+                               "key 'general.alignment' has type %s, expected u32",
                                glimp_gguf_vtype_name(al->val.type));
         uint64_t a = al->val.u;
         if (a == 0 || (a & (a - 1)) != 0)
@@ -371,8 +369,8 @@ static int read_tensor_info(struct cursor *c, struct glimp_gguf_tensor *t, uint3
     if (err)
         return err;
     if (n_dims == 0 || n_dims > GLIMP_GGUF_MAX_DIMS)
-        return glimp_error(GLIMP_ERR_FORMAT, "%s: %u dimensions (must be 1 to %d)", c->what,
-                           n_dims, GLIMP_GGUF_MAX_DIMS);
+        return glimp_error(GLIMP_ERR_FORMAT, "%s: %u dimensions (must be 1 to %d)", c->what, n_dims,
+                           GLIMP_GGUF_MAX_DIMS);
     t->n_dims = n_dims;
     uint64_t n = 1;
     for (uint32_t d = 0; d < GLIMP_GGUF_MAX_DIMS; d++) {
@@ -387,8 +385,8 @@ static int read_tensor_info(struct cursor *c, struct glimp_gguf_tensor *t, uint3
                                (unsigned long long)t->ne[d]);
         if (n > (uint64_t)INT64_MAX / t->ne[d])
             return glimp_error(GLIMP_ERR_FORMAT,
-                               "%s: element count overflows (dimension %u is %llu)", c->what,
-                               d, (unsigned long long)t->ne[d]);
+                               "%s: element count overflows (dimension %u is %llu)", c->what, d,
+                               (unsigned long long)t->ne[d]);
         n *= t->ne[d];
     }
     t->n_elements = n;
@@ -632,8 +630,7 @@ const struct glimp_gguf_tensor *glimp_gguf_tensor_at(const struct glimp_gguf *g,
     return i < g->n_tensors ? &g->tensors[i] : NULL;
 }
 
-const struct glimp_gguf_tensor *glimp_gguf_find_tensor(const struct glimp_gguf *g,
-                                                       const char *name)
+const struct glimp_gguf_tensor *glimp_gguf_find_tensor(const struct glimp_gguf *g, const char *name)
 {
     struct glimp_gguf_tensor probe = {.name = name};
     const struct glimp_gguf_tensor *pp = &probe;

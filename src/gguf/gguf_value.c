@@ -11,12 +11,10 @@ static const struct {
     const char *name;
     uint8_t size;
 } vtypes[GLIMP_GGUF_VTYPE_COUNT] = {
-    [GLIMP_GGUF_U8] = {"u8", 1},     [GLIMP_GGUF_I8] = {"i8", 1},
-    [GLIMP_GGUF_U16] = {"u16", 2},   [GLIMP_GGUF_I16] = {"i16", 2},
-    [GLIMP_GGUF_U32] = {"u32", 4},   [GLIMP_GGUF_I32] = {"i32", 4},
-    [GLIMP_GGUF_F32] = {"f32", 4},   [GLIMP_GGUF_BOOL] = {"bool", 1},
-    [GLIMP_GGUF_STR] = {"str", 0},   [GLIMP_GGUF_ARR] = {"arr", 0},
-    [GLIMP_GGUF_U64] = {"u64", 8},   [GLIMP_GGUF_I64] = {"i64", 8},
+    [GLIMP_GGUF_U8] = {"u8", 1},   [GLIMP_GGUF_I8] = {"i8", 1},     [GLIMP_GGUF_U16] = {"u16", 2},
+    [GLIMP_GGUF_I16] = {"i16", 2}, [GLIMP_GGUF_U32] = {"u32", 4},   [GLIMP_GGUF_I32] = {"i32", 4},
+    [GLIMP_GGUF_F32] = {"f32", 4}, [GLIMP_GGUF_BOOL] = {"bool", 1}, [GLIMP_GGUF_STR] = {"str", 0},
+    [GLIMP_GGUF_ARR] = {"arr", 0}, [GLIMP_GGUF_U64] = {"u64", 8},   [GLIMP_GGUF_I64] = {"i64", 8},
     [GLIMP_GGUF_F64] = {"f64", 8},
 };
 
@@ -32,14 +30,12 @@ uint64_t glimp_gguf_vtype_size(uint32_t vtype)
 
 static bool is_unsigned(enum glimp_gguf_vtype t)
 {
-    return t == GLIMP_GGUF_U8 || t == GLIMP_GGUF_U16 || t == GLIMP_GGUF_U32 ||
-           t == GLIMP_GGUF_U64;
+    return t == GLIMP_GGUF_U8 || t == GLIMP_GGUF_U16 || t == GLIMP_GGUF_U32 || t == GLIMP_GGUF_U64;
 }
 
 static bool is_signed(enum glimp_gguf_vtype t)
 {
-    return t == GLIMP_GGUF_I8 || t == GLIMP_GGUF_I16 || t == GLIMP_GGUF_I32 ||
-           t == GLIMP_GGUF_I64;
+    return t == GLIMP_GGUF_I8 || t == GLIMP_GGUF_I16 || t == GLIMP_GGUF_I32 || t == GLIMP_GGUF_I64;
 }
 
 static int lookup(const struct glimp_gguf *g, const char *key, const char *want,
@@ -61,8 +57,8 @@ static int wrong_type(const struct glimp_gguf_kv *kv, const char *want)
 }
 
 /* Any integer value, as a signed or unsigned 64-bit number. */
-static int get_integer(const struct glimp_gguf *g, const char *key, const char *want,
-                       bool *neg, uint64_t *mag, const struct glimp_gguf_kv **kvp)
+static int get_integer(const struct glimp_gguf *g, const char *key, const char *want, bool *neg,
+                       uint64_t *mag, const struct glimp_gguf_kv **kvp)
 {
     int err = lookup(g, key, want, kvp);
     if (err)

@@ -241,8 +241,7 @@ int glimp_gguf_writer_set(struct glimp_gguf_writer *w, const char *key,
         } else {
             uint64_t size = glimp_gguf_vtype_size(v->arr.type);
             if (v->arr.n > SIZE_MAX / size)
-                return glimp_error(GLIMP_ERR_RANGE, "GGUF writer: key '%s': array too large",
-                                   key);
+                return glimp_error(GLIMP_ERR_RANGE, "GGUF writer: key '%s': array too large", key);
             if (v->arr.type == GLIMP_GGUF_BOOL) {
                 const uint8_t *src = v->arr.data;
                 for (uint64_t i = 0; i < v->arr.n; i++) {

@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-#define T(id, nm, blk, sz, ok) [id] = {.name = nm, .block_size = blk, .type_size = sz, .supported = ok}
+#define T(id, nm, blk, sz, ok)                                                                     \
+    [id] = {.name = nm, .block_size = blk, .type_size = sz, .supported = ok}
 
 static const struct glimp_type_info type_table[GLIMP_TYPE_COUNT] = {
     T(GLIMP_TYPE_F32, "F32", 1, 4, true),

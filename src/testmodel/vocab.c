@@ -190,10 +190,25 @@ nomem:
 
 /* flags: JSON_DECODE_INT_AS_REAL for tokenizer_config.json, whose
  * model_max_length can be 1e30 written as an integer (Llama 3). */
+static int check_json(const char *path, json_t *j, const json_error_t *e, json_t **out);
+
 static int load_json(const char *path, size_t flags, json_t **out)
 {
     json_error_t err;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES | flags, &err);
+    return check_json(path, j, &err, out);
+}
+
+static int parse_json(const char *name, const char *data, size_t len, size_t flags, json_t **out)
+{
+    json_error_t err;
+    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES | flags, &err);
+    return check_json(name, j, &err, out);
+}
+
+static int check_json(const char *path, json_t *j, const json_error_t *e, json_t **out)
+{
+    json_error_t err = *e;
     if (!j) {
         if (json_error_code(&err) == json_error_cannot_open_file)
             return glimp_error(GLIMP_ERR_IO, "%s: cannot open: %s", path, err.text);
@@ -640,6 +655,26 @@ out:
     free(at);
     free(added_mark);
     json_decref(seen);
+    return rc;
+}
+
+int tm_vocab_from_hf_memory(const char *tokenizer_json, size_t tokenizer_len,
+                            const char *config_json, size_t config_len, const char *arch,
+                            struct tm_vocab *v)
+{
+    json_t *tok = NULL, *cfg = NULL;
+    vocab_init(v);
+    int rc = parse_json("tokenizer.json", tokenizer_json, tokenizer_len, 0, &tok);
+    if (rc == GLIMP_OK && config_json)
+        rc = parse_json("tokenizer_config.json", config_json, config_len,
+                        JSON_DECODE_INT_AS_REAL, &cfg);
+    if (rc == GLIMP_OK)
+        rc = build_from_hf("tokenizer.json", tok, config_json ? "tokenizer_config.json" : NULL,
+                           cfg, arch, v);
+    json_decref(tok);
+    json_decref(cfg);
+    if (rc != GLIMP_OK)
+        tm_vocab_free(v);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #define GLIMP_TESTMODEL_VOCAB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Token types as GGUF files store them (llama.cpp's llama_token_type). */
@@ -58,6 +59,12 @@ int tm_vocab_builtin(struct tm_vocab *v);
  * GLIMP_ERR_IO. */
 int tm_vocab_from_hf(const char *tokenizer_path, const char *config_path, const char *arch,
                      struct tm_vocab *v);
+
+/* The same from the two files' bytes in memory (config_json may be NULL);
+ * messages name them "tokenizer.json" and "tokenizer_config.json". */
+int tm_vocab_from_hf_memory(const char *tokenizer_json, size_t tokenizer_len,
+                            const char *config_json, size_t config_len, const char *arch,
+                            struct tm_vocab *v);
 
 void tm_vocab_free(struct tm_vocab *v); /* accepts a zeroed or freed vocab */
 
