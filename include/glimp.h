@@ -259,6 +259,150 @@ int glimp_gguf_writer_write_file(const struct glimp_gguf_writer *w, const char *
 /* The file's bytes in a buffer the caller releases with free(). */
 int glimp_gguf_writer_write_memory(const struct glimp_gguf_writer *w, void **buf, size_t *size);
 
+/* --------------------------------------------------------------- tokenizer */
+
+/* Token types as GGUF files store them (tokenizer.ggml.token_type). */
+enum glimp_token_type {
+    GLIMP_TOKEN_UNDEFINED = 0,
+    GLIMP_TOKEN_NORMAL = 1,
+    GLIMP_TOKEN_UNKNOWN = 2,
+    GLIMP_TOKEN_CONTROL = 3,      /* <|im_start|>, <|endoftext|>: special */
+    GLIMP_TOKEN_USER_DEFINED = 4, /* added tokens such as <think> */
+    GLIMP_TOKEN_UNUSED = 5,
+    GLIMP_TOKEN_BYTE = 6,
+};
+
+/* Pre-tokenizers (tokenizer.ggml.pre) glimp knows. */
+enum glimp_pretok {
+    GLIMP_PRETOK_QWEN2 = 0, /* "qwen2", "deepseek-r1-qwen": Qwen2.5, Qwen3, R1-Distill-Qwen */
+    GLIMP_PRETOK_LLAMA3 = 1 /* "llama-bpe": Llama 3, R1-Distill-Llama */
+};
+
+struct glimp_tokenizer_params {
+    /* An unknown tokenizer.ggml.pre is an error naming it, unless this is
+     * set: then the qwen2 rules are used and glimp_tokenizer_warning() says
+     * so. */
+    bool allow_unknown_pre;
+};
+
+struct glimp_tokenizer_params glimp_tokenizer_default_params(void);
+
+struct glimp_tokenizer;
+
+/* A byte-level BPE tokenizer (tokenizer.ggml.model "gpt2") from a GGUF
+ * file's metadata: tokens, token types, merges (rank = order), special ids.
+ * Everything needed is copied, so g may be closed afterwards. Fails with
+ * GLIMP_ERR_UNSUPPORTED for another tokenizer model or an unknown
+ * pre-tokenizer, GLIMP_ERR_FORMAT for inconsistent metadata (a merge of
+ * unknown tokens, an id past the vocabulary, ...), naming the key. A
+ * tokenizer is read-only once loaded and may be shared between threads. */
+int glimp_tokenizer_load(const struct glimp_gguf *g, const struct glimp_tokenizer_params *p,
+                         struct glimp_tokenizer **out);
+void glimp_tokenizer_free(struct glimp_tokenizer *t); /* accepts NULL */
+
+uint32_t glimp_tokenizer_n_vocab(const struct glimp_tokenizer *t);
+enum glimp_pretok glimp_tokenizer_pretok(const struct glimp_tokenizer *t);
+/* "" or a note the caller should show (e.g. the pre-tokenizer fallback). */
+const char *glimp_tokenizer_warning(const struct glimp_tokenizer *t);
+/* Special ids, -1 when the model has none. eot: <|im_end|> or <|eot_id|>
+ * style end of turn, else eos. */
+int32_t glimp_tokenizer_bos(const struct glimp_tokenizer *t);
+int32_t glimp_tokenizer_eos(const struct glimp_tokenizer *t);
+int32_t glimp_tokenizer_eot(const struct glimp_tokenizer *t);
+int32_t glimp_tokenizer_pad(const struct glimp_tokenizer *t);
+bool glimp_tokenizer_add_bos(const struct glimp_tokenizer *t); /* add_bos_token */
+enum glimp_token_type glimp_tokenizer_token_type(const struct glimp_tokenizer *t, int32_t id);
+/* The token's string as the vocabulary stores it (byte-level symbols such
+ * as "Ġthe"); NULL for an id outside the vocabulary. Valid until
+ * glimp_tokenizer_free. */
+const char *glimp_tokenizer_token_text(const struct glimp_tokenizer *t, int32_t id);
+/* The id whose vocabulary string is exactly text, or -1. */
+int32_t glimp_tokenizer_find(const struct glimp_tokenizer *t, const char *text, size_t len);
+
+/* A growable list of token ids. Zero-initialise; release with
+ * glimp_tokens_free. */
+struct glimp_tokens {
+    int32_t *ids;
+    size_t n;
+    size_t cap;
+};
+void glimp_tokens_free(struct glimp_tokens *tokens);
+
+/* Encode len bytes of text and append the ids to out. With parse_special,
+ * control tokens written in the text ("<|im_start|>") become their ids;
+ * user-defined added tokens ("<think>") always do, as in llama.cpp. No BOS
+ * is added: callers that want one check glimp_tokenizer_add_bos. Text that
+ * is not valid UTF-8 is encoded byte by byte like any other bytes (each byte
+ * has a token); Qwen vocabularies apply NFC first. */
+int glimp_tokenize(const struct glimp_tokenizer *t, const char *text, size_t len,
+                   bool parse_special, struct glimp_tokens *out);
+
+/* The exact bytes of one token: byte-level symbols mapped back to bytes;
+ * control tokens give their text when render_special, else nothing. Writes
+ * at most cap bytes and sets *len to the full length (GLIMP_ERR_RANGE when
+ * cap is too small). GLIMP_ERR_RANGE for an id outside the vocabulary. */
+int glimp_token_to_bytes(const struct glimp_tokenizer *t, int32_t id, bool render_special,
+                         char *buf, size_t cap, size_t *len);
+
+/* Decode ids to bytes in a malloc'ed NUL-terminated buffer (*len without
+ * the NUL). An id outside the vocabulary is GLIMP_ERR_RANGE naming it. */
+int glimp_detokenize(const struct glimp_tokenizer *t, const int32_t *ids, size_t n,
+                     bool render_special, char **text, size_t *len);
+
+/* Streaming decoder: feed ids one at a time, get text that is always valid
+ * UTF-8. An incomplete UTF-8 sequence at the end is held back until the next
+ * token completes it; bytes that can never form valid UTF-8 come out as
+ * U+FFFD. */
+struct glimp_decoder;
+struct glimp_decoder *glimp_decoder_init(const struct glimp_tokenizer *t, bool render_special);
+void glimp_decoder_free(struct glimp_decoder *d); /* accepts NULL */
+/* Text made complete by this token; *out valid until the next call on d. */
+int glimp_decoder_push(struct glimp_decoder *d, int32_t id, const char **out, size_t *len);
+/* Whatever is held back (as U+FFFD), then reset. */
+int glimp_decoder_flush(struct glimp_decoder *d, const char **out, size_t *len);
+
+/* ---------------------------------------------------------- chat templates */
+
+enum glimp_chat_family {
+    GLIMP_CHAT_CHATML = 0,     /* plain <|im_start|>role ... <|im_end|> */
+    GLIMP_CHAT_QWEN3 = 1,      /* ChatML with thinking, enable_thinking */
+    GLIMP_CHAT_QWEN25 = 2,     /* Qwen2.5: ChatML with a default system prompt */
+    GLIMP_CHAT_DEEPSEEK_R1 = 3 /* <｜User｜>/<｜Assistant｜>, answer opens with <think>\n */
+};
+
+const char *glimp_chat_family_name(enum glimp_chat_family f); /* "qwen3", ... */
+
+struct glimp_chat_template {
+    enum glimp_chat_family family;
+    bool fallback;      /* the model's template was not recognised */
+    char warning[256];  /* why, when fallback; "" otherwise */
+    char bos_text[64];  /* the BOS token's text where the template prints it */
+};
+
+/* The family of a model's chat template, from tokenizer.chat_template,
+ * general.architecture and the special tokens. Never fails for want of a
+ * template: an unknown or missing one gives CHATML with fallback set. */
+int glimp_chat_detect(const struct glimp_gguf *g, struct glimp_chat_template *out);
+
+struct glimp_chat_message {
+    const char *role;              /* "system", "user", "assistant" */
+    const char *content;
+    const char *reasoning_content; /* optional, assistant turns; NULL if none */
+};
+
+struct glimp_chat_params {
+    bool add_generation_prompt; /* default true */
+    bool enable_thinking;       /* default true; false: empty think block */
+};
+
+struct glimp_chat_params glimp_chat_default_params(void);
+
+/* The prompt exactly as the family's Jinja template renders it, in a
+ * malloc'ed NUL-terminated string. GLIMP_ERR_INVALID for an unknown role or
+ * a NULL content, naming the message. */
+int glimp_chat_render(const struct glimp_chat_template *tmpl, const struct glimp_chat_message *msgs,
+                      size_t n_msgs, const struct glimp_chat_params *p, char **out);
+
 /* ------------------------------------------------------------- test models */
 
 /* A GGUF model with seeded random weights, laid out with the metadata keys
