@@ -321,6 +321,25 @@ static void test_getters(void **state)
     free(mem);
 }
 
+/* Nothing but the header: no metadata, no tensors (UBSan once caught a
+ * memcpy from NULL here). */
+static void test_empty_file(void **state)
+{
+    (void)state;
+    struct glimp_gguf_writer *w = glimp_gguf_writer_init(3, 32);
+    void *out;
+    size_t size;
+    assert_int_equal(glimp_gguf_writer_write_memory(w, &out, &size), GLIMP_OK);
+    assert_int_equal(size, 32); /* 24-byte header padded to the alignment */
+    struct glimp_gguf *g;
+    assert_int_equal(glimp_gguf_open_memory(out, size, &g), GLIMP_OK);
+    assert_int_equal(glimp_gguf_n_kv(g), 0);
+    assert_int_equal(glimp_gguf_n_tensors(g), 0);
+    glimp_gguf_close(g);
+    free(out);
+    glimp_gguf_writer_free(w);
+}
+
 static void test_writer_rejects(void **state)
 {
     (void)state;
@@ -468,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_writer_rejects),
         cmocka_unit_test(test_ggml_reference_file),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_empty_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

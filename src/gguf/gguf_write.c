@@ -42,8 +42,8 @@ struct glimp_gguf_writer {
 
 static void put(struct bytes *b, const void *src, size_t n)
 {
-    if (b->failed)
-        return;
+    if (b->failed || n == 0)
+        return; /* n == 0 may come with src NULL (no metadata yet) */
     if (n > b->cap - b->len) {
         size_t cap = b->cap ? b->cap : 256;
         while (n > cap - b->len) {

@@ -666,11 +666,11 @@ int tm_vocab_from_hf_memory(const char *tokenizer_json, size_t tokenizer_len,
     vocab_init(v);
     int rc = parse_json("tokenizer.json", tokenizer_json, tokenizer_len, 0, &tok);
     if (rc == GLIMP_OK && config_json)
-        rc = parse_json("tokenizer_config.json", config_json, config_len,
-                        JSON_DECODE_INT_AS_REAL, &cfg);
+        rc = parse_json("tokenizer_config.json", config_json, config_len, JSON_DECODE_INT_AS_REAL,
+                        &cfg);
     if (rc == GLIMP_OK)
-        rc = build_from_hf("tokenizer.json", tok, config_json ? "tokenizer_config.json" : NULL,
-                           cfg, arch, v);
+        rc = build_from_hf("tokenizer.json", tok, config_json ? "tokenizer_config.json" : NULL, cfg,
+                           arch, v);
     json_decref(tok);
     json_decref(cfg);
     if (rc != GLIMP_OK)
