@@ -4,8 +4,11 @@
 #ifndef GLIMP_CLI_H
 #define GLIMP_CLI_H
 
+int cmd_chat_template(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
 
 /* Print "glimp <cmd>: <message>" for the library's last error to stderr and
  * return the exit code for a failed command. */

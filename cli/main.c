@@ -11,8 +11,11 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"chat-template", cmd_chat_template, "render messages with a model's chat template"},
     {"inspect", cmd_inspect, "show a GGUF file: summary, metadata, tensors"},
     {"mkmodel", cmd_mkmodel, "write a GGUF test model with seeded random weights"},
+    {"tokenize", cmd_tokenize, "encode text to token ids with a model's tokenizer"},
+    {"detokenize", cmd_detokenize, "decode token ids to text"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

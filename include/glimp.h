@@ -331,9 +331,13 @@ void glimp_tokens_free(struct glimp_tokens *tokens);
 /* Encode len bytes of text and append the ids to out. With parse_special,
  * control tokens written in the text ("<|im_start|>") become their ids;
  * user-defined added tokens ("<think>") always do, as in llama.cpp. No BOS
- * is added: callers that want one check glimp_tokenizer_add_bos. Text that
- * is not valid UTF-8 is encoded byte by byte like any other bytes (each byte
- * has a token); Qwen vocabularies apply NFC first. */
+ * is added: callers that want one check glimp_tokenizer_add_bos. Qwen
+ * vocabularies apply NFC first. Text that is not valid UTF-8 is split at
+ * the bad bytes: each run of them is a piece of its own, BPE-encoded like
+ * any bytes (each byte has a token), and the valid stretches between are
+ * normalised and split as usual, so decoding gives every byte back. Fails
+ * with GLIMP_ERR_RANGE for text of 2^31 bytes or more; on failure out is
+ * left as it was. */
 int glimp_tokenize(const struct glimp_tokenizer *t, const char *text, size_t len,
                    bool parse_special, struct glimp_tokens *out);
 
@@ -374,18 +378,23 @@ const char *glimp_chat_family_name(enum glimp_chat_family f); /* "qwen3", ... */
 
 struct glimp_chat_template {
     enum glimp_chat_family family;
-    bool fallback;      /* the model's template was not recognised */
-    char warning[256];  /* why, when fallback; "" otherwise */
-    char bos_text[64];  /* the BOS token's text where the template prints it */
+    bool fallback;     /* the model's template was not recognised */
+    char warning[256]; /* why, when fallback; "" otherwise */
+    char bos_text[64]; /* the BOS token's text where the template prints it */
 };
 
 /* The family of a model's chat template, from tokenizer.chat_template,
  * general.architecture and the special tokens. Never fails for want of a
- * template: an unknown or missing one gives CHATML with fallback set. */
+ * template; fallback is set and warning says why when the template is not
+ * one of the known ones: a missing one is guessed from the architecture and
+ * special tokens, one that resembles a known family (its special tokens)
+ * gets that family, and any other gives CHATML. Fails only for a bad
+ * argument, out of memory, or (GLIMP_ERR_UNSUPPORTED) a deepseek-r1 model
+ * whose BOS text does not fit bos_text. */
 int glimp_chat_detect(const struct glimp_gguf *g, struct glimp_chat_template *out);
 
 struct glimp_chat_message {
-    const char *role;              /* "system", "user", "assistant" */
+    const char *role; /* "system", "user", "assistant" */
     const char *content;
     const char *reasoning_content; /* optional, assistant turns; NULL if none */
 };
@@ -402,6 +411,109 @@ struct glimp_chat_params glimp_chat_default_params(void);
  * a NULL content, naming the message. */
 int glimp_chat_render(const struct glimp_chat_template *tmpl, const struct glimp_chat_message *msgs,
                       size_t n_msgs, const struct glimp_chat_params *p, char **out);
+
+/* ------------------------------------------------------------------ models */
+
+enum glimp_arch {
+    GLIMP_ARCH_QWEN3 = 0, /* "qwen3": per-head RMSNorm on q and k, NEOX RoPE */
+    GLIMP_ARCH_QWEN2 = 1, /* "qwen2": q/k/v biases, NEOX RoPE */
+    GLIMP_ARCH_LLAMA = 2  /* "llama": NORM RoPE, llama3 frequency factors */
+};
+
+/* Which dimensions RoPE rotates together; values as llama.cpp's
+ * LLAMA_ROPE_TYPE_*. With n_rot rotated dimensions of a head:
+ *   NORM: pairs (2i, 2i+1)          (llama: the converter permutes q/k rows)
+ *   NEOX: pairs (i, i + n_rot/2)    (qwen2, qwen3)
+ * Pair i turns by pos * freq_scale * rope_base^(-2i/n_rot) / rope_freqs[i]. */
+enum glimp_rope_type { GLIMP_ROPE_NORM = 0, GLIMP_ROPE_NEOX = 2 };
+
+struct glimp_model_params {
+    /* Cap in bytes on one sequence's KV cache when glimp_seq_init is asked
+     * for the model's own context (n_ctx 0). Default 2 GiB. */
+    uint64_t kv_budget;
+    /* Tokens computed together in one pass; a longer append runs in chunks
+     * of this many. Each sequence's scratch is sized by it. Default 32. It
+     * changes speed and memory, never the logits (batch invariance). */
+    uint32_t n_batch;
+};
+
+struct glimp_model_params glimp_model_default_params(void);
+
+/* Hyperparameters as read from the GGUF keys (and tensor shapes). */
+struct glimp_model_info {
+    enum glimp_arch arch;
+    const char *arch_name; /* "qwen3"; static storage */
+    uint32_t n_vocab;      /* rows of token_embd.weight */
+    uint32_t n_ctx_train;  /* <arch>.context_length */
+    uint32_t n_layer;
+    uint32_t n_embd;
+    uint32_t n_head;
+    uint32_t n_head_kv;
+    uint32_t head_dim; /* attention.key_length, else n_embd / n_head */
+    uint32_t n_ff;
+    uint32_t n_rot; /* rope.dimension_count, else head_dim */
+    float rope_base;
+    float rope_freq_scale; /* 1 / linear scaling factor; 1 when none */
+    float rms_eps;
+    enum glimp_rope_type rope_type;
+    bool rope_freqs;  /* rope_freqs.weight divides the frequencies (llama3) */
+    bool tied_output; /* no output.weight: token_embd.weight serves */
+    uint64_t n_params;
+    uint64_t weight_bytes; /* bytes of all tensors the forward pass reads */
+};
+
+struct glimp_model;
+
+/* Load a qwen3, qwen2 or llama GGUF file (p NULL: defaults). The weights
+ * stay in the read-only mapping; nothing is copied. Fails naming the
+ * problem: GLIMP_ERR_UNSUPPORTED for an unknown architecture, a tensor type
+ * glimp cannot compute with or a RoPE scaling it does not know;
+ * GLIMP_ERR_NOT_FOUND for a missing key or tensor; GLIMP_ERR_FORMAT for a
+ * tensor of unexpected shape, head sizes that do not divide or other
+ * inconsistent hyperparameters; plus the errors of glimp_gguf_open. A loaded
+ * model is read-only and may serve sequences on several threads. */
+int glimp_model_load(const char *path, const struct glimp_model_params *p,
+                     struct glimp_model **out);
+void glimp_model_free(struct glimp_model *m); /* accepts NULL; free its sequences first */
+
+/* Valid until glimp_model_free. */
+const struct glimp_model_info *glimp_model_info(const struct glimp_model *m);
+/* The mapped file, so a tokenizer or chat template can be read from it.
+ * Valid until glimp_model_free; do not close it. */
+const struct glimp_gguf *glimp_model_gguf(const struct glimp_model *m);
+
+/* A sequence: a token history with its own KV cache (F32), evaluated by one
+ * model. Several sequences may share a model; one sequence is used by one
+ * thread at a time. */
+struct glimp_seq;
+
+/* Allocate a sequence and its whole KV cache for n_ctx tokens; n_ctx 0: the
+ * model's context length, capped by the model's kv_budget (rounded down to
+ * a multiple of 256). No memory is allocated later, except that
+ * glimp_seq_append with all_logits grows the logits buffer to the largest
+ * batch asked for. The model must outlive the sequence. */
+int glimp_seq_init(const struct glimp_model *m, uint32_t n_ctx, struct glimp_seq **out);
+void glimp_seq_free(struct glimp_seq *s); /* accepts NULL */
+
+uint32_t glimp_seq_len(const struct glimp_seq *s);   /* tokens held */
+uint32_t glimp_seq_n_ctx(const struct glimp_seq *s); /* most tokens it can hold */
+
+/* Evaluate n tokens at positions len .. len+n-1 and keep them. *logits
+ * (when logits is not NULL) receives n_vocab raw logits of the last
+ * position, or with all_logits n * n_vocab (position by position). They are
+ * owned by the sequence and valid until its next append, truncate or free.
+ * A token's logits are bitwise identical however the tokens before and
+ * with it were batched (batch invariance). Fails with GLIMP_ERR_RANGE for a
+ * token id outside the vocabulary or a batch that would pass the context
+ * ("sequence would hold 4100 tokens, context is 4096"), GLIMP_ERR_INVALID
+ * for n 0, GLIMP_ERR_NOMEM when the all-logits buffer cannot grow; a failed
+ * append leaves the sequence unchanged. */
+int glimp_seq_append(struct glimp_seq *s, const int32_t *ids, size_t n, bool all_logits,
+                     const float **logits);
+
+/* Roll back to the first len tokens (len <= glimp_seq_len, else
+ * GLIMP_ERR_RANGE and nothing changes). */
+int glimp_seq_truncate(struct glimp_seq *s, uint32_t len);
 
 /* ------------------------------------------------------------- test models */
 
