@@ -1,0 +1,71 @@
+/* model.h - what a loaded model holds (hyperparameters and the weights bound
+ * in place in the GGUF mapping) and what a sequence holds (its KV cache and
+ * scratch), shared by model.c (loading), seq.c (sequences) and forward.c
+ * (the transformer). */
+#ifndef GLIMP_MODEL_MODEL_H
+#define GLIMP_MODEL_MODEL_H
+
+#include "glimp.h"
+#include "kernels/matmul.h"
+
+struct glimp_layer {
+    const float *attn_norm; /* (n_embd) */
+    struct glimp_wmat wq;   /* (n_embd -> n_head * head_dim) */
+    struct glimp_wmat wk;   /* (n_embd -> n_head_kv * head_dim) */
+    struct glimp_wmat wv;   /* (n_embd -> n_head_kv * head_dim) */
+    struct glimp_wmat wo;   /* (n_head * head_dim -> n_embd) */
+    const float *bq;        /* (n_head * head_dim) or NULL */
+    const float *bk;        /* (n_head_kv * head_dim) or NULL */
+    const float *bv;        /* (n_head_kv * head_dim) or NULL */
+    const float *bo;        /* (n_embd) or NULL */
+    const float *q_norm;    /* (head_dim) qwen3, else NULL */
+    const float *k_norm;    /* (head_dim) qwen3, else NULL */
+    const float *ffn_norm;  /* (n_embd) */
+    struct glimp_wmat gate; /* (n_embd -> n_ff) */
+    struct glimp_wmat up;   /* (n_embd -> n_ff) */
+    struct glimp_wmat down; /* (n_ff -> n_embd) */
+};
+
+struct glimp_model {
+    struct glimp_gguf *gguf;
+    struct glimp_model_params params;
+    struct glimp_model_info info;
+    uint32_t q_dim;             /* n_head * head_dim */
+    uint32_t kv_dim;            /* n_head_kv * head_dim */
+    uint32_t max_in;            /* longest weight row: scratch for one dequantized row */
+    struct glimp_wmat tok_embd; /* (n_embd -> n_vocab): row id is the embedding */
+    struct glimp_wmat output;   /* (n_embd -> n_vocab); tok_embd when tied */
+    const float *output_norm;   /* (n_embd) */
+    double *inv_freq;           /* (n_rot / 2) radians per position of pair i */
+    struct glimp_layer *layers; /* (n_layer) */
+};
+
+struct glimp_seq {
+    const struct glimp_model *m;
+    uint32_t n_ctx;
+    uint32_t n_past;
+    float *k_cache; /* (n_layer, n_ctx, kv_dim) after norm and RoPE */
+    float *v_cache; /* (n_layer, n_ctx, kv_dim) */
+    /* scratch for one chunk of up to n_batch tokens */
+    float *x;              /* (n_batch, n_embd) residual stream */
+    float *xn;             /* (n_batch, n_embd) normed input of a sublayer, then its output */
+    float *q;              /* (n_batch, q_dim) */
+    float *att;            /* (n_batch, q_dim) attention output, heads side by side */
+    float *gate;           /* (n_batch, n_ff) */
+    float *up;             /* (n_batch, n_ff) */
+    float *rope;           /* (n_batch, n_rot) cos, sin of pair i at 2i, 2i+1 */
+    float *scores;         /* (n_ctx) attention weights of one head */
+    float *row;            /* (max_in) one dequantized weight row */
+    float *logits;         /* (n_vocab) last position */
+    float *logits_all;     /* (cap_all) all positions of the last append */
+    size_t logits_all_cap; /* floats */
+};
+
+/* Run n <= n_batch tokens (ids checked) at positions s->n_past .. +n-1,
+ * writing their K and V into the cache. Logits of every token go to
+ * out_all (n * n_vocab) when it is not NULL, else those of the last token
+ * to out_last. Does not advance n_past. Cannot fail. */
+void glimp_forward_chunk(struct glimp_seq *s, const int32_t *ids, uint32_t n, float *out_all,
+                         float *out_last);
+
+#endif
