@@ -32,7 +32,9 @@ static const char mkmodel_usage[] =
     "  --rms-eps F           RMSNorm epsilon (default 1e-6; llama 1e-5)\n"
     "  --tied | --untied     share token_embd as the output matrix (default tied)\n"
     "  --type T              2-D weight type: F32 (default), F16, BF16, Q8_0, Q4_0,\n"
-    "                        Q4_K, Q5_K, Q6_K (rows must fill whole blocks)\n"
+    "                        Q5_0, Q5_1, Q4_K, Q5_K, Q6_K (rows must fill whole\n"
+    "                        blocks), or a mix of them per tensor as llama-quantize\n"
+    "                        makes it: Q4_K_M, Q5_K_M (rows: multiples of 32)\n"
     "  --seed N              random seed (default 1)\n"
     "  --tokenizer PATH      a Hugging Face tokenizer.json, or a folder holding\n"
     "                        tokenizer.json and tokenizer_config.json (default:\n"
@@ -93,20 +95,41 @@ static bool parse_pos_float(const char *s, float *out)
 }
 
 static const uint32_t mkmodel_types[] = {
-    GLIMP_TYPE_F32,  GLIMP_TYPE_F16,  GLIMP_TYPE_BF16, GLIMP_TYPE_Q8_0,
-    GLIMP_TYPE_Q4_0, GLIMP_TYPE_Q4_K, GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K,
+    GLIMP_TYPE_F32,  GLIMP_TYPE_F16,  GLIMP_TYPE_BF16, GLIMP_TYPE_Q8_0, GLIMP_TYPE_Q4_0,
+    GLIMP_TYPE_Q5_0, GLIMP_TYPE_Q5_1, GLIMP_TYPE_Q4_K, GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K,
 };
 
-static bool parse_type(const char *s, uint32_t *out)
+static const struct {
+    const char *name;
+    uint32_t mix;
+} mkmodel_mixes[] = {{"Q4_K_M", GLIMP_MIX_Q4_K_M}, {"Q5_K_M", GLIMP_MIX_Q5_K_M}};
+
+/* A tensor type (*type set, *mix NONE) or a mix (*mix set). */
+static bool parse_type(const char *s, uint32_t *type, uint32_t *mix)
 {
     for (size_t i = 0; i < sizeof mkmodel_types / sizeof mkmodel_types[0]; i++) {
         const struct glimp_type_info *ti = glimp_type_info(mkmodel_types[i]);
         if (ti && strcasecmp(s, ti->name) == 0) {
-            *out = mkmodel_types[i];
+            *type = mkmodel_types[i];
+            *mix = GLIMP_MIX_NONE;
+            return true;
+        }
+    }
+    for (size_t i = 0; i < sizeof mkmodel_mixes / sizeof mkmodel_mixes[0]; i++) {
+        if (strcasecmp(s, mkmodel_mixes[i].name) == 0) {
+            *mix = mkmodel_mixes[i].mix;
             return true;
         }
     }
     return false;
+}
+
+static const char *type_label(const struct glimp_testmodel_params *p)
+{
+    for (size_t i = 0; i < sizeof mkmodel_mixes / sizeof mkmodel_mixes[0]; i++)
+        if (p->mix == mkmodel_mixes[i].mix)
+            return mkmodel_mixes[i].name;
+    return glimp_type_info(p->weight_type)->name;
 }
 
 /* --tokenizer: a file is tokenizer.json (its folder may hold the config); a
@@ -241,7 +264,7 @@ int cmd_mkmodel(int argc, char **argv)
         else if (!strcmp(name, "--rms-eps"))
             ok = eps_set = parse_pos_float(val, &p.rms_eps);
         else if (!strcmp(name, "--type"))
-            ok = parse_type(val, &p.weight_type);
+            ok = parse_type(val, &p.weight_type, &p.mix);
         else if (!strcmp(name, "--seed"))
             ok = parse_u64(val, 0, UINT64_MAX, &p.seed);
         else if (!strcmp(name, "--tokenizer")) {
@@ -292,9 +315,8 @@ int cmd_mkmodel(int argc, char **argv)
     printf("wrote %s: %s, %u layers, embd %u, %u heads (%u kv, head_dim %u), ff %u, ctx %u, "
            "vocab %llu%s, %s weights, %s, seed %llu, %.2fM params, ",
            out, p.arch, p.n_layer, p.n_embd, p.n_head, p.n_head_kv, head_dim, p.n_ff, p.n_ctx,
-           (unsigned long long)n_vocab, tokenizer ? "" : " (built-in)",
-           glimp_type_info(p.weight_type)->name, p.tied_output ? "tied" : "untied",
-           (unsigned long long)p.seed, (double)n_params / 1e6);
+           (unsigned long long)n_vocab, tokenizer ? "" : " (built-in)", type_label(&p),
+           p.tied_output ? "tied" : "untied", (unsigned long long)p.seed, (double)n_params / 1e6);
     print_size(glimp_gguf_file_size(g));
     printf("\n");
     glimp_gguf_close(g);

@@ -38,7 +38,7 @@ check "--full prints whole arrays" lacks "$tmp/full" "more]"
 # a file from another writer (llama.cpp's gguf-py): every tensor name appears
 "$glimp" inspect "$data/ggml-ref.gguf" >"$tmp/ref" 2>&1
 check "reference file exit 0" test $? -eq 0
-for t in f32 f16 bf16 q8_0 q4_0 q4_k q5_k q6_k; do
+for t in f32 f16 bf16 q8_0 q4_0 q4_k q5_k q6_k q5_0 q5_1; do
     check "reference tensor q.$t" grep -qE "^  q\.$t " "$tmp/ref"
 done
 check "reference u64 max" has "$tmp/ref" "18446744073709551615"

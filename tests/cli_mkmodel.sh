@@ -29,6 +29,18 @@ check "qwen3 has q/k norms" grep -q "blk.0.attn_q_norm.weight" <("$glimp" inspec
 check "qwen2 has q bias" grep -q "blk.0.attn_q.bias" <("$glimp" inspect "$tmp/qwen2.gguf")
 check "llama pre-tokenizer" grep -q "pre-tokenizer llama-bpe" <("$glimp" inspect "$tmp/llama.gguf")
 
+# a llama-quantize mix: file_type 15, Q5_0/Q8_0 fallbacks on 96-wide rows
+"$glimp" mkmodel -o "$tmp/mix.gguf" --type q4_k_m --embd 96 --ff 256 >"$tmp/out" 2>"$tmp/err"
+check "Q4_K_M exit 0" test $? -eq 0
+check "Q4_K_M named" has "$tmp/out" "Q4_K_M weights"
+"$glimp" inspect "$tmp/mix.gguf" >"$tmp/insp" 2>&1
+check "Q4_K_M file type" grep -qE '^  general\.file_type +u32 +15$' "$tmp/insp"
+check "Q4_K_M tied embd Q8_0" grep -qE '^  token_embd\.weight +Q8_0 ' "$tmp/insp"
+check "Q4_K_M attn_q Q5_0" grep -qE '^  blk\.1\.attn_q\.weight +Q5_0 ' "$tmp/insp"
+# two layers: n/8 = 0 and 7n/8 = 1, so layer 1 gets more bits, layer 0 not
+check "Q4_K_M ffn_down 0 Q4_K" grep -qE '^  blk\.0\.ffn_down\.weight +Q4_K ' "$tmp/insp"
+check "Q4_K_M ffn_down 1 Q6_K" grep -qE '^  blk\.1\.ffn_down\.weight +Q6_K ' "$tmp/insp"
+
 # same seed, same bytes; another seed, other bytes
 "$glimp" mkmodel -o "$tmp/a.gguf" --seed 9 >/dev/null 2>&1
 "$glimp" mkmodel -o "$tmp/b.gguf" --seed 9 >/dev/null 2>&1

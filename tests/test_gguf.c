@@ -227,7 +227,7 @@ static void check_full(const struct glimp_gguf *g, uint32_t version, uint32_t al
             assert_int_equal(((const uint8_t *)t->data)[i], (uint8_t)tu_rng_u64(&rng));
     }
     assert_int_equal(glimp_gguf_n_tensors(g), n_supported);
-    assert_int_equal(n_supported, 8);
+    assert_int_equal(n_supported, 10);
 }
 
 static void test_round_trip(void **state)

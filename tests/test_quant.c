@@ -202,7 +202,9 @@ static void test_bf16_rounding_exhaustive(void **state)
  * bounded per element relative to |x| (plus half the smallest subnormal for
  * F16). Q4_0's max bound is its worst case by construction: when the
  * largest-magnitude element is negative, positive values reach only 7/8 of
- * it, so a value near +max|x| is off by up to max|x| / 8. */
+ * it, so a value near +max|x| is off by up to max|x| / 8 (plus the fp16
+ * rounding of d); Q5_0's likewise, with 15/16 and max|x| / 16. Q5_1's is
+ * half a step of a range up to 2 max|x| on 31 steps: max|x| / 31. */
 struct bound {
     enum glimp_type type;
     double max_frac;
@@ -211,6 +213,7 @@ struct bound {
 
 static const struct bound q_bounds[] = {
     {GLIMP_TYPE_Q8_0, 0.0040, 0.0025}, {GLIMP_TYPE_Q4_0, 0.1260, 0.0400},
+    {GLIMP_TYPE_Q5_0, 0.0630, 0.0200}, {GLIMP_TYPE_Q5_1, 0.0330, 0.0200},
     {GLIMP_TYPE_Q4_K, 0.1250, 0.0350}, {GLIMP_TYPE_Q5_K, 0.0650, 0.0180},
     {GLIMP_TYPE_Q6_K, 0.0300, 0.0090},
 };
@@ -364,8 +367,8 @@ static void test_roundtrip_float_types(void **state)
 }
 
 static const enum glimp_type all_types[] = {
-    GLIMP_TYPE_F32,  GLIMP_TYPE_F16,  GLIMP_TYPE_BF16, GLIMP_TYPE_Q8_0,
-    GLIMP_TYPE_Q4_0, GLIMP_TYPE_Q4_K, GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K,
+    GLIMP_TYPE_F32,  GLIMP_TYPE_F16,  GLIMP_TYPE_BF16, GLIMP_TYPE_Q8_0, GLIMP_TYPE_Q4_0,
+    GLIMP_TYPE_Q5_0, GLIMP_TYPE_Q5_1, GLIMP_TYPE_Q4_K, GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K,
 };
 #define N_TYPES (sizeof all_types / sizeof all_types[0])
 #define N_SPECIAL 512 /* two super-blocks */
@@ -405,8 +408,10 @@ static void test_single_outlier(void **state)
                 for (int i = 0; i < N_SPECIAL; i++) {
                     /* Q4_K/Q5_K make the outlier's sub-block neighbours
                      * s * q - m, near zero but not exactly (d and dmin
-                     * round separately); all other zeros are exact. */
-                    int affine = t == GLIMP_TYPE_Q4_K || t == GLIMP_TYPE_Q5_K;
+                     * round separately), and Q5_1 its block's (d * q + m);
+                     * all other zeros are exact. */
+                    int affine =
+                        t == GLIMP_TYPE_Q4_K || t == GLIMP_TYPE_Q5_K || t == GLIMP_TYPE_Q5_1;
                     int near = i == pos || (affine && i / 32 == pos / 32);
                     double rel = t == GLIMP_TYPE_BF16 ? 0x1p-8 : 0x1p-10;
                     double tol = near ? rel * fabsf(big[v]) : 0.0;
@@ -435,13 +440,15 @@ static void test_single_outlier(void **state)
 /* A block of equal values v reads back within the fp16 scale's precision:
  * 2^-10 relative (BF16 its own 2^-8). When the type's fp16 super-block scale
  * for v is a subnormal (below 2^-14) it has fewer significant bits, and 2^-8
- * is allowed: the scale is about v / 127 (Q8_0), v / 8 (Q4_0), v / (15 * 63)
- * (Q4_K), v / (31 * 63) (Q5_K), v / (32 * 128) (Q6_K). */
+ * is allowed: the scale is about v / 127 (Q8_0), v / 8 (Q4_0), v / 16
+ * (Q5_0), v / (15 * 63) (Q4_K), v / (31 * 63) (Q5_K), v / (32 * 128) (Q6_K);
+ * Q5_1 stores v itself as its offset m (d = 0). */
 static double scale_divisor(enum glimp_type t)
 {
     switch (t) {
     case GLIMP_TYPE_Q8_0: return 127;
     case GLIMP_TYPE_Q4_0: return 8;
+    case GLIMP_TYPE_Q5_0: return 16;
     case GLIMP_TYPE_Q4_K: return 15 * 63;
     case GLIMP_TYPE_Q5_K: return 31 * 63;
     case GLIMP_TYPE_Q6_K: return 32 * 128;
@@ -523,6 +530,63 @@ static void test_hand_q4_0(void **state)
         }
         if (y[i] != want)
             fail_msg("Q4_0 element %d: %g, want %g", i, (double)y[i], (double)want);
+    }
+}
+
+/* Q5_0 and Q5_1: qs as Q4_0 (byte j: element j low, j + 16 high nibble),
+ * fifth bit of element e in qh[e / 8] bit e % 8. */
+static void test_hand_q5_0(void **state)
+{
+    (void)state;
+    uint8_t blk[22] = {0x00, 0x40}; /* d = 0x4000 = 2 */
+    uint8_t *qh = blk + 2, *qs = blk + 6;
+    memset(qh, 0xff, 4); /* fifth bits set, low bits 0: q = 16 everywhere, value 0 */
+    qh[1] = 0x7d;        /* clears the fifth bits of elements 9 and 15 */
+    qh[2] = 0xfe;        /* clears element 16's */
+    qs[0] = 0x3f;        /* x[0]: q 15+16 = 31: (31-16)*2 = 30;  x[16]: q 3: (3-16)*2 = -26 */
+    qs[9] = 0x05;        /* x[9]: q 5: -22;  x[25]: q 0+16: 0 */
+    qs[15] = 0xa0;       /* x[15]: q 0: -32;  x[31]: q 10+16 = 26: 20 */
+    float y[32];
+    assert_int_equal(glimp_dequantize(GLIMP_TYPE_Q5_0, blk, y, 32), GLIMP_OK);
+    for (int i = 0; i < 32; i++) {
+        float want = 0.0f;
+        switch (i) {
+        case 0: want = 30; break;
+        case 16: want = -26; break;
+        case 9: want = -22; break;
+        case 15: want = -32; break;
+        case 31: want = 20; break;
+        }
+        if (y[i] != want)
+            fail_msg("Q5_0 element %d: %g, want %g", i, (double)y[i], (double)want);
+    }
+}
+
+static void test_hand_q5_1(void **state)
+{
+    (void)state;
+    /* d = 0x3800 = 0.5, m = 0xc200 = -3; all levels 0 (value -3) but: */
+    uint8_t blk[24] = {0x00, 0x38, 0x00, 0xc2};
+    uint8_t *qh = blk + 4, *qs = blk + 8;
+    qh[0] = 0x01;  /* element 0's fifth bit */
+    qh[2] = 0x41;  /* elements 16 and 22 */
+    qh[3] = 0x80;  /* element 31 */
+    qs[0] = 0x1f;  /* x[0]: q 15+16 = 31: 15.5 - 3 = 12.5;  x[16]: q 1+16 = 17: 5.5 */
+    qs[6] = 0x06;  /* x[6]: q 6: 0;  x[22]: q 0+16: 5 */
+    qs[15] = 0x90; /* x[15]: q 0: -3;  x[31]: q 9+16 = 25: 9.5 */
+    float y[32];
+    assert_int_equal(glimp_dequantize(GLIMP_TYPE_Q5_1, blk, y, 32), GLIMP_OK);
+    for (int i = 0; i < 32; i++) {
+        float want = -3.0f;
+        switch (i) {
+        case 0: want = 12.5f; break;
+        case 16: want = 5.5f; break;
+        case 6: want = 0.0f; break;
+        case 22: want = 5.0f; break;
+        case 31: want = 9.5f; break;
+        }
+        if (y[i] != want)
+            fail_msg("Q5_1 element %d: %g, want %g", i, (double)y[i], (double)want);
     }
 }
 
@@ -758,6 +822,59 @@ static void test_layout_q6_K(void **state)
     }
 }
 
+/* Layout text (quant.h): element e's low four bits are qs[e % 16], low
+ * nibble for e < 16, high for e >= 16; its fifth bit is qh[e / 8] bit e % 8.
+ * Two blocks with different scales, every level 0..31 in each, in a
+ * different order per block. Q5_0 reads d * (q - 16), Q5_1 d * q + m. */
+static void check_q5_layout(enum glimp_type t)
+{
+    const int hdr = t == GLIMP_TYPE_Q5_0 ? 2 : 4, bsize = hdr + 20;
+    const uint16_t d_bits[2] = {0x3800, 0xc400}; /* 0.5, -4 */
+    const float d_val[2] = {0.5f, -4.0f};
+    const uint16_t m_bits[2] = {0xbc00, 0x4900}; /* -1, 10 */
+    const float m_val[2] = {-1.0f, 10.0f};
+    uint8_t blk[2 * 24] = {0};
+    uint8_t q[2][32];
+    for (int b = 0; b < 2; b++) {
+        uint8_t *p = blk + b * bsize;
+        p[0] = (uint8_t)(d_bits[b] & 0xff);
+        p[1] = (uint8_t)(d_bits[b] >> 8);
+        if (t == GLIMP_TYPE_Q5_1) {
+            p[2] = (uint8_t)(m_bits[b] & 0xff);
+            p[3] = (uint8_t)(m_bits[b] >> 8);
+        }
+        uint8_t *qh = p + hdr, *qs = p + hdr + 4;
+        for (int e = 0; e < 32; e++) {
+            q[b][e] = (uint8_t)((7 * e + 3 + 11 * b) % 32); /* 7 is odd: all 32 levels */
+            qs[e % 16] |= (uint8_t)((q[b][e] & 15) << (e < 16 ? 0 : 4));
+            qh[e / 8] |= (uint8_t)((q[b][e] >> 4) << (e % 8));
+        }
+    }
+    float y[64];
+    assert_int_equal(glimp_dequantize(t, blk, y, 64), GLIMP_OK);
+    for (int b = 0; b < 2; b++) {
+        for (int e = 0; e < 32; e++) {
+            float want = t == GLIMP_TYPE_Q5_0 ? d_val[b] * (float)(q[b][e] - 16)
+                                              : d_val[b] * (float)q[b][e] + m_val[b];
+            if (y[32 * b + e] != want)
+                fail_msg("%s block %d element %d (q %d): %g, want %g", glimp_type_info(t)->name, b,
+                         e, q[b][e], (double)y[32 * b + e], (double)want);
+        }
+    }
+}
+
+static void test_layout_q5_0(void **state)
+{
+    (void)state;
+    check_q5_layout(GLIMP_TYPE_Q5_0);
+}
+
+static void test_layout_q5_1(void **state)
+{
+    (void)state;
+    check_q5_layout(GLIMP_TYPE_Q5_1);
+}
+
 /* Q8_0: a block of integers whose largest magnitude is 127 has d = 1 and
  * comes back exactly. */
 static void test_q8_0_integers_exact(void **state)
@@ -769,6 +886,26 @@ static void test_q8_0_integers_exact(void **state)
     for (int b = 0; b < 8; b++)
         x[32 * b + b] = (b & 1) ? -127.0f : 127.0f;
     roundtrip(GLIMP_TYPE_Q8_0, x, y, 256);
+    assert_memory_equal(x, y, sizeof x);
+}
+
+/* Q5_0: integers in -16..15 with a -16 in every block have d = 1 and come
+ * back exactly. Q5_1: 32 consecutive integers from any (fp16-exact) start
+ * have m = that start and d = 1, and come back exactly too. */
+static void test_q5_integers_exact(void **state)
+{
+    (void)state;
+    float x[256], y[256];
+    for (int e = 0; e < 256; e++)
+        x[e] = (float)((e * 13) % 32 - 16);
+    for (int b = 0; b < 8; b++)
+        x[32 * b + (b * 5) % 32] = -16.0f;
+    roundtrip(GLIMP_TYPE_Q5_0, x, y, 256);
+    assert_memory_equal(x, y, sizeof x);
+    for (int b = 0; b < 8; b++)
+        for (int e = 0; e < 32; e++)
+            x[32 * b + e] = (float)(b * 37 - 100 + (e * 13) % 32);
+    roundtrip(GLIMP_TYPE_Q5_1, x, y, 256);
     assert_memory_equal(x, y, sizeof x);
 }
 
@@ -798,8 +935,9 @@ static void test_errors(void **state)
         enum glimp_type t;
         uint64_t n;
     } bad_n[] = {
-        {GLIMP_TYPE_Q8_0, 33}, {GLIMP_TYPE_Q8_0, 16},  {GLIMP_TYPE_Q4_0, 31},
-        {GLIMP_TYPE_Q4_K, 32}, {GLIMP_TYPE_Q5_K, 255}, {GLIMP_TYPE_Q6_K, 257},
+        {GLIMP_TYPE_Q8_0, 33},  {GLIMP_TYPE_Q8_0, 16},  {GLIMP_TYPE_Q4_0, 31},
+        {GLIMP_TYPE_Q5_0, 48},  {GLIMP_TYPE_Q5_1, 33},  {GLIMP_TYPE_Q4_K, 32},
+        {GLIMP_TYPE_Q5_K, 255}, {GLIMP_TYPE_Q6_K, 257},
     };
     for (size_t k = 0; k < sizeof bad_n / sizeof bad_n[0]; k++) {
         assert_int_equal(glimp_quantize(bad_n[k].t, x, buf, bad_n[k].n), GLIMP_ERR_INVALID);
@@ -836,14 +974,19 @@ int main(void)
         cmocka_unit_test(test_all_equal),
         cmocka_unit_test(test_hand_q8_0),
         cmocka_unit_test(test_hand_q4_0),
+        cmocka_unit_test(test_hand_q5_0),
+        cmocka_unit_test(test_hand_q5_1),
         cmocka_unit_test(test_hand_q4_K),
         cmocka_unit_test(test_hand_q5_K),
         cmocka_unit_test(test_hand_q6_K),
         cmocka_unit_test(test_hand_float_types),
+        cmocka_unit_test(test_layout_q5_0),
+        cmocka_unit_test(test_layout_q5_1),
         cmocka_unit_test(test_layout_q4_K),
         cmocka_unit_test(test_layout_q5_K),
         cmocka_unit_test(test_layout_q6_K),
         cmocka_unit_test(test_q8_0_integers_exact),
+        cmocka_unit_test(test_q5_integers_exact),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,7 @@ static const struct {
     {"bf16", GLIMP_TYPE_BF16, 1.0, true},   {"q8_0", GLIMP_TYPE_Q8_0, 1.02, false},
     {"q4_0", GLIMP_TYPE_Q4_0, 1.10, false}, {"q4_k", GLIMP_TYPE_Q4_K, 1.15, false},
     {"q5_k", GLIMP_TYPE_Q5_K, 1.15, false}, {"q6_k", GLIMP_TYPE_Q6_K, 1.15, false},
+    {"q5_0", GLIMP_TYPE_Q5_0, 1.10, false}, {"q5_1", GLIMP_TYPE_Q5_1, 1.10, false},
 };
 
 static void test_dequantize_matches_ggml(void **state)

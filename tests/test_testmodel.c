@@ -465,6 +465,184 @@ static void test_deterministic(void **state)
     free(dc);
 }
 
+/* ------------------------------------------------ llama-quantize mixes */
+
+/* The type llama.cpp's llama-quantize gives each tensor of an F16 model under
+ * LLAMA_FTYPE_MOSTLY_Q4_K_M (15) and Q5_K_M (17), restated from
+ * llama_tensor_get_type and its caller in src/llama-quant.cpp (February
+ * 2025) for a model of one expert, no imatrix, not Falcon, not 70B:
+ *
+ *  - Only 2-D tensors whose names end in "weight" and not "_norm.weight"
+ *    are quantized: norms and biases stay F32.
+ *  - The starting type is Q4_K (Q4_K_M) or Q5_K (Q5_K_M).
+ *  - output.weight, and token_embd.weight when the model has no
+ *    output.weight: Q8_0 when ne[0] is not a multiple of the starting
+ *    type's block (256), else Q6_K.
+ *  - token_embd.weight beside an output.weight: the starting type.
+ *  - attn_v.weight: Q6_K when use_more_bits(i_attention_wv, n_attention_wv);
+ *    ffn_down: Q6_K when use_more_bits(i_layer, n_layer). Both counters run
+ *    in the loader's tensor order, sorted by layer, so they are the layer.
+ *  - use_more_bits(i, n) = i < n/8 || i >= 7*n/8 || (i - n/8) % 3 == 2.
+ *  - attn_q, attn_k, attn_output, ffn_gate, ffn_up: the starting type.
+ *  - Last, when ne[0] is not a multiple of the chosen type's block size:
+ *    Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0 ("fallback quantization").
+ *
+ * more[] gives use_more_bits for each layer; NULL: computed as above. */
+static bool use_more_bits(int i, int n)
+{
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+static uint32_t llama_quant_type(uint32_t mix, const char *name, uint64_t ne0, bool tied,
+                                 uint32_t n_layer, const bool *more)
+{
+    uint32_t start = mix == GLIMP_MIX_Q4_K_M ? GLIMP_TYPE_Q4_K : GLIMP_TYPE_Q5_K;
+    int layer = -1;
+    if (sscanf(name, "blk.%d.", &layer) != 1)
+        layer = -1;
+    bool more_bits = layer >= 0 && (more ? more[layer] : use_more_bits(layer, (int)n_layer));
+    uint32_t t = start;
+    if (!strcmp(name, "output.weight") || (tied && !strcmp(name, "token_embd.weight")))
+        t = ne0 % 256 ? GLIMP_TYPE_Q8_0 : GLIMP_TYPE_Q6_K;
+    else if (strstr(name, "attn_v.weight") && more_bits)
+        t = GLIMP_TYPE_Q6_K;
+    else if (strstr(name, "ffn_down") && more_bits)
+        t = GLIMP_TYPE_Q6_K;
+    uint32_t block = t == GLIMP_TYPE_Q8_0 ? 32 : 256;
+    if (ne0 % block) {
+        if (t == GLIMP_TYPE_Q4_K)
+            t = GLIMP_TYPE_Q5_0;
+        else if (t == GLIMP_TYPE_Q5_K)
+            t = GLIMP_TYPE_Q5_1;
+        else if (t == GLIMP_TYPE_Q6_K)
+            t = GLIMP_TYPE_Q8_0;
+    }
+    return t;
+}
+
+/* Every tensor of the file has the type llama-quantize would give it; the
+ * count of tensors per type goes to counts (indexed by type). */
+static void check_mix(const char *path, const struct glimp_testmodel_params *p, const bool *more,
+                      uint32_t *counts)
+{
+    struct glimp_gguf *g = open_ok(path);
+    expect_u32(g, "general.file_type", p->mix);
+    memset(counts, 0, GLIMP_TYPE_COUNT * sizeof *counts);
+    for (uint64_t i = 0; i < glimp_gguf_n_tensors(g); i++) {
+        const struct glimp_gguf_tensor *t = glimp_gguf_tensor_at(g, i);
+        uint32_t want = t->n_dims == 1 ? GLIMP_TYPE_F32
+                                       : llama_quant_type(p->mix, t->name, t->ne[0], p->tied_output,
+                                                          p->n_layer, more);
+        if (t->type != want)
+            fail_msg("%s: tensor %s (ne0 %llu) is %s, llama-quantize makes it %s", path, t->name,
+                     (unsigned long long)t->ne[0], glimp_type_info(t->type)->name,
+                     glimp_type_info(want)->name);
+        counts[t->type]++;
+    }
+    glimp_gguf_close(g);
+}
+
+/* Qwen2.5-0.5B's layout: 24 layers, 896 wide, tied. Its rows of 896 are
+ * not whole 256-blocks, so most tensors fall back to Q5_0 and Q8_0, as in
+ * the Q4_K_M files people download. (Narrower heads and feed-forward than
+ * the real model keep the test quick; the fallbacks depend on ne[0] only.)
+ * use_more_bits for n = 24 worked out by hand: layers 0-2 (i < 3), 21-23
+ * (i >= 21) and 5, 8, 11, 14, 17, 20 ((i - 3) % 3 == 2). */
+static void test_mix_q4_k_m_qwen25(void **state)
+{
+    (void)state;
+    static const bool more24[24] = {1, 1, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1,
+                                    0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1};
+    for (int i = 0; i < 24; i++)
+        assert_int_equal(use_more_bits(i, 24), more24[i]);
+    struct glimp_testmodel_params p = glimp_testmodel_default_params();
+    p.arch = "qwen2";
+    p.n_layer = 24;
+    p.n_embd = 896;
+    p.n_head = 14;
+    p.n_head_kv = 2;
+    p.head_dim = 16;
+    p.n_ff = 256;
+    p.tied_output = true;
+    p.mix = GLIMP_MIX_Q4_K_M;
+    const char *path = tmp_file("mix-qwen25.gguf");
+    write_ok(&p, path);
+    uint32_t n[GLIMP_TYPE_COUNT];
+    check_mix(path, &p, more24, n);
+    /* token_embd, attn_v of the 12 more-bits layers */
+    assert_int_equal(n[GLIMP_TYPE_Q8_0], 1 + 12);
+    /* attn_q, attn_k, attn_output, ffn_gate, ffn_up of every layer, and
+     * attn_v of the other 12 */
+    assert_int_equal(n[GLIMP_TYPE_Q5_0], 5 * 24 + 12);
+    assert_int_equal(n[GLIMP_TYPE_Q6_K], 12); /* ffn_down, more bits */
+    assert_int_equal(n[GLIMP_TYPE_Q4_K], 12); /* ffn_down, the others */
+    /* attn_norm, ffn_norm, three biases per layer; output_norm */
+    assert_int_equal(n[GLIMP_TYPE_F32], 5 * 24 + 1);
+    struct glimp_gguf *g = open_ok(path);
+    expect_tensor(g, "blk.5.attn_v.weight", GLIMP_TYPE_Q8_0, 896, 32);
+    expect_tensor(g, "blk.6.attn_v.weight", GLIMP_TYPE_Q5_0, 896, 32);
+    expect_tensor(g, "blk.20.ffn_down.weight", GLIMP_TYPE_Q6_K, 256, 896);
+    expect_tensor(g, "blk.19.ffn_down.weight", GLIMP_TYPE_Q4_K, 256, 896);
+    expect_tensor(g, "blk.0.attn_output.weight", GLIMP_TYPE_Q5_0, 224, 896);
+    glimp_gguf_close(g);
+}
+
+/* Untied models, rows that are whole 256-blocks and rows that are not,
+ * both mixes; and the model loads and runs. */
+static void test_mix_other_shapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *arch;
+        uint32_t mix, n_layer, embd, ff;
+        bool tied;
+        uint32_t want_embd, want_output; /* token_embd and output, by hand */
+    } cases[] = {
+        /* 256 wide: K types throughout but ffn_down (rows of 288) */
+        {"llama", GLIMP_MIX_Q5_K_M, 8, 256, 288, false, GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K},
+        {"llama", GLIMP_MIX_Q4_K_M, 16, 256, 512, false, GLIMP_TYPE_Q4_K, GLIMP_TYPE_Q6_K},
+        /* 96 wide, untied: token_embd Q4_K -> Q5_0 (Q5_K -> Q5_1), output Q8_0 */
+        {"qwen3", GLIMP_MIX_Q4_K_M, 3, 96, 256, false, GLIMP_TYPE_Q5_0, GLIMP_TYPE_Q8_0},
+        {"qwen2", GLIMP_MIX_Q5_K_M, 9, 96, 64, false, GLIMP_TYPE_Q5_1, GLIMP_TYPE_Q8_0},
+        {"qwen3", GLIMP_MIX_Q5_K_M, 2, 256, 256, true, GLIMP_TYPE_Q6_K, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct glimp_testmodel_params p = glimp_testmodel_default_params();
+        p.arch = cases[i].arch;
+        p.mix = cases[i].mix;
+        p.weight_type = GLIMP_TYPE_Q2_K; /* ignored under a mix */
+        p.n_layer = cases[i].n_layer;
+        p.n_embd = cases[i].embd;
+        p.n_head = 4;
+        p.n_head_kv = 2;
+        p.n_ff = cases[i].ff;
+        p.tied_output = cases[i].tied;
+        char name[64];
+        snprintf(name, sizeof name, "mix-%zu.gguf", i);
+        const char *path = tmp_file(name);
+        write_ok(&p, path);
+        uint32_t n[GLIMP_TYPE_COUNT];
+        check_mix(path, &p, NULL, n);
+        struct glimp_gguf *g = open_ok(path);
+        expect_tensor(g, "token_embd.weight", cases[i].want_embd, p.n_embd, BUILTIN_N_VOCAB);
+        if (!cases[i].tied)
+            expect_tensor(g, "output.weight", cases[i].want_output, p.n_embd, BUILTIN_N_VOCAB);
+        glimp_gguf_close(g);
+
+        struct glimp_model *m = NULL;
+        if (glimp_model_load(path, NULL, &m) != GLIMP_OK)
+            fail_msg("%s: %s", path, glimp_last_error());
+        struct glimp_seq *sq = NULL;
+        assert_int_equal(glimp_seq_init(m, 16, &sq), GLIMP_OK);
+        const int32_t ids[3] = {1, 2, 3};
+        const float *logits = NULL;
+        assert_int_equal(glimp_seq_append(sq, ids, 3, false, &logits), GLIMP_OK);
+        assert_true(isfinite(logits[0]));
+        glimp_seq_free(sq);
+        glimp_model_free(m);
+    }
+}
+
 /* ---------------------------------------------------------- refusals */
 
 static void test_invalid_params(void **state)
@@ -476,7 +654,7 @@ static void test_invalid_params(void **state)
         struct glimp_testmodel_params p;
         int code;
         const char *says;
-    } cases[12];
+    } cases[14];
     size_t n = 0;
 #define CASE(field_set, c, s)                                                                      \
     do {                                                                                           \
@@ -502,6 +680,10 @@ static void test_invalid_params(void **state)
     /* 256 wide but ffn_down rows of 96 */
     CASE((q->weight_type = GLIMP_TYPE_Q6_K, q->n_embd = 256, q->n_ff = 96), GLIMP_ERR_INVALID,
          "n_ff (rows of ffn_down) is 96");
+    CASE(q->mix = 16, GLIMP_ERR_INVALID, "mix 16 is not one glimp knows");
+    /* a mix needs whole 32-blocks (llama.cpp has no fallback for Q8_0) */
+    CASE((q->mix = GLIMP_MIX_Q4_K_M, q->n_ff = 48), GLIMP_ERR_INVALID,
+         "weight type Q4_K_M packs 32 values a block, but n_ff (rows of ffn_down) is 48");
 #undef CASE
     assert_int_equal(n, sizeof cases / sizeof cases[0]);
     for (size_t i = 0; i < n; i++) {
@@ -1015,11 +1197,12 @@ static void test_real_llama3_vocab(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_params),   cmocka_unit_test(test_archs_and_types),
-        cmocka_unit_test(test_weight_values),    cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_invalid_params),   cmocka_unit_test(test_builtin_vocab),
-        cmocka_unit_test(test_hf_small),         cmocka_unit_test(test_hf_malformed),
-        cmocka_unit_test(test_real_qwen3_vocab), cmocka_unit_test(test_real_llama3_vocab),
+        cmocka_unit_test(test_default_params),    cmocka_unit_test(test_archs_and_types),
+        cmocka_unit_test(test_weight_values),     cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_invalid_params),    cmocka_unit_test(test_builtin_vocab),
+        cmocka_unit_test(test_hf_small),          cmocka_unit_test(test_hf_malformed),
+        cmocka_unit_test(test_real_qwen3_vocab),  cmocka_unit_test(test_real_llama3_vocab),
+        cmocka_unit_test(test_mix_q4_k_m_qwen25), cmocka_unit_test(test_mix_other_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

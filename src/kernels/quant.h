@@ -10,6 +10,7 @@
 
 #define QK8_0 32 /* elements per Q8_0 block */
 #define QK4_0 32 /* elements per Q4_0 block */
+#define QK5_0 32 /* elements per Q5_0 and Q5_1 block */
 #define QK_K 256 /* elements per K-quant super-block */
 #define K_SCALE_SIZE 12
 
@@ -43,6 +44,48 @@ typedef struct {
     uint8_t qs[QK4_0 / 2]; /* (16) two nibbles per byte */
 } block_q4_0;
 static_assert(sizeof(block_q4_0) == 18, "block_q4_0 must be 18 bytes");
+
+/* Q5_0: 32 elements as 5-bit unsigned q with an implicit offset of 16,
+ * x = d * (q - 16). The low four bits are packed as in Q4_0 (byte j of qs
+ * carries elements j and j + 16); the fifth bits form a 32-bit field in qh,
+ * bit e for element e, so element e's is bit e % 8 of byte qh[e / 8]:
+ *
+ *   byte  0..1   2..5                      6 ......................... 21
+ *        +------+-------------------------+-----------------------------+
+ *        |  d   | qh[0] qh[1] qh[2] qh[3] | qs[0] ...            qs[15] |
+ *        +------+-------------------------+-----------------------------+
+ *
+ *   qh[k]:  bit 7     ...     bit 0          qs[j]:  7 6 5 4 | 3 2 1 0
+ *          +------------------------+               +--------+--------+
+ *          | x[8k+7]  ...    x[8k]  |               |x[j+16] |  x[j]  |
+ *          +------------------------+               +--------+--------+
+ *   (k = 0, 1: elements 0..15; k = 2, 3: elements 16..31)
+ *
+ *   q(e) = (e < 16 ? qs[e] & 15 : qs[e - 16] >> 4) | ((qh[e/8] >> (e%8)) & 1) << 4
+ */
+typedef struct {
+    uint16_t d;            /* fp16 scale */
+    uint8_t qh[4];         /* fifth bits, element e at qh[e / 8] bit e % 8 */
+    uint8_t qs[QK5_0 / 2]; /* (16) low four bits, two per byte */
+} block_q5_0;
+static_assert(sizeof(block_q5_0) == 22, "block_q5_0 must be 22 bytes");
+
+/* Q5_1: as Q5_0 but with an unsigned q in 0..31 and an explicit offset,
+ * x = d * q + m (m is the block's minimum as stored, usually negative).
+ * qh and qs are laid out exactly as in Q5_0, two bytes later:
+ *
+ *   byte  0..1   2..3   4..7        8 .............. 23
+ *        +------+------+-----------+--------------------+
+ *        |  d   |  m   | qh[0..3]  | qs[0] ...   qs[15] |
+ *        +------+------+-----------+--------------------+
+ */
+typedef struct {
+    uint16_t d;            /* fp16 scale */
+    uint16_t m;            /* fp16 offset (the minimum) */
+    uint8_t qh[4];         /* fifth bits, as in Q5_0 */
+    uint8_t qs[QK5_0 / 2]; /* (16) low four bits, as in Q5_0 */
+} block_q5_1;
+static_assert(sizeof(block_q5_1) == 24, "block_q5_1 must be 24 bytes");
 
 /* Scales and mins of Q4_K and Q5_K: eight 6-bit scales sc[0..7] and eight
  * 6-bit mins m[0..7], one pair per 32-element sub-block, packed in 12 bytes:
@@ -142,6 +185,10 @@ void glimp_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, uint64_t n);
 void glimp_dequantize_row_q8_0_ref(const block_q8_0 *x, float *y, uint64_t n);
 void glimp_quantize_row_q4_0_ref(const float *x, block_q4_0 *y, uint64_t n);
 void glimp_dequantize_row_q4_0_ref(const block_q4_0 *x, float *y, uint64_t n);
+void glimp_quantize_row_q5_0_ref(const float *x, block_q5_0 *y, uint64_t n);
+void glimp_dequantize_row_q5_0_ref(const block_q5_0 *x, float *y, uint64_t n);
+void glimp_quantize_row_q5_1_ref(const float *x, block_q5_1 *y, uint64_t n);
+void glimp_dequantize_row_q5_1_ref(const block_q5_1 *x, float *y, uint64_t n);
 void glimp_quantize_row_q4_K_ref(const float *x, block_q4_K *y, uint64_t n);
 void glimp_dequantize_row_q4_K_ref(const block_q4_K *x, float *y, uint64_t n);
 void glimp_quantize_row_q5_K_ref(const float *x, block_q5_K *y, uint64_t n);

@@ -1,8 +1,8 @@
 /* quant_ref.c - scalar reference quantizers and dequantizers for the types
- * glimp computes with (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), and the
- * public glimp_quantize / glimp_dequantize that dispatch on the type. These
- * favour clarity and accuracy over speed; faster paths are tested against
- * them. Block layouts are described in quant.h. */
+ * glimp computes with (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K,
+ * Q6_K), and the public glimp_quantize / glimp_dequantize that dispatch on
+ * the type. These favour clarity and accuracy over speed; faster paths are
+ * tested against them. Block layouts are described in quant.h. */
 #include "kernels/quant.h"
 
 #include "core/error.h"
@@ -123,6 +123,89 @@ void glimp_dequantize_row_q4_0_ref(const block_q4_0 *x, float *y, uint64_t n)
             y[j] = (float)((x[b].qs[j] & 15) - 8) * d;
             y[j + QK4_0 / 2] = (float)((x[b].qs[j] >> 4) - 8) * d;
         }
+    }
+}
+
+/* ------------------------------------------------------------ Q5_0, Q5_1 */
+
+/* Element e's 5-bit level from a Q5_0/Q5_1 block's qh and qs (quant.h). */
+static int q5_level(const uint8_t *qh, const uint8_t *qs, int e)
+{
+    int lo = e < 16 ? qs[e] & 15 : qs[e - 16] >> 4;
+    return lo | (((qh[e / 8] >> (e % 8)) & 1) << 4);
+}
+
+/* Store 32 levels q[0..31] in 0..31 as qh and qs. */
+static void q5_pack(const uint8_t *q, uint8_t *qh, uint8_t *qs)
+{
+    memset(qh, 0, 4);
+    for (int j = 0; j < 16; j++)
+        qs[j] = (uint8_t)((q[j] & 15) | ((q[j + 16] & 15) << 4));
+    for (int e = 0; e < 32; e++)
+        qh[e / 8] |= (uint8_t)(((q[e] >> 4) & 1) << (e % 8));
+}
+
+/* As Q4_0 with 32 levels: the largest-magnitude element, with its sign,
+ * maps to q = 0 (-16 * d), so d = that element / -16; the other side
+ * reaches 15 * |d|. q is computed against d as stored. */
+void glimp_quantize_row_q5_0_ref(const float *x, block_q5_0 *y, uint64_t n)
+{
+    uint8_t q[QK5_0];
+    for (uint64_t b = 0; b < n / QK5_0; b++, x += QK5_0) {
+        float amax = 0.0f, vmax = 0.0f;
+        for (int i = 0; i < QK5_0; i++) {
+            if (fabsf(x[i]) > amax) {
+                amax = fabsf(x[i]);
+                vmax = x[i];
+            }
+        }
+        float d;
+        y[b].d = to_fp16(vmax / -16.0f, &d);
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        for (int i = 0; i < QK5_0; i++)
+            q[i] = (uint8_t)clamp_int(round_clamp(x[i] * id, -16, 16) + 16, 0, 31);
+        q5_pack(q, y[b].qh, y[b].qs);
+    }
+}
+
+void glimp_dequantize_row_q5_0_ref(const block_q5_0 *x, float *y, uint64_t n)
+{
+    for (uint64_t b = 0; b < n / QK5_0; b++, y += QK5_0) {
+        float d = glimp_fp16_to_fp32(x[b].d);
+        for (int e = 0; e < QK5_0; e++)
+            y[e] = (float)(q5_level(x[b].qh, x[b].qs, e) - 16) * d;
+    }
+}
+
+/* m = the block's minimum as stored (fp16), d = (max - m) / 31 as stored,
+ * q = round((x - m) / d): the minimum reads back as m exactly and every
+ * element lies within d / 2 of its level, up to fp16 rounding of d. */
+void glimp_quantize_row_q5_1_ref(const float *x, block_q5_1 *y, uint64_t n)
+{
+    uint8_t q[QK5_0];
+    for (uint64_t b = 0; b < n / QK5_0; b++, x += QK5_0) {
+        float lo = x[0], hi = x[0];
+        for (int i = 1; i < QK5_0; i++) {
+            lo = fminf(lo, x[i]);
+            hi = fmaxf(hi, x[i]);
+        }
+        float m, d;
+        y[b].m = to_fp16(lo, &m);
+        y[b].d = to_fp16(fmaxf(hi - m, 0.0f) / 31.0f, &d);
+        float id = d > 0.0f ? 1.0f / d : 0.0f;
+        for (int i = 0; i < QK5_0; i++)
+            q[i] = (uint8_t)round_clamp((x[i] - m) * id, 0, 31);
+        q5_pack(q, y[b].qh, y[b].qs);
+    }
+}
+
+void glimp_dequantize_row_q5_1_ref(const block_q5_1 *x, float *y, uint64_t n)
+{
+    for (uint64_t b = 0; b < n / QK5_0; b++, y += QK5_0) {
+        float d = glimp_fp16_to_fp32(x[b].d);
+        float m = glimp_fp16_to_fp32(x[b].m);
+        for (int e = 0; e < QK5_0; e++)
+            y[e] = (float)q5_level(x[b].qh, x[b].qs, e) * d + m;
     }
 }
 
@@ -554,6 +637,8 @@ int glimp_quantize(enum glimp_type type, const float *src, void *dst, uint64_t n
     case GLIMP_TYPE_BF16: glimp_quantize_row_bf16_ref(src, dst, n); break;
     case GLIMP_TYPE_Q8_0: glimp_quantize_row_q8_0_ref(src, dst, n); break;
     case GLIMP_TYPE_Q4_0: glimp_quantize_row_q4_0_ref(src, dst, n); break;
+    case GLIMP_TYPE_Q5_0: glimp_quantize_row_q5_0_ref(src, dst, n); break;
+    case GLIMP_TYPE_Q5_1: glimp_quantize_row_q5_1_ref(src, dst, n); break;
     case GLIMP_TYPE_Q4_K: glimp_quantize_row_q4_K_ref(src, dst, n); break;
     case GLIMP_TYPE_Q5_K: glimp_quantize_row_q5_K_ref(src, dst, n); break;
     case GLIMP_TYPE_Q6_K: glimp_quantize_row_q6_K_ref(src, dst, n); break;
@@ -575,6 +660,8 @@ int glimp_dequantize(enum glimp_type type, const void *src, float *dst, uint64_t
     case GLIMP_TYPE_BF16: glimp_dequantize_row_bf16_ref(src, dst, n); break;
     case GLIMP_TYPE_Q8_0: glimp_dequantize_row_q8_0_ref(src, dst, n); break;
     case GLIMP_TYPE_Q4_0: glimp_dequantize_row_q4_0_ref(src, dst, n); break;
+    case GLIMP_TYPE_Q5_0: glimp_dequantize_row_q5_0_ref(src, dst, n); break;
+    case GLIMP_TYPE_Q5_1: glimp_dequantize_row_q5_1_ref(src, dst, n); break;
     case GLIMP_TYPE_Q4_K: glimp_dequantize_row_q4_K_ref(src, dst, n); break;
     case GLIMP_TYPE_Q5_K: glimp_dequantize_row_q5_K_ref(src, dst, n); break;
     case GLIMP_TYPE_Q6_K: glimp_dequantize_row_q6_K_ref(src, dst, n); break;

@@ -3,6 +3,7 @@
  * convert_hf_to_gguf.py writes for Qwen3, Qwen2 and Llama checkpoints, so a
  * loader that reads these files reads real downloads too. */
 #include "core/error.h"
+#include "kernels/quant.h"
 #include "testmodel/vocab.h"
 
 #include <math.h>
@@ -30,6 +31,7 @@ struct glimp_testmodel_params glimp_testmodel_default_params(void)
         .rms_eps = 1e-6f,
         .tied_output = true,
         .weight_type = GLIMP_TYPE_F32,
+        .mix = GLIMP_MIX_NONE,
         .seed = 1,
         .tokenizer_json = NULL,
         .tokenizer_config_json = NULL,
@@ -115,16 +117,29 @@ static int validate(const struct glimp_testmodel_params *p, struct tm_shape *s)
         return glimp_error(GLIMP_ERR_INVALID, "test model: rms_eps %g must be positive",
                            (double)p->rms_eps);
 
-    const struct glimp_type_info *ti = glimp_type_info(p->weight_type);
-    if (!ti)
-        return glimp_error(GLIMP_ERR_INVALID, "test model: weight type %u is no tensor type",
-                           p->weight_type);
-    if (!ti->supported)
-        return glimp_error(GLIMP_ERR_UNSUPPORTED,
-                           "test model: weight type %s: glimp cannot quantize to it", ti->name);
-
     /* Every 2-D weight is quantized row by row, so each row length must be
-     * a whole number of blocks (token_embd and output have rows of n_embd). */
+     * a whole number of blocks (token_embd and output have rows of n_embd).
+     * A mix falls back to 32-element blocks where 256 do not fit. */
+    const char *type_name;
+    uint32_t block;
+    if (p->mix != GLIMP_MIX_NONE) {
+        if (p->mix != GLIMP_MIX_Q4_K_M && p->mix != GLIMP_MIX_Q5_K_M)
+            return glimp_error(GLIMP_ERR_INVALID,
+                               "test model: mix %u is not one glimp knows (%d Q4_K_M, %d Q5_K_M)",
+                               p->mix, GLIMP_MIX_Q4_K_M, GLIMP_MIX_Q5_K_M);
+        type_name = p->mix == GLIMP_MIX_Q4_K_M ? "Q4_K_M" : "Q5_K_M";
+        block = 32;
+    } else {
+        const struct glimp_type_info *ti = glimp_type_info(p->weight_type);
+        if (!ti)
+            return glimp_error(GLIMP_ERR_INVALID, "test model: weight type %u is no tensor type",
+                               p->weight_type);
+        if (!ti->supported)
+            return glimp_error(GLIMP_ERR_UNSUPPORTED,
+                               "test model: weight type %s: glimp cannot quantize to it", ti->name);
+        type_name = ti->name;
+        block = ti->block_size;
+    }
     const struct {
         const char *what;
         uint32_t len;
@@ -134,11 +149,11 @@ static int validate(const struct glimp_testmodel_params *p, struct tm_shape *s)
         {"n_ff (rows of ffn_down)", p->n_ff},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        if (rows[i].len % ti->block_size != 0)
+        if (rows[i].len % block != 0)
             return glimp_error(GLIMP_ERR_INVALID,
                                "test model: weight type %s packs %u values a block, but %s is "
                                "%u",
-                               ti->name, ti->block_size, rows[i].what, rows[i].len);
+                               type_name, block, rows[i].what, rows[i].len);
     if (!p->tokenizer_json && p->tokenizer_config_json)
         return glimp_error(GLIMP_ERR_INVALID,
                            "test model: tokenizer_config_json given without tokenizer_json");
@@ -189,16 +204,62 @@ struct tm_gen {
     struct glimp_gguf_writer *w;
     uint64_t seed;
     uint32_t weight_type;
+    uint32_t mix;     /* enum glimp_testmodel_mix */
+    uint32_t n_layer; /* for the mix's choice of layers */
+    bool tied;        /* no output.weight */
     uint64_t n_params;
 };
 
-/* Add one tensor, [ne0] (1-D, F32) or [ne0, ne1] (2-D, the weight type). */
-static int add_tensor(struct tm_gen *g, const char *name, uint64_t ne0, uint64_t ne1,
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* The type llama.cpp's llama-quantize gives a 2-D weight under the mix, as
+ * llama_tensor_get_type (src/llama-quant.cpp, February 2025) decides it for
+ * a model of one expert, without an imatrix, converted from F16; name is the
+ * tensor's name, layer its block (-1 outside the blocks), ne0 its row
+ * length. Its counters of attn_v and ffn_down tensors equal the layer
+ * index, because it visits the tensors sorted by layer. */
+static uint32_t mix_type(const struct tm_gen *g, const char *name, int layer, uint64_t ne0)
+{
+    uint32_t base = g->mix == GLIMP_MIX_Q4_K_M ? GLIMP_TYPE_Q4_K : GLIMP_TYPE_Q5_K;
+    int n = (int)g->n_layer;
+    /* use_more_bits: the first and last eighth of the layers, and every
+     * third one between. */
+    bool more_bits =
+        layer >= 0 && (layer < n / 8 || layer >= 7 * n / 8 || (layer - n / 8) % 3 == 2);
+    uint32_t type = base;
+    if (!strcmp(name, "output.weight") || (g->tied && !strcmp(name, "token_embd.weight"))) {
+        /* Q8_0 when the row does not fill the mix's blocks, else Q6_K. */
+        type = ne0 % QK_K != 0 ? GLIMP_TYPE_Q8_0 : GLIMP_TYPE_Q6_K;
+    } else if (ends_with(name, ".attn_v.weight") || ends_with(name, ".ffn_down.weight")) {
+        if (more_bits)
+            type = GLIMP_TYPE_Q6_K;
+    }
+    /* Rows that are not whole 256-blocks: the "fallback quantization". */
+    if (ne0 % QK_K != 0) {
+        if (type == GLIMP_TYPE_Q4_K)
+            type = GLIMP_TYPE_Q5_0;
+        else if (type == GLIMP_TYPE_Q5_K)
+            type = GLIMP_TYPE_Q5_1;
+        else if (type == GLIMP_TYPE_Q6_K)
+            type = GLIMP_TYPE_Q8_0;
+    }
+    return type;
+}
+
+/* Add one tensor, [ne0] (1-D, F32) or [ne0, ne1] (2-D, the weight type or
+ * the mix's choice). layer: its block, -1 for those outside. */
+static int add_tensor(struct tm_gen *g, const char *name, int layer, uint64_t ne0, uint64_t ne1,
                       enum tm_fill fill)
 {
     uint32_t n_dims = ne1 ? 2 : 1;
     uint64_t ne[2] = {ne0, ne1 ? ne1 : 1};
-    uint32_t type = n_dims == 2 ? g->weight_type : GLIMP_TYPE_F32;
+    uint32_t type = n_dims == 1                ? GLIMP_TYPE_F32
+                    : g->mix != GLIMP_MIX_NONE ? mix_type(g, name, layer, ne0)
+                                               : g->weight_type;
     uint64_t n = ne[0] * ne[1]; /* below 2^20 * 2^24: no overflow */
     if (n > TM_MAX_ELEMENTS)
         return glimp_error(GLIMP_ERR_INVALID,
@@ -248,7 +309,7 @@ static int add_layer_tensor(struct tm_gen *g, uint32_t layer, const char *what, 
 {
     char name[64];
     snprintf(name, sizeof name, "blk.%u.%s", layer, what);
-    return add_tensor(g, name, ne0, ne1, fill);
+    return add_tensor(g, name, (int)layer, ne0, ne1, fill);
 }
 
 static int add_tensors(struct tm_gen *g, const struct glimp_testmodel_params *p,
@@ -261,7 +322,7 @@ static int add_tensors(struct tm_gen *g, const struct glimp_testmodel_params *p,
         if ((rc = (call)) != GLIMP_OK)                                                             \
             return rc;                                                                             \
     } while (0)
-    TRY(add_tensor(g, "token_embd.weight", e, n_vocab, FILL_WEIGHT)); /* (n_embd, n_vocab) */
+    TRY(add_tensor(g, "token_embd.weight", -1, e, n_vocab, FILL_WEIGHT)); /* (n_embd, n_vocab) */
     for (uint32_t l = 0; l < p->n_layer; l++) {
         TRY(add_layer_tensor(g, l, "attn_norm.weight", e, 0, FILL_NORM));
         TRY(add_layer_tensor(g, l, "attn_q.weight", e, s->q_dim, FILL_WEIGHT));
@@ -282,9 +343,9 @@ static int add_tensors(struct tm_gen *g, const struct glimp_testmodel_params *p,
         TRY(add_layer_tensor(g, l, "ffn_up.weight", e, p->n_ff, FILL_WEIGHT));
         TRY(add_layer_tensor(g, l, "ffn_down.weight", p->n_ff, e, FILL_WEIGHT));
     }
-    TRY(add_tensor(g, "output_norm.weight", e, 0, FILL_NORM));
+    TRY(add_tensor(g, "output_norm.weight", -1, e, 0, FILL_NORM));
     if (!p->tied_output)
-        TRY(add_tensor(g, "output.weight", e, n_vocab, FILL_WEIGHT)); /* (n_embd, n_vocab) */
+        TRY(add_tensor(g, "output.weight", -1, e, n_vocab, FILL_WEIGHT)); /* (n_embd, n_vocab) */
 #undef TRY
     return GLIMP_OK;
 }
@@ -300,6 +361,8 @@ static uint32_t file_type_of(uint32_t weight_type)
     case GLIMP_TYPE_F16: return 1;   /* MOSTLY_F16 */
     case GLIMP_TYPE_Q4_0: return 2;  /* MOSTLY_Q4_0 */
     case GLIMP_TYPE_Q8_0: return 7;  /* MOSTLY_Q8_0 */
+    case GLIMP_TYPE_Q5_0: return 8;  /* MOSTLY_Q5_0 */
+    case GLIMP_TYPE_Q5_1: return 9;  /* MOSTLY_Q5_1 */
     case GLIMP_TYPE_Q4_K: return 14; /* MOSTLY_Q4_K_S */
     case GLIMP_TYPE_Q5_K: return 16; /* MOSTLY_Q5_K_S */
     case GLIMP_TYPE_Q6_K: return 18; /* MOSTLY_Q6_K */
@@ -356,7 +419,8 @@ static int set_metadata(struct glimp_gguf_writer *w, const struct glimp_testmode
         TRY(set_arch_u32(w, a, "vocab_size", v->n_tokens));
         TRY(set_arch_u32(w, a, "rope.dimension_count", s->head_dim));
     }
-    TRY(glimp_gguf_writer_set_u32(w, "general.file_type", file_type_of(p->weight_type)));
+    TRY(glimp_gguf_writer_set_u32(
+        w, "general.file_type", p->mix != GLIMP_MIX_NONE ? p->mix : file_type_of(p->weight_type)));
     TRY(glimp_gguf_writer_set_u32(w, "general.quantization_version", 2));
 
     TRY(glimp_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2"));
@@ -412,7 +476,12 @@ int glimp_testmodel_write(const struct glimp_testmodel_params *p, const char *pa
     }
     rc = set_metadata(w, p, &s, &v);
     if (rc == GLIMP_OK) {
-        struct tm_gen g = {.w = w, .seed = p->seed, .weight_type = p->weight_type};
+        struct tm_gen g = {.w = w,
+                           .seed = p->seed,
+                           .weight_type = p->weight_type,
+                           .mix = p->mix,
+                           .n_layer = p->n_layer,
+                           .tied = p->tied_output};
         rc = add_tensors(&g, p, &s, v.n_tokens);
     }
     tm_vocab_free(&v);
