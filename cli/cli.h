@@ -4,14 +4,48 @@
 #ifndef GLIMP_CLI_H
 #define GLIMP_CLI_H
 
+#include "glimp.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 int cmd_chat_template(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Print "glimp <cmd>: <message>" for the library's last error to stderr and
  * return the exit code for a failed command. */
 int cli_fail(const char *cmd, int err);
+
+/* Helpers of the model-running commands (util.c). Each prints its failure
+ * as "glimp <cmd>: ..." and returns the exit code (0 on success). */
+int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Whole decimal numbers in [min, max] (no sign, no spaces) and finite floats
+ * in [min, max]; false when s is anything else. */
+bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+bool cli_parse_float(const char *s, double min, double max, float *out);
+/* A whole file ("-": stdin), NUL-terminated, in a malloc'ed buffer. */
+int cli_read_file(const char *cmd, const char *path, char **data, size_t *size);
+/* Load a model (n_threads 0: one per core) and, when t is not NULL, its
+ * tokenizer; the tokenizer's warning, if any, goes to stderr. */
+int cli_load_model(const char *cmd, const char *path, uint32_t n_threads, struct glimp_model **m,
+                   struct glimp_tokenizer **t);
+/* Tokenize a prompt, adding BOS when the tokenizer asks for it and the text
+ * does not already start with it; an empty result is an error. */
+int cli_tokenize_prompt(const char *cmd, const struct glimp_tokenizer *t, const char *text,
+                        size_t len, bool parse_special, struct glimp_tokens *out);
+/* Seconds on a monotonic clock. */
+double cli_now(void);
 
 #endif

@@ -16,6 +16,9 @@ static const struct {
     {"mkmodel", cmd_mkmodel, "write a GGUF test model with seeded random weights"},
     {"tokenize", cmd_tokenize, "encode text to token ids with a model's tokenizer"},
     {"detokenize", cmd_detokenize, "decode token ids to text"},
+    {"generate", cmd_generate, "generate text from a prompt, streaming, with timings"},
+    {"logits", cmd_logits, "evaluate a prompt and print the top logits as JSON"},
+    {"bench", cmd_bench, "measure prefill and decode speed, llama-bench style"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

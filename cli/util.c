@@ -1,0 +1,155 @@
+/* util.c - what the model-running commands (generate, logits, bench) share:
+ * usage errors, strict number parsing, reading a prompt file, loading a
+ * model with its tokenizer, and a monotonic clock. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "glimp %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n\n%s", usage);
+    va_end(ap);
+    return 2;
+}
+
+bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9') /* no sign, no space: strtoull would take both */
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t v;
+    if (!cli_parse_u64(s, min, max, &v))
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool cli_parse_float(const char *s, double min, double max, float *out)
+{
+    if (!s || *s == '\0' || isspace((unsigned char)*s)) /* strtod would skip it */
+        return false;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v) || v < min || v > max)
+        return false;
+    *out = (float)v;
+    return true;
+}
+
+int cli_read_file(const char *cmd, const char *path, char **data, size_t *size)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "glimp %s: %s: %s\n", cmd, path, strerror(errno));
+        return 1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *bigger = cap <= (SIZE_MAX - 1) / 2 ? realloc(buf, cap * 2 + 1) : NULL;
+        if (!bigger) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = bigger;
+        cap *= 2;
+    }
+    bool failed = !buf || ferror(f);
+    int saved = errno;
+    if (f != stdin)
+        fclose(f);
+    if (failed) {
+        fprintf(stderr, "glimp %s: %s: %s\n", cmd, path, buf ? strerror(saved) : "out of memory");
+        free(buf);
+        return 1;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *size = n;
+    return 0;
+}
+
+int cli_load_model(const char *cmd, const char *path, uint32_t n_threads, struct glimp_model **m,
+                   struct glimp_tokenizer **t)
+{
+    struct glimp_model_params mp = glimp_model_default_params();
+    mp.n_threads = n_threads;
+    int rc = glimp_model_load(path, &mp, m);
+    if (rc != GLIMP_OK)
+        return cli_fail(cmd, rc);
+    if (!t)
+        return 0;
+    rc = glimp_tokenizer_load(glimp_model_gguf(*m), NULL, t);
+    if (rc != GLIMP_OK) {
+        int status = cli_fail(cmd, rc);
+        glimp_model_free(*m);
+        *m = NULL;
+        return status;
+    }
+    const char *warning = glimp_tokenizer_warning(*t);
+    if (warning[0])
+        fprintf(stderr, "glimp %s: warning: %s\n", cmd, warning);
+    return 0;
+}
+
+int cli_tokenize_prompt(const char *cmd, const struct glimp_tokenizer *t, const char *text,
+                        size_t len, bool parse_special, struct glimp_tokens *out)
+{
+    int32_t bos = glimp_tokenizer_bos(t);
+    int rc = glimp_tokenize(t, text, len, parse_special, out);
+    if (rc != GLIMP_OK)
+        return cli_fail(cmd, rc);
+    if (glimp_tokenizer_add_bos(t) && bos >= 0 && (out->n == 0 || out->ids[0] != bos)) {
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 16;
+            int32_t *ids = realloc(out->ids, cap * sizeof *ids);
+            if (!ids) {
+                fprintf(stderr, "glimp %s: out of memory\n", cmd);
+                return 1;
+            }
+            out->ids = ids;
+            out->cap = cap;
+        }
+        memmove(out->ids + 1, out->ids, out->n * sizeof *out->ids);
+        out->ids[0] = bos;
+        out->n++;
+    }
+    if (out->n == 0) {
+        fprintf(stderr, "glimp %s: the prompt is empty: no tokens to evaluate\n", cmd);
+        return 1;
+    }
+    return 0;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
