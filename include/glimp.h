@@ -94,7 +94,8 @@ const struct glimp_type_info *glimp_type_info(uint32_t type);
  * GLIMP_ERR_UNSUPPORTED for an unknown type. */
 int glimp_type_nbytes(uint32_t type, uint64_t n, uint64_t *nbytes);
 
-/* Scalar reference conversions between float and a supported type. n must
+/* Scalar reference conversions between float and a supported type (F32,
+ * F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K). n must
  * be a multiple of the type's block size; dst holds glimp_type_nbytes bytes
  * (quantize) or n floats (dequantize). Fail with GLIMP_ERR_UNSUPPORTED or
  * GLIMP_ERR_INVALID, having written nothing. */
@@ -435,6 +436,9 @@ struct glimp_model_params {
      * of this many. Each sequence's scratch is sized by it. Default 32. It
      * changes speed and memory, never the logits (batch invariance). */
     uint32_t n_batch;
+    /* Threads for the forward pass; 0: one per core. Changes speed only,
+     * never the logits (work is split by output rows and heads). */
+    uint32_t n_threads;
 };
 
 struct glimp_model_params glimp_model_default_params(void);
@@ -515,7 +519,92 @@ int glimp_seq_append(struct glimp_seq *s, const int32_t *ids, size_t n, bool all
  * GLIMP_ERR_RANGE and nothing changes). */
 int glimp_seq_truncate(struct glimp_seq *s, uint32_t len);
 
+/* ---------------------------------------------------------------- sampling */
+
+/* How the next token is drawn from one position's raw logits. The filters
+ * run in llama.cpp's default chain order (common_params_sampling):
+ *
+ *   top-k -> top-p -> min-p -> temperature -> draw
+ *
+ *   top-k  keeps the k largest logits (ties: the lower id ranks first).
+ *   top-p  keeps the shortest run of the survivors, largest first, whose
+ *          probabilities (softmax at T = 1 over the survivors) sum to at
+ *          least top_p; at least one token.
+ *   min-p  keeps the survivors whose probability is at least min_p times the
+ *          largest one (logit >= max_logit + ln min_p).
+ *   temperature divides the survivors' logits; one token is drawn from their
+ *          softmax with the sampler's RNG (one 64-bit draw per token).
+ *
+ * temperature 0 is greedy: the largest logit (the lowest id on ties), no
+ * filter and no draw. Each filter is off at its neutral value. */
+struct glimp_sampler_params {
+    float temperature; /* >= 0; 0: greedy. Default 0.8 */
+    uint32_t top_k;    /* 0: off. Default 40 */
+    float top_p;       /* in [0, 1]; 1: off. Default 0.95 */
+    float min_p;       /* in [0, 1]; 0: off. Default 0.05 */
+    uint64_t seed;     /* RNG seed. Default 0 */
+};
+
+/* llama.cpp's defaults (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05),
+ * seed 0. */
+struct glimp_sampler_params glimp_sampler_default_params(void);
+
+/* A sampler: the params, an RNG (xoshiro256**, seeded through splitmix64, so
+ * one seed gives the same draws on every platform) and scratch for n_vocab
+ * candidates, allocated here so that sampling never allocates. One sampler
+ * is used by one thread at a time. */
+struct glimp_sampler;
+
+/* p NULL: defaults. GLIMP_ERR_INVALID for a parameter out of its range or
+ * n_vocab 0, naming it; GLIMP_ERR_NOMEM. */
+int glimp_sampler_init(const struct glimp_sampler_params *p, uint32_t n_vocab,
+                       struct glimp_sampler **out);
+void glimp_sampler_free(struct glimp_sampler *s); /* accepts NULL */
+
+/* Restart the RNG from seed: the draws that follow are those of a sampler
+ * just created with it. */
+void glimp_sampler_set_seed(struct glimp_sampler *s, uint64_t seed);
+
+/* Pick the next token from n_vocab raw logits (n_vocab at most the n_vocab
+ * the sampler was made for). -inf logits are never picked. Fails with
+ * GLIMP_ERR_INVALID, *id unchanged and no draw taken, for a NaN or +inf
+ * logit (naming the id), no finite logit, or n_vocab 0 or too large. */
+int glimp_sampler_sample(struct glimp_sampler *s, const float *logits, uint32_t n_vocab,
+                         int32_t *id);
+
+/* Entropy in nats of softmax(logits) at T = 1 (DESIGN.md: H_init, mode
+ * "full"): H = -sum p_i ln p_i, in double, through log-sum-exp so that no
+ * logit can overflow. -inf logits are tokens of probability 0. NaN when n is
+ * 0, when no logit is finite, or when any logit is NaN or +inf. */
+double glimp_entropy_full(const float *logits, size_t n);
+
+/* Entropy in nats of the k largest logits' probabilities renormalised to sum
+ * to 1, which is what the reference GlimpRouter code computes from a
+ * server's top-20 logprobs (mode "topk:20"); at most ln k. Ties at the k-th
+ * place go to the lower id. k >= n is the full entropy. NaN as for
+ * glimp_entropy_full, and for k 0. */
+double glimp_entropy_topk(const float *logits, size_t n, size_t k);
+
+/* The ids of the k largest of n logits, largest first, the lower id first
+ * on ties; NaN ranks as -inf. Writes min(k, n) ids and returns that count
+ * (n at most 2^31, as ids are int32). Allocates nothing: O(n log k) with a
+ * heap kept in ids. */
+size_t glimp_logits_top_k(const float *logits, size_t n, size_t k, int32_t *ids);
+
 /* ------------------------------------------------------------- test models */
+
+/* Mixes of tensor types as llama.cpp's llama-quantize makes them (values:
+ * its llama_ftype, written as general.file_type). Under a mix each 2-D
+ * weight gets the type llama-quantize would give it from an F16 file:
+ * token_embd (when tied) and output Q6_K, attn_v and ffn_down Q6_K in the
+ * "more bits" layers, the rest Q4_K (Q5_K); a row length that is not a
+ * multiple of 256 falls back as llama.cpp does (Q4_K -> Q5_0, Q5_K -> Q5_1,
+ * Q6_K -> Q8_0; output and a tied token_embd straight to Q8_0). */
+enum glimp_testmodel_mix {
+    GLIMP_MIX_NONE = 0,    /* every 2-D weight has weight_type */
+    GLIMP_MIX_Q4_K_M = 15, /* LLAMA_FTYPE_MOSTLY_Q4_K_M */
+    GLIMP_MIX_Q5_K_M = 17, /* LLAMA_FTYPE_MOSTLY_Q5_K_M */
+};
 
 /* A GGUF model with seeded random weights, laid out with the metadata keys
  * and tensor names of files converted from Hugging Face checkpoints, so the
@@ -533,6 +622,8 @@ struct glimp_testmodel_params {
     float rms_eps;
     bool tied_output;     /* no output.weight; token_embd serves */
     uint32_t weight_type; /* enum glimp_type for 2-D weights; 1-D stay F32 */
+    uint32_t mix;         /* enum glimp_testmodel_mix; not NONE: weight_type is
+                             ignored and rows must be multiples of 32 */
     uint64_t seed;
     /* Vocabulary: a Hugging Face tokenizer.json (+ tokenizer_config.json for
      * special tokens and the chat template), or both NULL for the small

@@ -16,6 +16,8 @@ void glimp_wmat_row_ref(const struct glimp_wmat *w, uint32_t r, float *dst)
     case GLIMP_TYPE_BF16: glimp_dequantize_row_bf16_ref(src, dst, n); break;
     case GLIMP_TYPE_Q8_0: glimp_dequantize_row_q8_0_ref(src, dst, n); break;
     case GLIMP_TYPE_Q4_0: glimp_dequantize_row_q4_0_ref(src, dst, n); break;
+    case GLIMP_TYPE_Q5_0: glimp_dequantize_row_q5_0_ref(src, dst, n); break;
+    case GLIMP_TYPE_Q5_1: glimp_dequantize_row_q5_1_ref(src, dst, n); break;
     case GLIMP_TYPE_Q4_K: glimp_dequantize_row_q4_K_ref(src, dst, n); break;
     case GLIMP_TYPE_Q5_K: glimp_dequantize_row_q5_K_ref(src, dst, n); break;
     case GLIMP_TYPE_Q6_K: glimp_dequantize_row_q6_K_ref(src, dst, n); break;

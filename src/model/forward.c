@@ -1,12 +1,17 @@
 /* forward.c - the transformer of qwen3, qwen2 and llama for a chunk of
  * tokens: RMSNorm, grouped-query attention over the F32 KV cache with RoPE
- * (and qwen3's per-head q/k norm), SwiGLU, output head.
+ * (and qwen3's per-head q/k norm), SwiGLU, output head. Matrix products,
+ * attention and SiLU run in the model's kernel table (kernels.h) on the
+ * sequence's thread pool: products split by output rows, attention by
+ * (token, head).
  *
  * Batch invariance: every number a token produces is computed by the same
- * code in the same order whether the chunk holds it alone or with others:
- * matrix products are one fixed-order dot per output element, attention
- * runs per token over positions 0..pos in order, norms sum in order. Only
- * the amount of work per call changes with the chunk size. */
+ * code in the same order whether the chunk holds it alone or with others
+ * and whichever thread computes it: matrix products are one fixed-order
+ * dot per output element (activations quantized per token), attention
+ * runs per token over positions 0..pos in a fixed order, norms sum in
+ * order. Only the amount of work per call changes with the chunk size. */
+#include "core/threadpool.h"
 #include "model/model.h"
 
 #include <math.h>
@@ -72,38 +77,116 @@ static void qk_prepare(const struct glimp_model *m, float *x, uint32_t n_tok, ui
         }
 }
 
-/* Causal attention of one query head at position pos over the cached keys
- * and values 0..pos of its KV head (rows of stride kv_dim). The softmax and
- * the weighted sum run over positions in order. */
-static void attend(const float *q, const float *k, const float *v, size_t stride, uint32_t pos,
-                   uint32_t head_dim, float *scores, float *out)
+/* ------------------------------------------------- products, threads */
+
+/* Quantized copies of n activation rows (n_in floats each, row stride
+ * n_in) for the weights about to multiply them, each format made once. */
+struct act_in {
+    const float *x;
+    uint32_t n_in, n;
+    bool made[GLIMP_ACT_COUNT];
+};
+
+/* Quantizing activation rows on the pool, a row per work item. */
+struct quant_arg {
+    glimp_act_fn quantize;
+    const float *x;
+    uint32_t n_in, n;
+    char *out;
+    size_t stride;
+};
+
+static void quant_thread(void *arg, struct glimp_pool *p, uint32_t ith)
 {
-    float scale = 1.0f / sqrtf((float)head_dim);
-    float max = -INFINITY;
-    for (uint32_t j = 0; j <= pos; j++) {
-        scores[j] = glimp_dot_f32_ref(q, k + j * stride, head_dim) * scale;
-        if (scores[j] > max)
-            max = scores[j];
-    }
-    float sum = 0.0f;
-    for (uint32_t j = 0; j <= pos; j++) {
-        scores[j] = expf(scores[j] - max);
-        sum += scores[j];
-    }
-    memset(out, 0, head_dim * sizeof *out);
-    for (uint32_t j = 0; j <= pos; j++) {
-        const float *vj = v + j * stride;
-        for (uint32_t d = 0; d < head_dim; d++)
-            out[d] += scores[j] * vj[d];
-    }
-    float inv = 1.0f / sum;
-    for (uint32_t d = 0; d < head_dim; d++)
-        out[d] *= inv;
+    (void)ith;
+    const struct quant_arg *a = arg;
+    for (uint32_t t; (t = glimp_pool_next(p)) < a->n;)
+        a->quantize(a->x + (size_t)t * a->n_in, a->out + t * a->stride, a->n_in);
 }
 
-static float silu(float x)
+/* A product job for w on the rows of in, quantizing them on first need. */
+static struct glimp_mm_job mm_job(struct glimp_seq *s, struct act_in *in,
+                                  const struct glimp_wmat *w, float *y, size_t ldy)
 {
-    return x / (1.0f + expf(-x));
+    const struct glimp_kernels *k = s->m->kern;
+    enum glimp_act f;
+    struct glimp_mm_job j = {
+        .w = w, .fn = glimp_kernels_mm(k, w->type, &f), .n_tok = in->n, .y = y, .ldy = ldy};
+    if (f == GLIMP_ACT_F32) {
+        j.x = in->x;
+        j.x_stride = (size_t)in->n_in * sizeof(float);
+        return j;
+    }
+    if (!in->made[f]) {
+        struct quant_arg qa = {k->quantize[f], in->x, in->n_in, in->n, s->act[f], s->act_stride[f]};
+        if (in->n == 1)
+            qa.quantize(qa.x, qa.out, qa.n_in);
+        else
+            glimp_pool_run(s->pool, quant_thread, &qa);
+        in->made[f] = true;
+    }
+    j.x = s->act[f];
+    j.x_stride = s->act_stride[f];
+    return j;
+}
+
+static void matmul(struct glimp_seq *s, const struct glimp_wmat *w, const float *x, uint32_t n,
+                   float *y)
+{
+    struct act_in in = {.x = x, .n_in = w->n_in, .n = n};
+    struct glimp_mm_job j = mm_job(s, &in, w, y, w->n_out);
+    glimp_mm_run(s->pool, &j, 1);
+}
+
+/* gate and up on the same input, then silu(gate) * up, a chunk of rows
+ * at a time. */
+struct ffn_arg {
+    struct glimp_mm_job gate, up;
+    float *g;
+    const float *u;
+    uint32_t n_ff, n;
+    glimp_silu_mul_fn silu_mul;
+};
+
+static void ffn_thread(void *arg, struct glimp_pool *p, uint32_t ith)
+{
+    (void)ith;
+    const struct ffn_arg *a = arg;
+    const struct glimp_mm_job *g = &a->gate, *u = &a->up;
+    /* rows per work item: about four per thread, as glimp_mm_run */
+    uint32_t chunk = (a->n_ff / (glimp_pool_size(p) * 4) + 15) & ~15u;
+    chunk = chunk < 32 ? 32 : chunk;
+    for (uint32_t r0; (r0 = glimp_pool_next(p) * chunk) < a->n_ff;) {
+        uint32_t r1 = a->n_ff - r0 < chunk ? a->n_ff : r0 + chunk;
+        g->fn(g->w, r0, r1, g->x, g->x_stride, g->n_tok, g->y, g->ldy);
+        u->fn(u->w, r0, r1, u->x, u->x_stride, u->n_tok, u->y, u->ldy);
+        for (uint32_t t = 0; t < a->n; t++)
+            a->silu_mul(a->g + (size_t)t * a->n_ff + r0, a->u + (size_t)t * a->n_ff + r0, r1 - r0);
+    }
+}
+
+/* Attention of every (token, head) pair of the chunk, one pair per work
+ * item. */
+struct attn_arg {
+    struct glimp_seq *s;
+    const float *kc, *vc; /* this layer's cache */
+    uint32_t n;
+};
+
+static void attn_thread(void *arg, struct glimp_pool *p, uint32_t ith)
+{
+    const struct attn_arg *a = arg;
+    struct glimp_seq *s = a->s;
+    const struct glimp_model_info *h = &s->m->info;
+    uint32_t hd = h->head_dim, group = h->n_head / h->n_head_kv, kv = s->m->kv_dim;
+    float *scores = s->scores + (size_t)ith * s->n_ctx;
+    for (uint32_t i; (i = glimp_pool_next(p)) < a->n * h->n_head;) {
+        uint32_t t = i / h->n_head, hh = i % h->n_head;
+        size_t off = ((size_t)t * h->n_head + hh) * hd;
+        size_t kv_off = (size_t)(hh / group) * hd;
+        s->m->kern->attn(s->q + off, a->kc + kv_off, a->vc + kv_off, kv, s->n_past + t + 1, hd,
+                         scores, s->att + off);
+    }
 }
 
 static void layer(struct glimp_seq *s, uint32_t il, uint32_t n)
@@ -111,7 +194,7 @@ static void layer(struct glimp_seq *s, uint32_t il, uint32_t n)
     const struct glimp_model *m = s->m;
     const struct glimp_model_info *h = &m->info;
     const struct glimp_layer *L = &m->layers[il];
-    uint32_t e = h->n_embd, kv = m->kv_dim, hd = h->head_dim;
+    uint32_t e = h->n_embd, kv = m->kv_dim;
     uint32_t p0 = s->n_past;
     /* This layer's cache rows for the chunk: (n, kv_dim) matrices. */
     float *kc = s->k_cache + ((size_t)il * s->n_ctx) * kv;
@@ -120,9 +203,13 @@ static void layer(struct glimp_seq *s, uint32_t il, uint32_t n)
     /* attention */
     for (uint32_t t = 0; t < n; t++)
         rms_norm(s->x + (size_t)t * e, L->attn_norm, s->xn + (size_t)t * e, e, h->rms_eps);
-    glimp_matmul_ref(&L->wq, s->xn, n, s->q, s->row);
-    glimp_matmul_ref(&L->wk, s->xn, n, kc + (size_t)p0 * kv, s->row);
-    glimp_matmul_ref(&L->wv, s->xn, n, vc + (size_t)p0 * kv, s->row);
+    struct act_in in = {.x = s->xn, .n_in = e, .n = n};
+    struct glimp_mm_job qkv[3] = {
+        mm_job(s, &in, &L->wq, s->q, m->q_dim),
+        mm_job(s, &in, &L->wk, kc + (size_t)p0 * kv, kv),
+        mm_job(s, &in, &L->wv, vc + (size_t)p0 * kv, kv),
+    };
+    glimp_mm_run(s->pool, qkv, 3);
     add_bias(s->q, L->bq, n, m->q_dim);
     add_bias(kc + (size_t)p0 * kv, L->bk, n, kv);
     add_bias(vc + (size_t)p0 * kv, L->bv, n, kv);
@@ -130,15 +217,10 @@ static void layer(struct glimp_seq *s, uint32_t il, uint32_t n)
     qk_prepare(m, kc + (size_t)p0 * kv, n, h->n_head_kv, L->k_norm, s->rope);
 
     /* Every token's keys and values are in the cache now; token t sees
-     * positions 0..p0+t. Threads will split the (token, head) pairs. */
-    uint32_t group = h->n_head / h->n_head_kv;
-    for (uint32_t t = 0; t < n; t++)
-        for (uint32_t hh = 0; hh < h->n_head; hh++) {
-            size_t off = ((size_t)t * h->n_head + hh) * hd;
-            size_t kv_off = (size_t)(hh / group) * hd;
-            attend(s->q + off, kc + kv_off, vc + kv_off, kv, p0 + t, hd, s->scores, s->att + off);
-        }
-    glimp_matmul_ref(&L->wo, s->att, n, s->xn, s->row);
+     * positions 0..p0+t. */
+    struct attn_arg aa = {.s = s, .kc = kc, .vc = vc, .n = n};
+    glimp_pool_run(s->pool, attn_thread, &aa);
+    matmul(s, &L->wo, s->att, n, s->xn);
     add_bias(s->xn, L->bo, n, e);
     for (size_t i = 0; i < (size_t)n * e; i++)
         s->x[i] += s->xn[i];
@@ -146,11 +228,18 @@ static void layer(struct glimp_seq *s, uint32_t il, uint32_t n)
     /* feed-forward: down(silu(gate(x)) * up(x)) */
     for (uint32_t t = 0; t < n; t++)
         rms_norm(s->x + (size_t)t * e, L->ffn_norm, s->xn + (size_t)t * e, e, h->rms_eps);
-    glimp_matmul_ref(&L->gate, s->xn, n, s->gate, s->row);
-    glimp_matmul_ref(&L->up, s->xn, n, s->up, s->row);
-    for (size_t i = 0; i < (size_t)n * h->n_ff; i++)
-        s->gate[i] = silu(s->gate[i]) * s->up[i];
-    glimp_matmul_ref(&L->down, s->gate, n, s->xn, s->row);
+    struct act_in fin = {.x = s->xn, .n_in = e, .n = n};
+    struct ffn_arg fa = {
+        .gate = mm_job(s, &fin, &L->gate, s->gate, h->n_ff),
+        .up = mm_job(s, &fin, &L->up, s->up, h->n_ff),
+        .g = s->gate,
+        .u = s->up,
+        .n_ff = h->n_ff,
+        .n = n,
+        .silu_mul = m->kern->silu_mul,
+    };
+    glimp_pool_run(s->pool, ffn_thread, &fa);
+    matmul(s, &L->down, s->gate, n, s->xn);
     for (size_t i = 0; i < (size_t)n * e; i++)
         s->x[i] += s->xn[i];
 }
@@ -173,6 +262,5 @@ void glimp_forward_chunk(struct glimp_seq *s, const int32_t *ids, uint32_t n, fl
     uint32_t first = out_all ? 0 : n - 1;
     for (uint32_t t = first; t < n; t++)
         rms_norm(s->x + (size_t)t * e, m->output_norm, s->xn + (size_t)t * e, e, h->rms_eps);
-    glimp_matmul_ref(&m->output, s->xn + (size_t)first * e, n - first, out_all ? out_all : out_last,
-                     s->row);
+    matmul(s, &m->output, s->xn + (size_t)first * e, n - first, out_all ? out_all : out_last);
 }

@@ -3,6 +3,7 @@
  * after its name, shape and type are checked, and the RoPE frequencies. */
 #include "model/model.h"
 #include "core/error.h"
+#include "core/threadpool.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #define MODEL_MAX_LAYERS 4096u
 #define MODEL_MAX_VOCAB (1u << 24) /* token ids stay far inside int32 */
 #define MODEL_MAX_BATCH 4096u
+#define MODEL_MAX_THREADS 1024u
 
 struct glimp_model_params glimp_model_default_params(void)
 {
@@ -223,6 +225,8 @@ static bool computable(uint32_t type)
     case GLIMP_TYPE_BF16:
     case GLIMP_TYPE_Q8_0:
     case GLIMP_TYPE_Q4_0:
+    case GLIMP_TYPE_Q5_0:
+    case GLIMP_TYPE_Q5_1:
     case GLIMP_TYPE_Q4_K:
     case GLIMP_TYPE_Q5_K:
     case GLIMP_TYPE_Q6_K: return true;
@@ -446,10 +450,15 @@ int glimp_model_load(const char *path, const struct glimp_model_params *p, struc
     if (params.n_batch == 0 || params.n_batch > MODEL_MAX_BATCH)
         return glimp_error(GLIMP_ERR_INVALID, "model load: n_batch %u, expected 1..%u",
                            params.n_batch, MODEL_MAX_BATCH);
+    if (params.n_threads > MODEL_MAX_THREADS)
+        return glimp_error(GLIMP_ERR_INVALID, "model load: n_threads %u, expected 0..%u",
+                           params.n_threads, MODEL_MAX_THREADS);
     struct glimp_model *m = calloc(1, sizeof *m);
     if (!m)
         return glimp_error(GLIMP_ERR_NOMEM, "model load: out of memory");
     m->params = params;
+    m->kern = glimp_kernels_select();
+    m->n_threads = params.n_threads ? params.n_threads : glimp_pool_default_threads();
     int rc = glimp_gguf_open(path, &m->gguf); /* its messages name the path */
     if (rc == GLIMP_OK) {
         rc = read_hparams(m);

@@ -6,6 +6,7 @@
 #define GLIMP_MODEL_MODEL_H
 
 #include "glimp.h"
+#include "kernels/kernels.h"
 #include "kernels/matmul.h"
 
 struct glimp_layer {
@@ -32,12 +33,16 @@ struct glimp_model {
     struct glimp_model_info info;
     uint32_t q_dim;             /* n_head * head_dim */
     uint32_t kv_dim;            /* n_head_kv * head_dim */
-    uint32_t max_in;            /* longest weight row: scratch for one dequantized row */
+    uint32_t max_in;            /* longest weight row: sizes activation scratch */
     struct glimp_wmat tok_embd; /* (n_embd -> n_vocab): row id is the embedding */
     struct glimp_wmat output;   /* (n_embd -> n_vocab); tok_embd when tied */
     const float *output_norm;   /* (n_embd) */
     double *inv_freq;           /* (n_rot / 2) radians per position of pair i */
     struct glimp_layer *layers; /* (n_layer) */
+
+    /* how the forward pass runs */
+    const struct glimp_kernels *kern; /* chosen at load (GLIMP_KERNELS, the CPU) */
+    uint32_t n_threads;               /* params.n_threads, 0 resolved */
 };
 
 struct glimp_seq {
@@ -54,11 +59,14 @@ struct glimp_seq {
     float *gate;           /* (n_batch, n_ff) */
     float *up;             /* (n_batch, n_ff) */
     float *rope;           /* (n_batch, n_rot) cos, sin of pair i at 2i, 2i+1 */
-    float *scores;         /* (n_ctx) attention weights of one head */
-    float *row;            /* (max_in) one dequantized weight row */
+    float *scores;         /* (n_threads, n_ctx) attention weights, a head per thread */
     float *logits;         /* (n_vocab) last position */
     float *logits_all;     /* (cap_all) all positions of the last append */
     size_t logits_all_cap; /* floats */
+
+    struct glimp_pool *pool;            /* n_threads threads, the caller's included */
+    void *act[GLIMP_ACT_COUNT];         /* (n_batch, act_stride) quantized activations */
+    size_t act_stride[GLIMP_ACT_COUNT]; /* bytes per row of act[f]: max_in elements */
 };
 
 /* Run n <= n_batch tokens (ids checked) at positions s->n_past .. +n-1,

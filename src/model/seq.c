@@ -2,6 +2,7 @@
  * appends checked in full before anything changes (so a refused one leaves
  * the sequence as it was), chunking by n_batch, and rollback. */
 #include "core/error.h"
+#include "core/threadpool.h"
 #include "model/model.h"
 
 #include <stdint.h>
@@ -65,15 +66,27 @@ int glimp_seq_init(const struct glimp_model *m, uint32_t n_ctx, struct glimp_seq
     s->gate = alloc_floats(B * h->n_ff);
     s->up = alloc_floats(B * h->n_ff);
     s->rope = alloc_floats(B * h->n_rot);
-    s->scores = alloc_floats(n_ctx);
-    s->row = alloc_floats(m->max_in);
+    s->scores = alloc_floats((uint64_t)n_ctx * m->n_threads);
     s->logits = alloc_floats(h->n_vocab);
+    bool act_ok = true;
+    for (int f = GLIMP_ACT_Q8; f < GLIMP_ACT_COUNT; f++) {
+        /* rows of whole 64-byte lines, so every row starts aligned */
+        s->act_stride[f] = glimp_act_row_bytes((enum glimp_act)f, m->max_in);
+        if (posix_memalign(&s->act[f], 64, B * s->act_stride[f]) != 0) {
+            s->act[f] = NULL;
+            act_ok = false;
+        }
+    }
     if (!s->k_cache || !s->v_cache || !s->x || !s->xn || !s->q || !s->att || !s->gate || !s->up ||
-        !s->rope || !s->scores || !s->row || !s->logits) {
+        !s->rope || !s->scores || !s->logits || !act_ok) {
         glimp_seq_free(s);
         return glimp_error(GLIMP_ERR_NOMEM,
                            "sequence: out of memory for a KV cache of %u tokens (%llu bytes)",
                            n_ctx, (unsigned long long)(cache * 2 * sizeof(float)));
+    }
+    if ((rc = glimp_pool_init(m->n_threads, &s->pool)) != GLIMP_OK) {
+        glimp_seq_free(s);
+        return rc;
     }
     *out = s;
     return GLIMP_OK;
@@ -93,9 +106,11 @@ void glimp_seq_free(struct glimp_seq *s)
     free(s->up);
     free(s->rope);
     free(s->scores);
-    free(s->row);
     free(s->logits);
     free(s->logits_all);
+    for (int f = 0; f < GLIMP_ACT_COUNT; f++)
+        free(s->act[f]);
+    glimp_pool_free(s->pool);
     free(s);
 }
 

@@ -1,0 +1,148 @@
+/* kernels.h - the compute kernels of the forward pass behind one table,
+ * chosen at run time: "ref" (the plain scalar reference: dequantize, float
+ * dot, libm exp), "scalar" (the fast algorithm in portable C), "avx2" (the
+ * fast algorithm with AVX2/FMA/F16C) and "avxvnni" (avx2 plus AVX-VNNI).
+ * "scalar", "avx2" and "avxvnni" compute the same floating point
+ * operations in the same order and agree bit for bit; the tests hold them
+ * to each other and to "ref" within a tolerance.
+ *
+ * The fast algorithm ("scalar", "avx2"):
+ *  - Activations for quantized weights are quantized once per row: to
+ *    blocks of 32 with a float scale (Q8_0, Q4_0, Q5_0, Q5_1 weights:
+ *    glimp_act Q8) or of 256 (K-quants: Q8K). q = round_even(x * id),
+ *    d = max|x| / 127, id = 1 / d.
+ *  - A weight block times an activation block is an exact integer sum kept
+ *    in 8 int32 lanes: lane m holds elements 4m..4m+3 of every 32-element
+ *    run of the block (times the run's integer scale for K-quants). Each
+ *    lane is then added into a float accumulator lane:
+ *        acc[m] = fmaf(d_w * d_a, (float)lane[m], acc[m])
+ *    block after block in order (d_w * d_a rounded to float first). Q4_K
+ *    and Q5_K keep their mins in one more accumulator,
+ *        accm = fmaf(dmin * d_a, (float)sum_j(min_j * bsum_j), accm),
+ *    Q5_1 its offsets, accm = fmaf(m * d_a, (float)bsum, accm).
+ *    The result is ((acc0+acc4)+(acc1+acc5))+((acc2+acc6)+(acc3+acc7))
+ *    (minus accm for K-quants, plus for Q5_1). Every lane sum is below
+ *    2^24, so the float conversions are exact and any integer instruction
+ *    sequence gives the same bits.
+ *  - F32, F16, BF16 weights: acc[i % 8] = fmaf(w[i], x[i], acc[i % 8]) in
+ *    order of i, combined as above.
+ *  - Exp is one polynomial (exp_poly in kern_scalar.c) evaluated with the
+ *    same fmaf steps everywhere; attention and SiLU use it.
+ * Every output element is produced by this fixed sequence whatever the
+ * number of tokens in the call, the tile it falls in, or the thread that
+ * computes it: that is the batch invariance the engine promises. */
+#ifndef GLIMP_KERNELS_KERNELS_H
+#define GLIMP_KERNELS_KERNELS_H
+
+#include "kernels/matmul.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Formats of the activation rows that a weight type multiplies. */
+enum glimp_act {
+    GLIMP_ACT_F32, /* the floats themselves */
+    GLIMP_ACT_Q8,  /* blocks of 32: see below */
+    GLIMP_ACT_Q8K, /* blocks of 256 */
+    GLIMP_ACT_COUNT
+};
+
+/* A quantized activation row of n elements, in one buffer (64-byte aligned
+ * rows, 64-byte aligned start):
+ *
+ *   Q8  (n % 32 == 0):   qs int8[n] | uqs uint8[n] | d float[n/32] |
+ *                        bsum int16[n/32]
+ *   Q8K (n % 256 == 0):  qs int8[n] | aqs uint8[n] | d float[n/256] |
+ *                        bsum int16[n/32]
+ *
+ * qs in -127..127, uqs = qs + 128 (for vpdpbusd, which takes one unsigned
+ * operand), aqs = |qs| (so that SIMD code needs no abs per weight row),
+ * bsum[j] = sum of qs over elements 32j..32j+31. */
+size_t glimp_act_row_bytes(enum glimp_act f, uint32_t n);
+
+/* Rows [r0, r1) of w times n_tok activation rows: the activation row of
+ * token t starts at (const char *)x + t * x_stride, in the format the kernel
+ * table gives for w->type; y[t * ldy + r] receives each result. */
+typedef void (*glimp_mm_fn)(const struct glimp_wmat *w, uint32_t r0, uint32_t r1, const void *x,
+                            size_t x_stride, uint32_t n_tok, float *y, size_t ldy);
+
+/* Quantize one activation row of n elements (see the layouts above). */
+typedef void (*glimp_act_fn)(const float *x, void *y, uint32_t n);
+
+/* Causal attention of one query head over n_pos cached positions: rows j
+ * of k and v at k + j * stride; scores is scratch for n_pos floats. */
+typedef void (*glimp_attn_fn)(const float *q, const float *k, const float *v, size_t stride,
+                              uint32_t n_pos, uint32_t head_dim, float *scores, float *out);
+
+/* g[i] = silu(g[i]) * u[i] for i < n. */
+typedef void (*glimp_silu_mul_fn)(float *g, const float *u, size_t n);
+
+struct glimp_kernels {
+    const char *name;                       /* "ref", "scalar", "avx2" */
+    uint8_t act[GLIMP_TYPE_COUNT];          /* enum glimp_act of each weight type */
+    glimp_act_fn quantize[GLIMP_ACT_COUNT]; /* NULL for GLIMP_ACT_F32 */
+    glimp_mm_fn matmul[GLIMP_TYPE_COUNT];   /* NULL for types not computed */
+    glimp_attn_fn attn;
+    glimp_silu_mul_fn silu_mul;
+};
+
+/* The kernels for this process: GLIMP_KERNELS=ref|scalar|avx2|avxvnni when set
+ * (an unknown or unavailable name falls back to the best one), else the
+ * best the CPU runs. CPU features are detected once; the variable is read
+ * on every call (the engine calls this at model load). Never NULL. */
+const struct glimp_kernels *glimp_kernels_select(void);
+
+/* One kernel set by name, NULL when unknown or when the CPU lacks it. */
+const struct glimp_kernels *glimp_kernels_by_name(const char *name);
+
+/* The tables themselves (kern_*.c). */
+extern const struct glimp_kernels glimp_kernels_ref;
+extern const struct glimp_kernels glimp_kernels_scalar;
+#if defined(__x86_64__)
+extern const struct glimp_kernels glimp_kernels_avx2;
+/* "avxvnni": "avx2" with vpdpbusd in the products of the types with
+ * blocks of 32 (same bits), where the compiler knows AVX-VNNI. */
+#if (defined(__clang__) && __clang_major__ >= 12) || (!defined(__clang__) && __GNUC__ >= 11)
+#define GLIMP_KERNELS_AVXVNNI 1
+extern const struct glimp_kernels glimp_kernels_avxvnni;
+#endif
+#endif
+
+/* The product function and activation format that table k uses for a
+ * weight type: its own, or the "ref" one (float activations) for types it
+ * has no kernel for. */
+static inline glimp_mm_fn glimp_kernels_mm(const struct glimp_kernels *k, uint32_t type,
+                                           enum glimp_act *act)
+{
+    if (k->matmul[type]) {
+        *act = (enum glimp_act)k->act[type];
+        return k->matmul[type];
+    }
+    *act = GLIMP_ACT_F32;
+    return glimp_kernels_ref.matmul[type];
+}
+
+/* One matrix product for glimp_mm_run: all n_out rows of w times n_tok
+ * activation rows (x, x_stride: as glimp_mm_fn) into y (ldy). */
+struct glimp_mm_job {
+    const struct glimp_wmat *w;
+    glimp_mm_fn fn;
+    const void *x;
+    size_t x_stride;
+    uint32_t n_tok;
+    float *y;
+    size_t ldy;
+};
+
+struct glimp_pool;
+
+/* Run the jobs on the threads of pool, which take chunks of rows in turn.
+ * Every output is computed by the same code whatever the thread count. */
+void glimp_mm_run(struct glimp_pool *pool, const struct glimp_mm_job *jobs, uint32_t n_jobs);
+
+/* The exp and the float dot of the fast algorithm, in portable C (for the
+ * scalar table and for tests). */
+float glimp_exp_poly(float x);
+float glimp_dot_f32_fma(const float *a, const float *b, size_t n);
+
+#endif

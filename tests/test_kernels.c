@@ -1,0 +1,513 @@
+/* test_kernels.c - the compute kernels: the SIMD table against the portable
+ * "scalar" table of the same algorithm (bit for bit), products of one
+ * token against products of many (bit for bit, batch sizes 1..9, odd row
+ * counts, row ranges, 1..3 threads), the fast algorithm against the "ref"
+ * table (float activations) within stated tolerances, attention, SiLU and
+ * exp, and the GLIMP_KERNELS switch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/threadpool.h"
+#include "glimp.h"
+#include "kernels/kernels.h"
+#include "kernels/quant.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The fast algorithm against "ref" on one product: max |fast - ref| over
+ * the product's outputs, divided by max |ref|, stays below these.
+ * Float weights: float activations on both sides, only the order of the
+ * sums and FMA differ (measured below 1e-6). Quantized weights: 8-bit
+ * activations, one scale per 32 (Q8_0, Q4_0) or per 256 (K-quants) as in
+ * llama.cpp; the error is that of the activation rounding (measured
+ * 2e-3 .. 6e-3 on these random rows). */
+#define TOL_FLOAT 1e-5
+#define TOL_QUANT 4e-2
+/* The fast algorithm against the exact (float64) product of the same
+ * operands, weights dequantized and activations as quantized: only float
+ * rounding separates them. */
+#define TOL_EXACT 1e-5
+/* Attention and SiLU of the fast algorithm against libm's expf: a few ulp. */
+#define TOL_ATTN 1e-5
+
+#define N_TOK 9
+#define N_OUT 37 /* not a multiple of any tile */
+
+static const uint32_t types[] = {GLIMP_TYPE_F32,  GLIMP_TYPE_F16,  GLIMP_TYPE_BF16, GLIMP_TYPE_Q8_0,
+                                 GLIMP_TYPE_Q4_0, GLIMP_TYPE_Q5_0, GLIMP_TYPE_Q5_1, GLIMP_TYPE_Q4_K,
+                                 GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K};
+
+/* The best SIMD table, or NULL where the CPU has none. */
+static const struct glimp_kernels *simd(void)
+{
+    const struct glimp_kernels *k = glimp_kernels_by_name("avxvnni");
+    return k ? k : glimp_kernels_by_name("avx2");
+}
+
+/* The table under test: main runs the tests once for every SIMD table the
+ * CPU has (or for the scalar one, compared with itself, which still checks
+ * batch and thread invariance). */
+static const struct glimp_kernels *g_fast;
+
+static const struct glimp_kernels *fast(void)
+{
+    return g_fast;
+}
+
+/* ------------------------------------------------------------- fixtures */
+
+struct mat {
+    struct glimp_wmat w;
+    void *data;
+};
+
+/* n_out rows of n_in random weights, quantized by the reference quantizer;
+ * with raw, quantized blocks get random bytes instead (every bit pattern:
+ * extreme levels and scales), their fp16 scales set to sane values. */
+static void make_mat(struct mat *m, uint32_t type, uint32_t n_in, uint32_t n_out, uint64_t seed,
+                     bool raw)
+{
+    const struct glimp_type_info *ti = glimp_type_info(type);
+    uint64_t rb = 0;
+    assert_int_equal(glimp_type_nbytes(type, n_in, &rb), GLIMP_OK);
+    m->data = malloc(rb * n_out);
+    assert_non_null(m->data);
+    float *row = malloc(n_in * sizeof *row);
+    uint64_t st = seed;
+    for (uint32_t r = 0; r < n_out; r++) {
+        uint8_t *dst = (uint8_t *)m->data + r * rb;
+        if (raw && ti->block_size > 1) {
+            for (uint64_t i = 0; i < rb; i++)
+                dst[i] = (uint8_t)tu_rng_u64(&st);
+            uint16_t d = glimp_fp32_to_fp16(0.01f + 0.02f * tu_rng_uniform(&st));
+            for (uint64_t b = 0; b < rb / ti->type_size; b++) {
+                uint8_t *blk = dst + b * ti->type_size;
+                size_t off = type == GLIMP_TYPE_Q6_K ? 208 : 0;
+                memcpy(blk + off, &d, 2);
+                if (type == GLIMP_TYPE_Q4_K || type == GLIMP_TYPE_Q5_K || type == GLIMP_TYPE_Q5_1)
+                    memcpy(blk + 2, &d, 2); /* dmin, m */
+            }
+            continue;
+        }
+        for (uint32_t i = 0; i < n_in; i++)
+            row[i] = tu_rng_normal(&st) * (i % 17 == 0 ? 3.0f : 1.0f);
+        assert_int_equal(glimp_quantize((enum glimp_type)type, row, dst, n_in), GLIMP_OK);
+    }
+    free(row);
+    m->w.data = m->data;
+    m->w.type = type;
+    m->w.n_in = n_in;
+    m->w.n_out = n_out;
+    m->w.row_bytes = (size_t)rb;
+}
+
+/* n_tok activation rows with an outlier channel, as real ones have. */
+static float *make_x(uint32_t n_in, uint32_t n_tok, uint64_t seed)
+{
+    float *x = malloc((size_t)n_in * n_tok * sizeof *x);
+    assert_non_null(x);
+    uint64_t st = seed;
+    for (size_t i = 0; i < (size_t)n_in * n_tok; i++)
+        x[i] = tu_rng_normal(&st) * (i % n_in == 5 ? 6.0f : 1.0f);
+    return x;
+}
+
+/* Activations in k's format for w: a buffer of n_tok rows and its stride. */
+struct acts {
+    void *buf;
+    size_t stride;
+    glimp_mm_fn fn;
+};
+
+static struct acts prepare(const struct glimp_kernels *k, const struct glimp_wmat *w,
+                           const float *x, uint32_t n_tok)
+{
+    struct acts a;
+    enum glimp_act f;
+    a.fn = glimp_kernels_mm(k, w->type, &f);
+    a.stride = glimp_act_row_bytes(f, w->n_in);
+    a.buf = aligned_alloc(64, a.stride * n_tok);
+    assert_non_null(a.buf);
+    memset(a.buf, 0, a.stride * n_tok); /* the padding of the rows compares equal */
+    if (f == GLIMP_ACT_F32) {
+        a.stride = (size_t)w->n_in * sizeof(float);
+        memcpy(a.buf, x, a.stride * n_tok);
+    } else {
+        for (uint32_t t = 0; t < n_tok; t++)
+            k->quantize[f](x + (size_t)t * w->n_in, (char *)a.buf + t * a.stride, w->n_in);
+    }
+    return a;
+}
+
+static void same_floats(const float *a, const float *b, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof *a) != 0)
+            fail_msg("%s: element %zu: %.9g vs %.9g", what, i, (double)a[i], (double)b[i]);
+}
+
+static double rel_err(const float *y, const float *ref, size_t n)
+{
+    double max_ref = 0.0, max_diff = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(isfinite(y[i]));
+        max_ref = fmax(max_ref, fabs((double)ref[i]));
+        max_diff = fmax(max_diff, fabs((double)y[i] - (double)ref[i]));
+    }
+    assert_true(max_ref > 0.0);
+    return max_diff / max_ref;
+}
+
+/* ------------------------------------------------------ matrix products */
+
+/* max |y - exact| / max |exact| where exact multiplies, in double, the
+ * dequantized weights with the activations as the kernel saw them. */
+static double exact_err(const struct glimp_wmat *w, const struct acts *a, const float *y)
+{
+    enum glimp_act f;
+    glimp_kernels_mm(fast(), w->type, &f);
+    uint32_t n = w->n_in, bs = f == GLIMP_ACT_Q8 ? 32 : 256;
+    float *row = malloc(n * sizeof *row);
+    double *xv = malloc(n * sizeof *xv);
+    double max_ref = 0.0, max_diff = 0.0;
+    for (uint32_t t = 0; t < N_TOK; t++) {
+        const int8_t *q = (const int8_t *)((const char *)a->buf + t * a->stride);
+        const float *d = (const float *)(q + 2 * (size_t)n);
+        for (uint32_t i = 0; i < n; i++)
+            xv[i] = f == GLIMP_ACT_F32 ? (double)((const float *)(const void *)q)[i]
+                                       : (double)q[i] * (double)d[i / bs];
+        for (uint32_t r = 0; r < N_OUT; r++) {
+            assert_int_equal(glimp_dequantize((enum glimp_type)w->type,
+                                              (const char *)w->data + r * w->row_bytes, row, n),
+                             GLIMP_OK);
+            double e = 0.0;
+            for (uint32_t i = 0; i < n; i++)
+                e += (double)row[i] * xv[i];
+            max_ref = fmax(max_ref, fabs(e));
+            max_diff = fmax(max_diff, fabs(e - (double)y[t * N_OUT + r]));
+        }
+    }
+    free(row), free(xv);
+    return max_diff / max_ref;
+}
+
+/* Everything about one weight matrix: quantizers and products of the SIMD
+ * and scalar tables equal; every batch size and row range gives the bits
+ * of the full product; close to "ref". */
+static void check_mat(const struct mat *m, bool compare_ref, const char *what)
+{
+    const struct glimp_wmat *w = &m->w;
+    float *x = make_x(w->n_in, N_TOK, w->type * 101 + w->n_in);
+    size_t ny = (size_t)N_TOK * N_OUT;
+    float *y = malloc(ny * sizeof *y), *y2 = malloc(ny * sizeof *y), *ys = malloc(ny * sizeof *y);
+    float *yr = malloc(ny * sizeof *y);
+
+    struct acts af = prepare(fast(), w, x, N_TOK);
+    struct acts as = prepare(&glimp_kernels_scalar, w, x, N_TOK);
+    if (memcmp(af.buf, as.buf, as.stride * N_TOK) != 0)
+        fail_msg("%s: quantized activations differ between %s and scalar", what, fast()->name);
+
+    /* the whole batch at once: the baseline */
+    af.fn(w, 0, N_OUT, af.buf, af.stride, N_TOK, y, N_OUT);
+    /* the scalar table of the same algorithm */
+    as.fn(w, 0, N_OUT, as.buf, as.stride, N_TOK, ys, N_OUT);
+    same_floats(y, ys, ny, what);
+
+    /* batch sizes 1..N_TOK, each window of tokens starting anywhere */
+    for (uint32_t b = 1; b <= N_TOK; b++)
+        for (uint32_t t0 = 0; t0 + b <= N_TOK; t0 += b) {
+            memset(y2, 0, ny * sizeof *y2);
+            af.fn(w, 0, N_OUT, (char *)af.buf + t0 * af.stride, af.stride, b, y2 + t0 * N_OUT,
+                  N_OUT);
+            same_floats(y2 + t0 * N_OUT, y + t0 * N_OUT, (size_t)b * N_OUT, what);
+        }
+    /* odd row ranges */
+    static const uint32_t cuts[] = {0, 1, 6, 7, 20, 33, N_OUT};
+    memset(y2, 0, ny * sizeof *y2);
+    for (size_t c = 0; c + 1 < sizeof cuts / sizeof cuts[0]; c++)
+        af.fn(w, cuts[c], cuts[c + 1], af.buf, af.stride, N_TOK, y2, N_OUT);
+    same_floats(y2, y, ny, what);
+
+    /* threads: 1, 2, 3 */
+    for (uint32_t nt = 1; nt <= 3; nt++) {
+        struct glimp_pool *pool = NULL;
+        assert_int_equal(glimp_pool_init(nt, &pool), GLIMP_OK);
+        struct glimp_mm_job j = {w, af.fn, af.buf, af.stride, N_TOK, y2, N_OUT};
+        memset(y2, 0, ny * sizeof *y2);
+        glimp_mm_run(pool, &j, 1);
+        same_floats(y2, y, ny, what);
+        glimp_pool_free(pool);
+    }
+
+    double ee = exact_err(w, &af, y);
+    if (!(ee <= TOL_EXACT))
+        fail_msg("%s: %.3e from the exact product of the same operands", what, ee);
+
+    if (compare_ref) {
+        struct acts ar = prepare(&glimp_kernels_ref, w, x, N_TOK);
+        ar.fn(w, 0, N_OUT, ar.buf, ar.stride, N_TOK, yr, N_OUT);
+        double e = rel_err(y, yr, ny);
+        bool quant = glimp_type_info(w->type)->block_size > 1;
+        printf("    %-20s fast vs ref: %.2e (tolerance %.0e), vs exact: %.1e\n", what, e,
+               quant ? TOL_QUANT : TOL_FLOAT, ee);
+        assert_true(e <= (quant ? TOL_QUANT : TOL_FLOAT));
+        free(ar.buf);
+    }
+    free(af.buf), free(as.buf);
+    free(x), free(y), free(y2), free(ys), free(yr);
+}
+
+static void test_products(void **state)
+{
+    (void)state;
+    printf("    kernels under test: %s\n", fast()->name);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        uint32_t t = types[i];
+        uint32_t bs = glimp_type_info(t)->block_size;
+        char what[64];
+        /* rows of 1, 3 and 2 blocks (K: 256, 768, 512); floats 96 wide */
+        static const uint32_t blocks[] = {1, 3, 2};
+        for (size_t b = 0; b < 3; b++) {
+            uint32_t n_in = bs == 1 ? 96 + 32 * (uint32_t)b : bs * blocks[b];
+            struct mat m;
+            make_mat(&m, t, n_in, N_OUT, 7 + t + b, false);
+            snprintf(what, sizeof what, "%s n_in %u", glimp_type_info(t)->name, n_in);
+            check_mat(&m, true, what);
+            free(m.data);
+        }
+    }
+}
+
+/* Float rows whose length is no multiple of 8: the zero-padded tail. */
+static void test_float_tails(void **state)
+{
+    (void)state;
+    static const uint32_t lens[] = {1, 5, 8, 13, 77};
+    for (size_t i = 0; i < 3; i++)
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+            struct mat m;
+            char what[64];
+            make_mat(&m, types[i], lens[l], N_OUT, 40 + l, false);
+            snprintf(what, sizeof what, "%s n_in %u", glimp_type_info(types[i])->name, lens[l]);
+            check_mat(&m, true, what);
+            free(m.data);
+        }
+}
+
+/* Random block bytes: extreme levels (Q8_0 -128, Q6_K scales -128, every
+ * 5- and 6-bit pattern) must not saturate the SIMD integer steps. */
+static void test_extreme_blocks(void **state)
+{
+    (void)state;
+    for (size_t i = 3; i < sizeof types / sizeof types[0]; i++) {
+        struct mat m;
+        char what[64];
+        uint32_t bs = glimp_type_info(types[i])->block_size;
+        make_mat(&m, types[i], 2 * bs, N_OUT, 90 + i, true);
+        snprintf(what, sizeof what, "%s random bytes", glimp_type_info(types[i])->name);
+        check_mat(&m, false, what);
+        free(m.data);
+    }
+    /* activations at the clamp: every level +-127 */
+    struct mat m;
+    make_mat(&m, GLIMP_TYPE_Q8_0, 64, N_OUT, 3, true);
+    float *x = malloc(64 * sizeof *x);
+    for (int i = 0; i < 64; i++)
+        x[i] = i % 3 ? -1.0f : 1.0f;
+    struct acts af = prepare(fast(), &m.w, x, 1), as = prepare(&glimp_kernels_scalar, &m.w, x, 1);
+    float y[N_OUT], ys[N_OUT];
+    af.fn(&m.w, 0, N_OUT, af.buf, af.stride, 1, y, N_OUT);
+    as.fn(&m.w, 0, N_OUT, as.buf, as.stride, 1, ys, N_OUT);
+    same_floats(y, ys, N_OUT, "Q8_0 at the clamp");
+    free(af.buf), free(as.buf), free(x), free(m.data);
+}
+
+/* Zero activations: scale 0, levels 0, products exactly 0. */
+static void test_zero_activations(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        struct mat m;
+        uint32_t bs = glimp_type_info(types[i])->block_size;
+        make_mat(&m, types[i], bs == 1 ? 64 : 2 * bs, 5, 1, false);
+        float *x = calloc(m.w.n_in, sizeof *x);
+        struct acts af = prepare(fast(), &m.w, x, 1);
+        float y[5];
+        af.fn(&m.w, 0, 5, af.buf, af.stride, 1, y, 5);
+        for (int r = 0; r < 5; r++) {
+            assert_true(y[r] == 0.0f);
+            assert_false(signbit(y[r]));
+        }
+        free(af.buf), free(x), free(m.data);
+    }
+}
+
+/* ----------------------------------------------- attention, SiLU, exp */
+
+static void test_attention(void **state)
+{
+    (void)state;
+    static const uint32_t dims[] = {64, 128, 80, 24, 20};
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        uint32_t hd = dims[di], stride = 2 * hd + 8;
+        uint32_t n_max = 40;
+        float *q = make_x(hd, 1, hd);
+        float *kv = make_x(stride, n_max, hd + 1);
+        float *k = kv, *v = kv + hd;
+        float *sc = malloc(n_max * sizeof *sc);
+        float *o = malloc(hd * sizeof *o), *os = malloc(hd * sizeof *o),
+              *orf = malloc(hd * sizeof *o);
+        for (uint32_t n = 1; n <= n_max; n++) {
+            fast()->attn(q, k, v, stride, n, hd, sc, o);
+            glimp_kernels_scalar.attn(q, k, v, stride, n, hd, sc, os);
+            same_floats(o, os, hd, "attention");
+            glimp_kernels_ref.attn(q, k, v, stride, n, hd, sc, orf);
+            double e = rel_err(o, orf, hd);
+            if (e > TOL_ATTN)
+                fail_msg("attention head_dim %u, %u positions: %.3e from ref", hd, n, e);
+        }
+        free(q), free(kv), free(sc), free(o), free(os), free(orf);
+    }
+}
+
+static void test_silu_exp(void **state)
+{
+    (void)state;
+    uint32_t n = 101;
+    float *g = make_x(n, 1, 5), *u = make_x(n, 1, 6);
+    for (uint32_t i = 0; i < n; i++)
+        g[i] *= 4.0f;
+    g[0] = 100.0f, g[1] = -100.0f, g[2] = 0.0f;
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+    memcpy(a, g, n * sizeof *a), memcpy(b, g, n * sizeof *a), memcpy(c, g, n * sizeof *a);
+    fast()->silu_mul(a, u, n);
+    glimp_kernels_scalar.silu_mul(b, u, n);
+    glimp_kernels_ref.silu_mul(c, u, n);
+    same_floats(a, b, n, "silu");
+    for (uint32_t i = 0; i < n; i++)
+        assert_true(fabs((double)a[i] - (double)c[i]) <= TOL_ATTN * (fabs((double)c[i]) + 1e-30));
+
+    /* exp against libm over the range the kernels use it in */
+    double worst = 0.0;
+    for (float x = -87.0f; x <= 88.0f; x += 0.0137f) {
+        double e = fabs((double)glimp_exp_poly(x) - exp((double)x)) / exp((double)x);
+        worst = fmax(worst, e);
+    }
+    printf("    exp_poly: max relative error %.2e on [-87, 88]\n", worst);
+    assert_true(worst < 4e-7);
+    assert_true(glimp_exp_poly(0.0f) == 1.0f);
+    assert_true(isnan(glimp_exp_poly(NAN)));
+    assert_true(glimp_exp_poly(-1000.0f) > 0.0f && glimp_exp_poly(-1000.0f) < 1e-37f);
+    assert_true(isfinite(glimp_exp_poly(1000.0f)));
+    free(g), free(u), free(a), free(b), free(c);
+}
+
+/* --------------------------------------------------------- the switch */
+
+static void test_select(void **state)
+{
+    (void)state;
+    const char *best = simd() ? simd()->name : "scalar";
+    unsetenv("GLIMP_KERNELS");
+    assert_string_equal(glimp_kernels_select()->name, best);
+    setenv("GLIMP_KERNELS", "ref", 1);
+    assert_string_equal(glimp_kernels_select()->name, "ref");
+    setenv("GLIMP_KERNELS", "scalar", 1);
+    assert_string_equal(glimp_kernels_select()->name, "scalar");
+    if (glimp_kernels_by_name("avx2")) {
+        setenv("GLIMP_KERNELS", "avx2", 1);
+        assert_string_equal(glimp_kernels_select()->name, "avx2");
+    }
+    setenv("GLIMP_KERNELS", "no-such-kernels", 1);
+    assert_string_equal(glimp_kernels_select()->name, best);
+    unsetenv("GLIMP_KERNELS");
+    assert_null(glimp_kernels_by_name("no-such-kernels"));
+    assert_null(glimp_kernels_by_name(NULL));
+
+    /* every type glimp computes has a product in every table */
+    static const uint32_t all[] = {
+        GLIMP_TYPE_F32,  GLIMP_TYPE_F16,  GLIMP_TYPE_BF16, GLIMP_TYPE_Q8_0, GLIMP_TYPE_Q4_0,
+        GLIMP_TYPE_Q5_0, GLIMP_TYPE_Q5_1, GLIMP_TYPE_Q4_K, GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K};
+    const struct glimp_kernels *ks[] = {&glimp_kernels_ref, &glimp_kernels_scalar, fast()};
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+            enum glimp_act f;
+            assert_non_null(glimp_kernels_mm(ks[k], all[i], &f));
+            assert_true(f == GLIMP_ACT_F32 || ks[k]->quantize[f] != NULL);
+        }
+}
+
+/* ----------------------------------------------------------- threads */
+
+struct count_arg {
+    uint32_t n_items;
+    _Atomic uint32_t *taken; /* (n_items) */
+    _Atomic uint32_t calls[8];
+};
+
+static void count_thread(void *arg, struct glimp_pool *p, uint32_t ith)
+{
+    struct count_arg *a = arg;
+    a->calls[ith]++;
+    for (uint32_t i; (i = glimp_pool_next(p)) < a->n_items;)
+        a->taken[i]++;
+}
+
+static void test_pool(void **state)
+{
+    (void)state;
+    for (uint32_t n = 1; n <= 4; n++) {
+        struct glimp_pool *p = NULL;
+        assert_int_equal(glimp_pool_init(n, &p), GLIMP_OK);
+        assert_int_equal(glimp_pool_size(p), n);
+        struct count_arg a = {.n_items = 37};
+        a.taken = calloc(a.n_items, sizeof *a.taken);
+        for (int r = 0; r < 1000; r++)
+            glimp_pool_run(p, count_thread, &a);
+        /* every item exactly once per run; the caller always takes part */
+        for (uint32_t i = 0; i < a.n_items; i++)
+            assert_int_equal(a.taken[i], 1000);
+        assert_int_equal(a.calls[0], 1000);
+        for (uint32_t i = 1; i < n; i++)
+            assert_true(a.calls[i] <= 1000);
+        free(a.taken);
+        glimp_pool_free(p);
+    }
+    struct glimp_pool *p = (struct glimp_pool *)1;
+    assert_int_equal(glimp_pool_init(0, &p), GLIMP_ERR_INVALID);
+    assert_null(p);
+    glimp_pool_free(NULL);
+    assert_true(glimp_pool_default_threads() >= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_products),       cmocka_unit_test(test_float_tails),
+        cmocka_unit_test(test_extreme_blocks), cmocka_unit_test(test_zero_activations),
+        cmocka_unit_test(test_attention),      cmocka_unit_test(test_silu_exp),
+        cmocka_unit_test(test_select),         cmocka_unit_test(test_pool),
+    };
+    static const char *const simd_tables[] = {"avx2", "avxvnni"};
+    int failed = 0, ran = 0;
+    for (size_t i = 0; i < sizeof simd_tables / sizeof simd_tables[0]; i++) {
+        if (!(g_fast = glimp_kernels_by_name(simd_tables[i])))
+            continue;
+        ran++;
+        failed += cmocka_run_group_tests_name(simd_tables[i], tests, NULL, NULL);
+    }
+    if (!ran) {
+        g_fast = &glimp_kernels_scalar;
+        failed += cmocka_run_group_tests_name("scalar", tests, NULL, NULL);
+    }
+    return failed;
+}
