@@ -108,7 +108,7 @@ static int read_str(struct cursor *c, const char *field, struct glimp_str *s)
  * strings. */
 static int read_name(struct cursor *c, const char *field, char **out)
 {
-    struct glimp_str s;
+    struct glimp_str s = {0};
     int err = read_str(c, field, &s);
     if (err)
         return err;
@@ -486,7 +486,7 @@ static int read_tensors(struct glimp_gguf *g, struct cursor *c, uint64_t n_tenso
 static int parse(struct glimp_gguf *g)
 {
     struct cursor c = {.base = g->base, .size = g->size, .pos = 0};
-    uint64_t n_tensors, n_kv;
+    uint64_t n_tensors = 0, n_kv = 0;
     int err = read_header(g, &c, &n_tensors, &n_kv);
     if (!err)
         err = read_kvs(g, &c, n_kv);

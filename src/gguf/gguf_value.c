@@ -79,8 +79,8 @@ static int get_integer(const struct glimp_gguf *g, const char *key, const char *
 int glimp_gguf_get_u64(const struct glimp_gguf *g, const char *key, uint64_t *out)
 {
     const struct glimp_gguf_kv *kv;
-    bool neg;
-    uint64_t mag;
+    bool neg = false;
+    uint64_t mag = 0;
     int err = get_integer(g, key, "an unsigned integer", &neg, &mag, &kv);
     if (err)
         return err;
@@ -107,8 +107,8 @@ int glimp_gguf_get_u32(const struct glimp_gguf *g, const char *key, uint32_t *ou
 int glimp_gguf_get_i64(const struct glimp_gguf *g, const char *key, int64_t *out)
 {
     const struct glimp_gguf_kv *kv;
-    bool neg;
-    uint64_t mag;
+    bool neg = false;
+    uint64_t mag = 0;
     int err = get_integer(g, key, "an integer", &neg, &mag, &kv);
     if (err)
         return err;

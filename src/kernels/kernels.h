@@ -6,15 +6,16 @@
  * operations in the same order and agree bit for bit; the tests hold them
  * to each other and to "ref" within a tolerance.
  *
- * The fast algorithm ("scalar", "avx2"):
+ * The fast algorithm ("scalar", "avx2", "avxvnni"):
  *  - Activations for quantized weights are quantized once per row: to
  *    blocks of 32 with a float scale (Q8_0, Q4_0, Q5_0, Q5_1 weights:
  *    glimp_act Q8) or of 256 (K-quants: Q8K). q = round_even(x * id),
  *    d = max|x| / 127, id = 1 / d.
  *  - A weight block times an activation block is an exact integer sum kept
  *    in 8 int32 lanes: lane m holds elements 4m..4m+3 of every 32-element
- *    run of the block (times the run's integer scale for K-quants). Each
- *    lane is then added into a float accumulator lane:
+ *    run of the block (times the run's integer scale for K-quants; Q6_K's
+ *    scales cover 16, so lanes 0..3 take the first, 4..7 the second).
+ *    Each lane is then added into a float accumulator lane:
  *        acc[m] = fmaf(d_w * d_a, (float)lane[m], acc[m])
  *    block after block in order (d_w * d_a rounded to float first). Q4_K
  *    and Q5_K keep their mins in one more accumulator,
@@ -26,8 +27,11 @@
  *    sequence gives the same bits.
  *  - F32, F16, BF16 weights: acc[i % 8] = fmaf(w[i], x[i], acc[i % 8]) in
  *    order of i, combined as above.
- *  - Exp is one polynomial (exp_poly in kern_scalar.c) evaluated with the
- *    same fmaf steps everywhere; attention and SiLU use it.
+ *  - Exp is one polynomial (glimp_exp_poly in kern_scalar.c) evaluated
+ *    with the same fmaf steps everywhere; attention and SiLU use it.
+ *    Attention: scores by the float dot above, times 1/sqrt(head_dim);
+ *    softmax sums in eight lanes (position j in lane j % 8); the values
+ *    weighted by fmaf over positions in order; one multiply by 1 / sum.
  * Every output element is produced by this fixed sequence whatever the
  * number of tokens in the call, the tile it falls in, or the thread that
  * computes it: that is the batch invariance the engine promises. */

@@ -522,7 +522,7 @@ static int build_from_hf(const char *path, json_t *tok, const char *config_path,
     json_t *val;
     json_object_foreach(vocab, key, val)
     {
-        uint32_t id;
+        uint32_t id = 0;
         int rc = get_id(path, "model.vocab token", key, val, &id);
         if (rc != GLIMP_OK)
             return rc;
