@@ -67,38 +67,7 @@ static int open_tokenizer(const char *cmd, const char *path, struct glimp_tokeni
 /* The whole of a file (or stdin for "-") in a malloc'ed buffer. */
 static int read_all(const char *path, char **data, size_t *size)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "glimp tokenize: %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *bigger = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    bool failed = !buf || ferror(f);
-    int saved = errno;
-    if (f != stdin)
-        fclose(f);
-    if (failed) {
-        fprintf(stderr, "glimp tokenize: %s: %s\n", path, buf ? strerror(saved) : "out of memory");
-        free(buf);
-        return 1;
-    }
-    *data = buf;
-    *size = n;
-    return 0;
+    return cli_read_file("tokenize", path, data, size);
 }
 
 /* A piece for a terminal: complete UTF-8 characters as they are, control
