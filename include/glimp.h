@@ -591,6 +591,170 @@ double glimp_entropy_topk(const float *logits, size_t n, size_t k);
  * heap kept in ids. */
 size_t glimp_logits_top_k(const float *logits, size_t n, size_t k, int32_t *ids);
 
+/* Sampling, taken apart for speculative decoding: the probability the
+ * sampler gives each token (after top-k, top-p, min-p and the temperature;
+ * 0 for the tokens the filters drop; greedy: 1 for the largest logit, ties
+ * to the lower id), and one draw from such a vector with the sampler's RNG.
+ * glimp_sampler_probs writes n_vocab floats that sum to 1 (within rounding)
+ * and draws nothing; it fails as glimp_sampler_sample does. */
+int glimp_sampler_probs(struct glimp_sampler *s, const float *logits, uint32_t n_vocab,
+                        float *probs);
+/* Draw an id with probability probs[id] / sum(probs) (one 64-bit draw).
+ * GLIMP_ERR_INVALID for a negative, NaN or infinite entry or a zero sum. */
+int glimp_sampler_draw(struct glimp_sampler *s, const float *probs, uint32_t n, int32_t *id);
+/* A uniform double in [0, 1) from the sampler's RNG (one 64-bit draw). */
+double glimp_sampler_uniform(struct glimp_sampler *s);
+
+/* ----------------------------------------------------------------- backends */
+
+/* A backend is one model as the router sees it: vocabulary, tokenizer, chat
+ * template and sequences it can append to, sample from and roll back. The
+ * local backend runs a GGUF file in this process; a remote one (later)
+ * talks to an OpenAI-compatible server. The router uses nothing else. */
+struct glimp_backend;
+
+/* Load a GGUF model with its tokenizer and chat template (p NULL: model
+ * defaults). Fails as glimp_model_load and glimp_tokenizer_load do. */
+int glimp_backend_local_open(const char *path, const struct glimp_model_params *p,
+                             struct glimp_backend **out);
+void glimp_backend_free(struct glimp_backend *b); /* accepts NULL */
+/* A short description for people ("local qwen3 0.6B Q8_0 (model.gguf)");
+ * valid until glimp_backend_free. */
+const char *glimp_backend_describe(const struct glimp_backend *b);
+uint32_t glimp_backend_n_vocab(const struct glimp_backend *b);
+
+/* ------------------------------------------------------------------- router */
+
+/* Who writes a step. */
+enum glimp_writer { GLIMP_WRITER_SLM = 0, GLIMP_WRITER_LLM = 1 };
+
+enum glimp_policy {
+    GLIMP_POLICY_GLIMP = 0,      /* signal > tau: the LLM writes (static tau) */
+    GLIMP_POLICY_SHARE = 1,      /* tau follows a running quantile: a target LLM share */
+    GLIMP_POLICY_INSTANCE = 2,   /* tau = mean + z * sd of this problem's first k steps */
+    GLIMP_POLICY_RANDOM = 3,     /* the LLM with probability share (seeded) */
+    GLIMP_POLICY_SLM = 4,        /* the SLM alone */
+    GLIMP_POLICY_LLM = 5,        /* the LLM alone */
+    GLIMP_POLICY_SPECREASON = 6, /* the SLM writes, the LLM scores 0-9, rewrites below threshold */
+};
+
+/* What the glimp, share and instance policies compare with tau. */
+enum glimp_signal {
+    GLIMP_SIGNAL_HINIT = 0, /* the largest entropy of the SLM's first `glimpse` tokens (1: H_init) */
+    GLIMP_SIGNAL_HSTEP = 1, /* mean entropy over the SLM's whole step */
+    GLIMP_SIGNAL_PPL = 2,   /* perplexity of the SLM's whole step */
+};
+
+enum glimp_phase { GLIMP_PHASE_THINK = 0, GLIMP_PHASE_ANSWER = 1 };
+
+/* Why thinking ended. */
+enum glimp_think_end {
+    GLIMP_THINK_NONE = 0,      /* no thinking (think off) */
+    GLIMP_THINK_TAG = 1,       /* a model wrote </think> */
+    GLIMP_THINK_REPEAT = 2,    /* two identical steps in a row */
+    GLIMP_THINK_BUDGET = 3,    /* max_think tokens spent */
+    GLIMP_THINK_EOS = 4,       /* a model ended its turn while thinking */
+    GLIMP_THINK_STOPPED = 5,   /* the caller asked to stop */
+};
+
+/* One step as it happened. text (NUL-terminated, text_len bytes) is valid
+ * only during the callback; glimp_router_result keeps copies. */
+struct glimp_step_event {
+    uint32_t index; /* 0, 1, ... over the whole run (the answer is the last) */
+    enum glimp_phase phase;
+    enum glimp_writer writer;
+    double h_init;    /* the SLM's first-token entropy (nats); NaN when not computed */
+    double signal;    /* the value the policy compared (H_init, glimpse max, H_step, PPL,
+                         SpecReason score); NaN when none */
+    double tau;       /* threshold in force; NaN for slm, llm, random */
+    bool rewritten;   /* the SLM's tokens were rolled back and the LLM wrote it */
+    uint32_t n_tokens;
+    const char *text;
+    size_t text_len;
+    double probe_s, sync_s, write_s; /* seconds: signal, ingesting, writing */
+    uint32_t draft_proposed, draft_accepted;
+};
+
+/* Return false to stop the run (it then ends cleanly with what it has). */
+typedef bool (*glimp_step_cb)(const struct glimp_step_event *ev, void *user);
+
+struct glimp_router_params {
+    enum glimp_policy policy;   /* default GLIMP */
+    enum glimp_signal signal;   /* default HINIT */
+    uint32_t glimpse;           /* >= 1; default 1 (hinit only) */
+    double tau;                 /* glimp (and instance before calibration); default 1.0;
+                                   +-INFINITY allowed */
+    double share;               /* share and random: LLM share in [0, 1]; default 0.25 */
+    uint32_t instance_k;        /* instance: calibration steps; default 4 */
+    double instance_z;          /* instance: default 1.0 */
+    double specreason_threshold; /* specreason: accept at score >= this; default 7 */
+    uint32_t entropy_topk;      /* entropy over the top k renormalised; 0: full; default 20 */
+    uint32_t draft;             /* speculative decoding in LLM steps: tokens drafted; 0: off */
+    uint32_t max_think;         /* thinking budget in tokens; default 8192 */
+    uint32_t max_step;          /* tokens per step; default 512 */
+    uint32_t max_answer;        /* answer budget in tokens; default 2048 */
+    enum glimp_writer answer_model; /* default LLM */
+    struct glimp_sampler_params sampling; /* default T 0.6, top-p 0.95, top-k 0, min-p 0 */
+    uint64_t seed;              /* sampling and random policy; default 0 */
+    bool chat;                  /* prompt as one user message through the chat template;
+                                   default true */
+    bool think;                 /* thinking on; default true */
+    uint32_t n_ctx;             /* tokens per sequence; 0: each model's default */
+    glimp_step_cb on_step;      /* may be NULL */
+    void *user;
+    /* Polled between tokens; nonzero stops the run cleanly (Ctrl-C). */
+    const volatile int *cancel;
+};
+
+struct glimp_router_params glimp_router_default_params(void);
+
+struct glimp_router_summary {
+    uint32_t steps_slm, steps_llm;   /* thinking steps by writer */
+    uint64_t tokens_slm, tokens_llm; /* tokens kept, by writer (answer included) */
+    uint32_t rewrites;               /* SLM steps rolled back and rewritten */
+    double llm_share_steps, llm_share_tokens;
+    double wall_s, slm_s, llm_s, sync_s, overhead_s; /* overhead: the rest of wall */
+    uint64_t draft_proposed, draft_accepted;
+    double draft_accept_rate; /* NaN when nothing was drafted */
+    enum glimp_think_end think_end;
+    bool stopped; /* the callback or cancel ended the run early */
+    bool ctx_full; /* a sequence ran out of context; the run ended there */
+};
+
+struct glimp_router_result {
+    char *reasoning; /* the thinking steps' text, as written */
+    char *answer;
+    struct glimp_step_event *steps; /* with their own copies of the text */
+    size_t n_steps;
+    /* The generated token ids (steps, glimp's own think-closing text, the
+     * answer) in the order they were written; only when both models share a
+     * vocabulary, else NULL. */
+    int32_t *ids;
+    size_t n_ids;
+    struct glimp_router_summary summary;
+};
+
+/* Check that two backends can work together: the same vocabulary means
+ * token ids pass between them, a different one means step text does (then
+ * speculative decoding is refused). Sets *shared. */
+int glimp_router_check_vocab(const struct glimp_backend *slm, const struct glimp_backend *llm,
+                             bool *shared);
+
+/* Run one problem: the prompt (rendered with each model's chat template
+ * when p->chat), thinking in steps routed by the policy, then the answer.
+ * Fails with GLIMP_ERR_INVALID for bad params (naming them), draft > 0 with
+ * different vocabularies, GLIMP_ERR_RANGE for a prompt longer than the
+ * context, plus backend errors. When the callback or cancel stops the run,
+ * it still returns GLIMP_OK with the partial result (summary.stopped). */
+int glimp_router_run(struct glimp_backend *slm, struct glimp_backend *llm, const char *prompt,
+                     const struct glimp_router_params *p, struct glimp_router_result **out);
+void glimp_router_result_free(struct glimp_router_result *r); /* accepts NULL */
+
+const char *glimp_policy_name(enum glimp_policy p);   /* "glimp", ... */
+const char *glimp_signal_name(enum glimp_signal s);   /* "hinit", ... */
+const char *glimp_writer_name(enum glimp_writer w);   /* "slm", "llm" */
+const char *glimp_think_end_name(enum glimp_think_end e); /* "tag", "repeat", ... */
+
 /* ------------------------------------------------------------- test models */
 
 /* Mixes of tensor types as llama.cpp's llama-quantize makes them (values:

@@ -576,6 +576,367 @@ static void test_seeds(void **state)
     free(l);
 }
 
+/* ------------------------------------------------ speculative decoding */
+
+/* Chi-square of counts against a law (weights w, any positive total) over
+ * `draws` trials. Cells expected below 5 are pooled into one, so that a rare
+ * token hit once cannot dominate; a count on a cell of weight 0 fails. *df
+ * is the number of cells less one (0: a single cell, chi-square 0). */
+static double chi2_counts(const double *w, const long *count, size_t n, long draws, double *df)
+{
+    double z = 0.0;
+    for (size_t i = 0; i < n; i++)
+        z += w[i];
+    assert_true(z > 0.0);
+    double chi2 = 0.0, pool_e = 0.0, pool_o = 0.0;
+    size_t cells = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w[i] == 0.0) {
+            if (count[i] != 0)
+                fail_msg("token %zu, of probability 0, came up %ld times", i, count[i]);
+            continue;
+        }
+        double e = (double)draws * w[i] / z, o = (double)count[i];
+        if (e < 5.0) {
+            pool_e += e;
+            pool_o += o;
+            continue;
+        }
+        chi2 += (o - e) * (o - e) / e;
+        cells++;
+    }
+    if (pool_e > 0.0) {
+        chi2 += (pool_o - pool_e) * (pool_o - pool_e) / pool_e;
+        cells++;
+    }
+    *df = cells > 0 ? (double)(cells - 1) : 0.0;
+    return chi2;
+}
+
+/* Far beyond the 0.9999 quantile for every df (as check_frequencies). */
+static double chi2_limit(double df)
+{
+    return df + 6.0 * sqrt(2.0 * df) + 10.0;
+}
+
+/* glimp_sampler_probs against the reference law (ref_filter, softmax at T
+ * in double) and against the sampler's own draws. */
+static void check_probs(const float *l, uint32_t n, float temp, uint32_t top_k, float top_p,
+                        float min_p, uint64_t seed, long draws)
+{
+    struct glimp_sampler *s = make_sampler(temp, top_k, top_p, min_p, seed, n);
+    float *probs = malloc(n * sizeof *probs);
+    double *want = calloc(n, sizeof *want), *got = calloc(n, sizeof *got);
+    long *count = calloc(n, sizeof *count);
+    assert_non_null(probs);
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_non_null(count);
+
+    /* the reference law */
+    struct ref_item *it;
+    size_t m = ref_sorted(l, n, &it);
+    if (temp == 0.0f) {
+        want[it[0].id] = 1.0;
+    } else {
+        m = ref_filter(it, m, top_k, top_p, min_p);
+        double z = 0.0;
+        for (size_t i = 0; i < m; i++)
+            z += want[it[i].id] = exp((it[i].logit - it[0].logit) / (double)temp);
+        for (size_t i = 0; i < n; i++)
+            want[i] /= z;
+    }
+
+    uint64_t rng_before[4];
+    memcpy(rng_before, s->rng, sizeof rng_before);
+    assert_int_equal(glimp_sampler_probs(s, l, n, probs), GLIMP_OK);
+    assert_memory_equal(s->rng, rng_before, sizeof rng_before); /* no draw */
+    double sum = 0.0;
+    for (uint32_t i = 0; i < n; i++) {
+        sum += got[i] = probs[i];
+        if ((want[i] == 0.0) != (probs[i] == 0.0) || fabs(probs[i] - want[i]) > 1e-6)
+            fail_msg("T %g top_k %u top_p %g min_p %g: token %u has probability %.9g, want %.9g",
+                     (double)temp, top_k, (double)top_p, (double)min_p, i, (double)probs[i],
+                     want[i]);
+    }
+    assert_true(fabs(sum - 1.0) < 1e-5);
+
+    for (long d = 0; d < draws; d++) {
+        int32_t id;
+        assert_int_equal(glimp_sampler_sample(s, l, n, &id), GLIMP_OK);
+        assert_true(id >= 0 && (uint32_t)id < n);
+        count[id]++;
+    }
+    double df, chi2 = chi2_counts(got, count, n, draws, &df);
+    print_message("probs T %g top_k %u top_p %g min_p %g: chi-square %.1f, df %.0f\n", (double)temp,
+                  top_k, (double)top_p, (double)min_p, chi2, df);
+    if (!(chi2 < chi2_limit(df)))
+        fail_msg("T %g top_k %u top_p %g min_p %g: chi-square %.1f, df %.0f, limit %.1f",
+                 (double)temp, top_k, (double)top_p, (double)min_p, chi2, df, chi2_limit(df));
+    free(it);
+    free(count);
+    free(got);
+    free(want);
+    free(probs);
+    glimp_sampler_free(s);
+}
+
+static void test_probs(void **state)
+{
+    (void)state;
+    float *l = random_logits(50, 1.5f, 700);
+    check_probs(l, 50, 0.0f, 0, 1.0f, 0.0f, 31, 1000);      /* greedy */
+    check_probs(l, 50, 1.0f, 0, 1.0f, 0.0f, 32, 100000);    /* plain softmax */
+    check_probs(l, 50, 0.7f, 5, 1.0f, 0.0f, 33, 100000);    /* top-k */
+    check_probs(l, 50, 1.0f, 0, 0.9f, 0.0f, 34, 100000);    /* top-p */
+    check_probs(l, 50, 1.0f, 0, 1.0f, 0.1f, 35, 100000);    /* min-p */
+    check_probs(l, 50, 0.7f, 20, 0.9f, 0.1f, 36, 100000);   /* all together */
+    check_probs(l, 50, 1.8f, 30, 0.95f, 0.01f, 37, 100000); /* flatter, wider */
+    free(l);
+    /* ties and dead tokens: greedy to the lower id, -inf always 0 */
+    const float tied[] = {-INFINITY, 1, 4, 2, 4, 4, -INFINITY};
+    check_probs(tied, 7, 0.0f, 0, 1.0f, 0.0f, 38, 100);
+    check_probs(tied, 7, 1.0f, 0, 1.0f, 0.0f, 39, 20000);
+    check_probs(tied, 7, 1.0f, 2, 1.0f, 0.0f, 40, 20000);
+    /* a weight that underflows at a small temperature is exactly 0, as the
+     * draw can never reach it */
+    struct glimp_sampler *s = make_sampler(0.01f, 0, 1.0f, 0.0f, 1, 8);
+    const float far[] = {0, -20, 0.5f, -1e4f};
+    float pr[8];
+    for (size_t i = 0; i < 8; i++)
+        pr[i] = -1.0f;
+    assert_int_equal(glimp_sampler_probs(s, far, 4, pr), GLIMP_OK);
+    assert_true(pr[1] == 0.0f && pr[3] == 0.0f);
+    assert_true(fabs(pr[2] - 1.0 / (1.0 + exp(-50.0))) < 1e-7);
+    assert_true(fabs(pr[0] - exp(-50.0) / (1.0 + exp(-50.0))) < 1e-25);
+    for (size_t i = 4; i < 8; i++) /* only n_vocab entries are written */
+        assert_true(pr[i] == -1.0f);
+
+    /* fails as glimp_sampler_sample does: no write, no draw */
+    uint64_t rng_before[4];
+    memcpy(rng_before, s->rng, sizeof rng_before);
+    for (int greedy = 0; greedy < 2; greedy++) {
+        s->p.temperature = greedy ? 0.0f : 0.9f;
+        for (size_t i = 0; i < 8; i++)
+            pr[i] = -1.0f;
+        const float nan_l[] = {0, NAN, 1, 2};
+        assert_int_equal(glimp_sampler_probs(s, nan_l, 4, pr), GLIMP_ERR_INVALID);
+        assert_non_null(strstr(glimp_last_error(), "token 1 is NaN"));
+        const float inf_l[] = {0, 1, INFINITY, 2};
+        assert_int_equal(glimp_sampler_probs(s, inf_l, 4, pr), GLIMP_ERR_INVALID);
+        assert_non_null(strstr(glimp_last_error(), "+inf"));
+        const float dead[] = {-INFINITY, -INFINITY, -INFINITY};
+        assert_int_equal(glimp_sampler_probs(s, dead, 3, pr), GLIMP_ERR_INVALID);
+        const float ok[9] = {0};
+        assert_int_equal(glimp_sampler_probs(s, ok, 9, pr), GLIMP_ERR_INVALID);
+        assert_int_equal(glimp_sampler_probs(s, ok, 0, pr), GLIMP_ERR_INVALID);
+        assert_int_equal(glimp_sampler_probs(s, NULL, 4, pr), GLIMP_ERR_INVALID);
+        assert_int_equal(glimp_sampler_probs(s, ok, 4, NULL), GLIMP_ERR_INVALID);
+        assert_int_equal(glimp_sampler_probs(NULL, ok, 4, pr), GLIMP_ERR_INVALID);
+        for (size_t i = 0; i < 8; i++)
+            assert_true(pr[i] == -1.0f);
+    }
+    assert_memory_equal(s->rng, rng_before, sizeof rng_before);
+    glimp_sampler_free(s);
+}
+
+/* The inverse of an odd a modulo 2^64 (Newton: each step doubles the
+ * correct low bits, from 3). */
+static uint64_t inv_odd(uint64_t a)
+{
+    uint64_t x = a;
+    for (int i = 0; i < 5; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+/* Set the xoshiro256** state so that its next output is `out`: the output
+ * is rotl(r1 * 5, 7) * 9, which only r1 decides and which can be undone. */
+static void force_next_output(struct glimp_sampler *s, uint64_t out)
+{
+    uint64_t y = out * inv_odd(9);
+    y = (y >> 7) | (y << 57); /* rotr 7 */
+    s->rng[0] = 1;
+    s->rng[1] = y * inv_odd(5);
+    s->rng[2] = 2;
+    s->rng[3] = 3;
+}
+
+static void test_draw(void **state)
+{
+    (void)state;
+    /* frequencies against a hand-made, unnormalised vector with holes */
+    static const float v[] = {0.5f, 0, 2.0f, 1.0f, 0, 0.25f, 4.0f, 0, 0.125f, 1.5f, 0.01f, 0, 0};
+    enum { NV = sizeof v / sizeof v[0] };
+    const long draws = 200000;
+    struct glimp_sampler *s = make_sampler(1.0f, 0, 1.0f, 0.0f, 51, NV);
+    long count[NV] = {0};
+    for (long d = 0; d < draws; d++) {
+        int32_t id = -1;
+        assert_int_equal(glimp_sampler_draw(s, v, NV, &id), GLIMP_OK);
+        assert_true(id >= 0 && id < NV);
+        count[id]++;
+    }
+    double w[NV];
+    for (size_t i = 0; i < NV; i++)
+        w[i] = v[i];
+    double df, chi2 = chi2_counts(w, count, NV, draws, &df);
+    print_message("draw: chi-square %.1f, df %.0f\n", chi2, df);
+    assert_true(chi2 < chi2_limit(df));
+
+    /* the two ends of the RNG's range: u = 0 takes the first nonzero entry,
+     * the largest u the last nonzero one, never a zero entry */
+    static const float ends[] = {0, 0, 0.3f, 0.1f, 0.6f, 0, 0};
+    int32_t id = -1;
+    force_next_output(s, 0);
+    assert_true(smp_rng_next(s) == 0);
+    force_next_output(s, 0);
+    assert_int_equal(glimp_sampler_draw(s, ends, 7, &id), GLIMP_OK);
+    assert_int_equal(id, 2);
+    force_next_output(s, UINT64_MAX);
+    assert_true(smp_rng_next(s) == UINT64_MAX);
+    force_next_output(s, UINT64_MAX);
+    assert_int_equal(glimp_sampler_draw(s, ends, 7, &id), GLIMP_OK);
+    assert_int_equal(id, 4);
+    static const float one[] = {0, 0, 0, 1e-30f, 0};
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(glimp_sampler_draw(s, one, 5, &id), GLIMP_OK);
+        assert_int_equal(id, 3);
+    }
+    /* one draw per call, the same as glimp_sampler_uniform's */
+    struct glimp_sampler *t = make_sampler(1.0f, 0, 1.0f, 0.0f, 99, NV);
+    glimp_sampler_set_seed(s, 99);
+    for (int i = 0; i < 50; i++) {
+        double u = glimp_sampler_uniform(t);
+        assert_true(u >= 0.0 && u < 1.0);
+        assert_int_equal(glimp_sampler_draw(s, v, NV, &id), GLIMP_OK);
+        /* the id whose run of the cumulative sum holds u */
+        double total = 0.0, cum = 0.0;
+        for (size_t j = 0; j < NV; j++)
+            total += v[j];
+        int32_t want = -1;
+        for (size_t j = 0; j < NV && want < 0; j++) {
+            cum += v[j];
+            if (v[j] > 0 && u * total < cum)
+                want = (int32_t)j;
+        }
+        assert_int_equal(id, want);
+    }
+    assert_memory_equal(s->rng, t->rng, sizeof s->rng);
+    glimp_sampler_free(t);
+
+    /* bad input: an error, *id unchanged, no draw */
+    uint64_t rng_before[4];
+    memcpy(rng_before, s->rng, sizeof rng_before);
+    id = 77;
+    const float neg[] = {0.5f, -0.1f, 1};
+    assert_int_equal(glimp_sampler_draw(s, neg, 3, &id), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "token 1"));
+    const float nan_p[] = {0.5f, 1, NAN};
+    assert_int_equal(glimp_sampler_draw(s, nan_p, 3, &id), GLIMP_ERR_INVALID);
+    const float inf_p[] = {INFINITY, 1, 1};
+    assert_int_equal(glimp_sampler_draw(s, inf_p, 3, &id), GLIMP_ERR_INVALID);
+    const float ninf_p[] = {1, -INFINITY, 1};
+    assert_int_equal(glimp_sampler_draw(s, ninf_p, 3, &id), GLIMP_ERR_INVALID);
+    const float zeros[] = {0, 0, 0};
+    assert_int_equal(glimp_sampler_draw(s, zeros, 3, &id), GLIMP_ERR_INVALID);
+    const float negzero[] = {0, -0.0f, 0};
+    assert_int_equal(glimp_sampler_draw(s, negzero, 3, &id), GLIMP_ERR_INVALID);
+    assert_int_equal(glimp_sampler_draw(s, v, 0, &id), GLIMP_ERR_INVALID);
+    assert_int_equal(glimp_sampler_draw(s, NULL, 3, &id), GLIMP_ERR_INVALID);
+    assert_int_equal(glimp_sampler_draw(s, v, 3, NULL), GLIMP_ERR_INVALID);
+    assert_int_equal(glimp_sampler_draw(NULL, v, 3, &id), GLIMP_ERR_INVALID);
+    assert_int_equal(id, 77);
+    assert_memory_equal(s->rng, rng_before, sizeof rng_before);
+    glimp_sampler_free(s);
+}
+
+/* Speculative sampling (Leviathan et al. 2023; Chen et al. 2023): draft
+ * x ~ q, keep it with probability min(1, p[x] / q[x]), else draw from
+ * max(0, p - q) renormalised. Whatever q, the token that comes out is
+ * distributed as p, and it is the draft with probability sum_i min(p_i, q_i).
+ * Both are checked here on the primitives the router builds the rule from. */
+static void check_speculative(const float *lp, const float *lq, uint32_t n, uint32_t k_p,
+                              float top_p_q, uint64_t seed, long trials)
+{
+    struct glimp_sampler *sp = make_sampler(1.0f, k_p, 1.0f, 0.0f, seed, n);
+    struct glimp_sampler *sq = make_sampler(1.0f, 0, top_p_q, 0.0f, seed + 1, n);
+    float *p = malloc(n * sizeof *p), *q = malloc(n * sizeof *q), *r = malloc(n * sizeof *r);
+    long *count = calloc(n, sizeof *count);
+    double *w = malloc(n * sizeof *w);
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_non_null(r);
+    assert_non_null(count);
+    assert_non_null(w);
+    assert_int_equal(glimp_sampler_probs(sp, lp, n, p), GLIMP_OK);
+    assert_int_equal(glimp_sampler_probs(sq, lq, n, q), GLIMP_OK);
+    double overlap = 0.0, rsum = 0.0;
+    for (uint32_t i = 0; i < n; i++) {
+        overlap += p[i] < q[i] ? p[i] : q[i];
+        r[i] = p[i] > q[i] ? p[i] - q[i] : 0.0f;
+        rsum += r[i];
+        w[i] = p[i];
+    }
+    long accepted = 0;
+    for (long t = 0; t < trials; t++) {
+        int32_t x;
+        assert_int_equal(glimp_sampler_draw(sq, q, n, &x), GLIMP_OK);
+        assert_true(q[x] > 0.0f);
+        double a = (double)p[x] / (double)q[x];
+        if (a >= 1.0 || glimp_sampler_uniform(sp) < a) {
+            accepted++;
+        } else {
+            assert_true(rsum > 0.0); /* a rejection means p > q somewhere */
+            assert_int_equal(glimp_sampler_draw(sp, r, n, &x), GLIMP_OK);
+        }
+        count[x]++;
+    }
+    double df, chi2 = chi2_counts(w, count, n, trials, &df);
+    /* acceptances are binomial(trials, overlap) */
+    double sd = sqrt((double)trials * overlap * fmax(0.0, 1.0 - overlap));
+    double dev = fabs((double)accepted - (double)trials * overlap);
+    print_message("speculative: accept rate %.4f (want %.4f, %.1f sd off), chi-square %.1f, "
+                  "df %.0f\n",
+                  (double)accepted / (double)trials, overlap, sd > 0 ? dev / sd : 0.0, chi2, df);
+    if (!(chi2 < chi2_limit(df)))
+        fail_msg("speculative: chi-square %.1f, df %.0f, limit %.1f", chi2, df, chi2_limit(df));
+    assert_true(dev <= 6.0 * sd + 1.0);
+    free(w);
+    free(count);
+    free(r);
+    free(q);
+    free(p);
+    glimp_sampler_free(sq);
+    glimp_sampler_free(sp);
+}
+
+static void test_speculative_rule(void **state)
+{
+    (void)state;
+    enum { N = 50 };
+    float *lp = random_logits(N, 1.5f, 800);
+    float *noise = random_logits(N, 0.7f, 801);
+    float *lq = malloc(N * sizeof *lq);
+    assert_non_null(lq);
+    /* a draft close to the target, as a small model of the same family */
+    for (size_t i = 0; i < N; i++)
+        lq[i] = lp[i] + noise[i];
+    check_speculative(lp, lq, N, 0, 1.0f, 61, 200000);
+    /* an unrelated draft */
+    free(lq);
+    lq = random_logits(N, 1.5f, 802);
+    check_speculative(lp, lq, N, 0, 1.0f, 63, 200000);
+    /* holes on both sides: the target keeps its top 30 and the draft a
+     * top-p 0.9 run, so some tokens only the residual can give */
+    check_speculative(lp, lq, N, 30, 0.9f, 65, 200000);
+    /* the draft is the target: every draft is kept */
+    check_speculative(lp, lp, N, 0, 1.0f, 67, 50000);
+    free(lq);
+    free(noise);
+    free(lp);
+}
+
 /* ------------------------------------------------------------- errors */
 
 static void test_errors(void **state)
@@ -644,6 +1005,9 @@ int main(void)
         cmocka_unit_test(test_rng),
         cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_probs),
+        cmocka_unit_test(test_draw),
+        cmocka_unit_test(test_speculative_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -419,3 +419,83 @@ int glimp_sampler_sample(struct glimp_sampler *s, const float *logits, uint32_t 
     *id = c[pick].id;
     return GLIMP_OK;
 }
+
+/* ------------------------------------------------ speculative decoding */
+
+/* The law glimp_sampler_sample draws from, written out: the same filters and
+ * the same weights exp((logit - max) / T), divided by the same total, so a
+ * token the draw can never reach (dropped, or a weight that underflows) is
+ * exactly 0. probs is untouched on failure. */
+int glimp_sampler_probs(struct glimp_sampler *s, const float *logits, uint32_t n_vocab,
+                        float *probs)
+{
+    if (!s || !probs)
+        return glimp_error(GLIMP_ERR_INVALID, "sampler: sampler or probs is NULL");
+    int32_t best;
+    if (s->p.temperature == 0.0f) {
+        int rc = check_logits(s, logits, n_vocab, &best);
+        if (rc != GLIMP_OK)
+            return rc;
+        for (uint32_t i = 0; i < n_vocab; i++)
+            probs[i] = 0.0f;
+        probs[best] = 1.0f;
+        return GLIMP_OK;
+    }
+    size_t nc;
+    int rc = smp_filter(s, logits, n_vocab, &nc, &best);
+    if (rc != GLIMP_OK)
+        return rc;
+    struct smp_cand *c = s->cand;
+    const double lmax = logits[best], inv_t = 1.0 / (double)s->p.temperature;
+    double total = 0.0;
+    for (size_t i = 0; i < nc; i++)
+        total += c[i].w = exp(((double)c[i].logit - lmax) * inv_t);
+    for (uint32_t i = 0; i < n_vocab; i++)
+        probs[i] = 0.0f;
+    for (size_t i = 0; i < nc; i++)
+        probs[c[i].id] = (float)(c[i].w / total);
+    return GLIMP_OK;
+}
+
+/* One pass checks every entry and sums them (in double: n floats cannot
+ * overflow it), a second finds where u lands. On failure *id is unchanged
+ * and no draw is taken. */
+int glimp_sampler_draw(struct glimp_sampler *s, const float *probs, uint32_t n, int32_t *id)
+{
+    if (!s || !probs || !id)
+        return glimp_error(GLIMP_ERR_INVALID, "sampler: sampler, probs or id is NULL");
+    if (n == 0 || n > (uint32_t)INT32_MAX)
+        return glimp_error(GLIMP_ERR_INVALID, "sampler: draw from %u entries, expected 1..%d", n,
+                           INT32_MAX);
+    double total = 0.0;
+    for (uint32_t i = 0; i < n; i++) {
+        float x = probs[i];
+        if (!(x >= 0.0f) || isinf(x))
+            return glimp_error(GLIMP_ERR_INVALID, "sampler: probability of token %u is %g", i,
+                               (double)x);
+        total += x;
+    }
+    if (total == 0.0)
+        return glimp_error(GLIMP_ERR_INVALID, "sampler: draw from %u probabilities that are all 0",
+                           n);
+    const double u = rng_unit(s) * total;
+    double cum = 0.0;
+    uint32_t last = 0; /* the last nonzero entry seen */
+    for (uint32_t i = 0; i < n; i++) {
+        if (probs[i] == 0.0f)
+            continue;
+        last = i;
+        cum += probs[i];
+        if (u < cum) {
+            *id = (int32_t)i;
+            return GLIMP_OK;
+        }
+    }
+    *id = (int32_t)last; /* u fell past the rounded sum */
+    return GLIMP_OK;
+}
+
+double glimp_sampler_uniform(struct glimp_sampler *s)
+{
+    return rng_unit(s);
+}

@@ -1,0 +1,342 @@
+/* local.c - the local backend: a GGUF model run by glimp's own engine in
+ * this process, with its tokenizer, chat template and, per sequence, a KV
+ * cache and a sampler. */
+#include "backend/backend.h"
+
+#include "core/error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct local_backend {
+    struct glimp_backend base;
+    struct glimp_model *model;
+    struct glimp_tokenizer *tok;
+    struct glimp_chat_template tmpl;
+    int32_t eos, eot;
+    uint64_t vocab_hash;
+};
+
+struct local_seq {
+    struct bk_seq base;
+    struct glimp_seq *seq;
+    struct glimp_sampler *smp;
+};
+
+static struct local_backend *lb(const struct glimp_backend *b)
+{
+    return (struct local_backend *)b;
+}
+
+static struct local_seq *ls(const struct bk_seq *s)
+{
+    return (struct local_seq *)s;
+}
+
+static void local_free(struct glimp_backend *b)
+{
+    struct local_backend *l = lb(b);
+    glimp_tokenizer_free(l->tok);
+    glimp_model_free(l->model);
+    free(l);
+}
+
+static int push_front(struct glimp_tokens *t, int32_t id)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        int32_t *ids = realloc(t->ids, cap * sizeof *ids);
+        if (!ids)
+            return glimp_error(GLIMP_ERR_NOMEM, "backend: out of memory");
+        t->ids = ids;
+        t->cap = cap;
+    }
+    memmove(t->ids + 1, t->ids, t->n * sizeof *t->ids);
+    t->ids[0] = id;
+    t->n++;
+    return GLIMP_OK;
+}
+
+static int local_prompt_tokens(struct glimp_backend *b, const char *text, bool chat, bool think,
+                               struct glimp_tokens *out)
+{
+    struct local_backend *l = lb(b);
+    char *rendered = NULL;
+    if (chat) {
+        struct glimp_chat_message msg = {.role = "user", .content = text};
+        struct glimp_chat_params cp = glimp_chat_default_params();
+        cp.enable_thinking = think;
+        int rc = glimp_chat_render(&l->tmpl, &msg, 1, &cp, &rendered);
+        if (rc != GLIMP_OK)
+            return rc;
+        text = rendered;
+    }
+    int rc = glimp_tokenize(l->tok, text, strlen(text), true, out);
+    free(rendered);
+    if (rc != GLIMP_OK)
+        return rc;
+    int32_t bos = glimp_tokenizer_bos(l->tok);
+    if (glimp_tokenizer_add_bos(l->tok) && bos >= 0 && (out->n == 0 || out->ids[0] != bos))
+        rc = push_front(out, bos);
+    if (rc == GLIMP_OK && out->n == 0)
+        rc = glimp_error(GLIMP_ERR_INVALID, "backend: the prompt is empty: no tokens");
+    return rc;
+}
+
+static int local_tokenize(struct glimp_backend *b, const char *text, size_t len,
+                          struct glimp_tokens *out)
+{
+    return glimp_tokenize(lb(b)->tok, text, len, true, out);
+}
+
+static bool local_is_eog(const struct glimp_backend *b, int32_t id)
+{
+    return id == lb(b)->eos || id == lb(b)->eot;
+}
+
+static uint64_t local_vocab_hash(const struct glimp_backend *b)
+{
+    return lb(b)->vocab_hash;
+}
+
+static int32_t local_find_token(const struct glimp_backend *b, const char *text)
+{
+    return glimp_tokenizer_find(lb(b)->tok, text, strlen(text));
+}
+
+static int local_seq_init(struct glimp_backend *b, uint32_t n_ctx,
+                          const struct glimp_sampler_params *sp, struct bk_seq **out)
+{
+    struct local_seq *s = calloc(1, sizeof *s);
+    if (!s)
+        return glimp_error(GLIMP_ERR_NOMEM, "backend: out of memory");
+    s->base.b = b;
+    int rc = glimp_seq_init(lb(b)->model, n_ctx, &s->seq);
+    if (rc == GLIMP_OK)
+        rc = glimp_sampler_init(sp, b->n_vocab, &s->smp);
+    if (rc != GLIMP_OK) {
+        glimp_seq_free(s->seq);
+        free(s);
+        return rc;
+    }
+    *out = &s->base;
+    return GLIMP_OK;
+}
+
+static void local_seq_free(struct bk_seq *s)
+{
+    if (!s)
+        return;
+    glimp_sampler_free(ls(s)->smp);
+    glimp_seq_free(ls(s)->seq);
+    free(s);
+}
+
+static uint32_t local_seq_len(const struct bk_seq *s)
+{
+    return glimp_seq_len(ls(s)->seq);
+}
+
+static uint32_t local_seq_n_ctx(const struct bk_seq *s)
+{
+    return glimp_seq_n_ctx(ls(s)->seq);
+}
+
+static int local_append(struct bk_seq *s, const int32_t *ids, size_t n, bool all_logits,
+                        const float **logits)
+{
+    return glimp_seq_append(ls(s)->seq, ids, n, all_logits, logits);
+}
+
+static int local_truncate(struct bk_seq *s, uint32_t len)
+{
+    return glimp_seq_truncate(ls(s)->seq, len);
+}
+
+static int local_sample(struct bk_seq *s, const float *logits, int32_t *id)
+{
+    return glimp_sampler_sample(ls(s)->smp, logits, s->b->n_vocab, id);
+}
+
+static int local_probs(struct bk_seq *s, const float *logits, float *probs)
+{
+    return glimp_sampler_probs(ls(s)->smp, logits, s->b->n_vocab, probs);
+}
+
+static int local_draw(struct bk_seq *s, const float *probs, int32_t *id)
+{
+    return glimp_sampler_draw(ls(s)->smp, probs, s->b->n_vocab, id);
+}
+
+static double local_uniform(struct bk_seq *s)
+{
+    return glimp_sampler_uniform(ls(s)->smp);
+}
+
+/* ln p(id) under softmax(logits) at T = 1, in double. */
+static double log_prob(const float *logits, uint32_t n, int32_t id)
+{
+    double mx = -INFINITY;
+    for (uint32_t i = 0; i < n; i++)
+        if (logits[i] > mx)
+            mx = logits[i];
+    double z = 0.0;
+    for (uint32_t i = 0; i < n; i++)
+        z += exp((double)logits[i] - mx);
+    return (double)logits[id] - mx - log(z);
+}
+
+/* Does the text from byte `from` on (with a '\n' before it when prev_nl)
+ * hold "\n\n"? */
+static bool has_blank_line(const char *text, size_t len, size_t from, bool prev_nl)
+{
+    if (from > 0) {
+        from--; /* the pair may straddle the previous token */
+        prev_nl = false;
+    }
+    for (size_t i = from; i < len; i++) {
+        if (text[i] == '\n' && ((i > from && text[i - 1] == '\n') || (i == from && prev_nl)))
+            return true;
+    }
+    return false;
+}
+
+static int local_token_bytes(const struct glimp_backend *b, int32_t id, char *buf, size_t cap,
+                             size_t *len)
+{
+    return glimp_token_to_bytes(lb(b)->tok, id, false, buf, cap, len);
+}
+
+static int local_generate(struct bk_seq *s, const float **logitsp, const struct bk_gen_rule *r,
+                          struct bk_gen_out *o)
+{
+    const float *logits = *logitsp;
+    struct local_seq *q = ls(s);
+    struct local_backend *l = lb(s->b);
+    const uint32_t nv = s->b->n_vocab;
+    size_t text_start = o->text_len;
+    char piece[1024];
+    while (o->n < r->max_tokens) {
+        if (r->cancel && *r->cancel) {
+            o->cancelled = true;
+            break;
+        }
+        int32_t id;
+        int rc = glimp_sampler_sample(q->smp, logits, nv, &id);
+        if (rc != GLIMP_OK)
+            return rc;
+        if (local_is_eog(s->b, id)) {
+            o->eos = true;
+            break;
+        }
+        if (glimp_seq_len(q->seq) >= glimp_seq_n_ctx(q->seq)) {
+            o->ctx_full = true;
+            break;
+        }
+        double ent = 0.0, lp = 0.0;
+        if (r->want_entropy)
+            ent = r->entropy_topk ? glimp_entropy_topk(logits, nv, r->entropy_topk)
+                                  : glimp_entropy_full(logits, nv);
+        if (r->want_logprob)
+            lp = log_prob(logits, nv, id);
+        size_t plen;
+        rc = glimp_token_to_bytes(l->tok, id, false, piece, sizeof piece, &plen);
+        if (rc != GLIMP_OK)
+            return rc;
+        if ((rc = glimp_seq_append(q->seq, &id, 1, false, &logits)) != GLIMP_OK)
+            return rc;
+        *logitsp = logits;
+        size_t before = o->text_len;
+        if ((rc = bk_text_append(o, piece, plen)) != GLIMP_OK)
+            return rc;
+        o->ids[o->n] = id;
+        if (o->entropy)
+            o->entropy[o->n] = ent;
+        if (o->logprob)
+            o->logprob[o->n] = lp;
+        o->n++;
+        if (r->stop_blank_line && has_blank_line(o->text, o->text_len, before,
+                                                 before == text_start ? r->prev_newline : false)) {
+            o->blank = true;
+            break;
+        }
+    }
+    return GLIMP_OK;
+}
+
+static const struct bk_ops local_ops = {
+    .free = local_free,
+    .prompt_tokens = local_prompt_tokens,
+    .tokenize = local_tokenize,
+    .is_eog = local_is_eog,
+    .vocab_hash = local_vocab_hash,
+    .find_token = local_find_token,
+    .token_bytes = local_token_bytes,
+    .seq_init = local_seq_init,
+    .seq_free = local_seq_free,
+    .seq_len = local_seq_len,
+    .seq_n_ctx = local_seq_n_ctx,
+    .append = local_append,
+    .truncate = local_truncate,
+    .sample = local_sample,
+    .probs = local_probs,
+    .draw = local_draw,
+    .uniform = local_uniform,
+    .generate = local_generate,
+};
+
+/* FNV-1a over every token's text and type, so two files with the same
+ * vocabulary hash alike whatever else differs. */
+static uint64_t hash_vocab(const struct glimp_tokenizer *t)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    uint32_t n = glimp_tokenizer_n_vocab(t);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *s = glimp_tokenizer_token_text(t, (int32_t)i);
+        for (; s && *s; s++)
+            h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+        h = (h ^ (0x100u + (unsigned)glimp_tokenizer_token_type(t, (int32_t)i))) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+int glimp_backend_local_open(const char *path, const struct glimp_model_params *p,
+                             struct glimp_backend **out)
+{
+    if (!path || !out)
+        return glimp_error(GLIMP_ERR_INVALID, "backend: path or out is NULL");
+    *out = NULL;
+    struct local_backend *l = calloc(1, sizeof *l);
+    if (!l)
+        return glimp_error(GLIMP_ERR_NOMEM, "backend: out of memory");
+    int rc = glimp_model_load(path, p, &l->model);
+    if (rc == GLIMP_OK)
+        rc = glimp_tokenizer_load(glimp_model_gguf(l->model), NULL, &l->tok);
+    if (rc == GLIMP_OK)
+        rc = glimp_chat_detect(glimp_model_gguf(l->model), &l->tmpl);
+    if (rc != GLIMP_OK) {
+        glimp_error_prefix(rc, "%s: ", path);
+        glimp_tokenizer_free(l->tok);
+        glimp_model_free(l->model);
+        free(l);
+        return rc;
+    }
+    const struct glimp_model_info *mi = glimp_model_info(l->model);
+    /* output rows past the tokenizer's vocabulary (padding) have no text */
+    uint32_t nv = mi->n_vocab;
+    if (glimp_tokenizer_n_vocab(l->tok) < nv)
+        nv = glimp_tokenizer_n_vocab(l->tok);
+    l->base.ops = &local_ops;
+    l->base.n_vocab = nv;
+    l->eos = glimp_tokenizer_eos(l->tok);
+    l->eot = glimp_tokenizer_eot(l->tok);
+    l->vocab_hash = hash_vocab(l->tok);
+    const char *slash = strrchr(path, '/');
+    snprintf(l->base.desc, sizeof l->base.desc, "local %s %u layers x %u, %.1f M params (%s)",
+             mi->arch_name, mi->n_layer, mi->n_embd, (double)mi->n_params / 1e6,
+             slash ? slash + 1 : path);
+    *out = &l->base;
+    return GLIMP_OK;
+}

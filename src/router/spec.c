@@ -1,0 +1,165 @@
+/* spec.c - speculative decoding inside LLM-written steps: the SLM drafts a
+ * few tokens, the LLM reads them in one batch, and the standard rule keeps
+ * the output exactly the LLM's: exact match when greedy; when sampling,
+ * accept draft x with probability min(1, p(x)/q(x)), else draw from
+ * max(0, p - q) normalised, and after a fully accepted draft one bonus
+ * token from p. Rejected drafts are rolled back in both models. */
+#include "router/router_internal.h"
+
+#include "core/error.h"
+
+/* Draw the correction token after a rejected draft: from max(0, p - q)
+ * normalised, or from p itself when that is empty (p == q up to rounding). */
+static int draw_residual(struct router *r, const float *p, const float *q, int32_t *id)
+{
+    struct rt_model *l = &r->m[GLIMP_WRITER_LLM];
+    const uint32_t nv = l->b->n_vocab;
+    double sum = 0.0;
+    for (uint32_t i = 0; i < nv; i++) {
+        float d = p[i] - q[i];
+        r->spec_r[i] = d > 0.0f ? d : 0.0f;
+        sum += r->spec_r[i];
+    }
+    return l->b->ops->draw(l->seq, sum > 0.0 ? r->spec_r : p, id);
+}
+
+int rt_spec_write(struct router *r, uint32_t budget, bool stop_blank)
+{
+    const enum glimp_writer S = GLIMP_WRITER_SLM, L = GLIMP_WRITER_LLM;
+    struct rt_model *sm = &r->m[S], *lm = &r->m[L];
+    const struct bk_ops *so = sm->b->ops, *lo = lm->b->ops;
+    const size_t nv = lm->b->n_vocab;
+    const bool greedy = r->p->sampling.temperature == 0.0f;
+    float *P = r->spec_p, *Q = r->spec_q;
+    int32_t d[65], a[66], nt[66];
+    int rc = GLIMP_OK;
+
+    while (r->step.n < budget && !r->step.blank && !r->step.eos) {
+        if (r->p->cancel && *r->p->cancel) {
+            r->step.cancelled = true;
+            break;
+        }
+        if ((rc = rt_sync(r, L)) != GLIMP_OK || (rc = rt_sync(r, S)) != GLIMP_OK)
+            return rc;
+        uint32_t n = r->p->draft < budget - r->step.n ? r->p->draft : budget - r->step.n;
+        uint32_t lroom = so->seq_n_ctx(sm->seq) - (uint32_t)sm->ids.n + 1;
+        uint32_t room = lo->seq_n_ctx(lm->seq) - (uint32_t)lm->ids.n;
+        room = lroom < room ? lroom : room;
+        n = n < room ? n : room;
+        if (n == 0) {
+            r->ctx_full = r->step.ctx_full = true;
+            break;
+        }
+
+        /* draft: the SLM samples n tokens, reading all but the last */
+        double t0 = rt_now();
+        uint32_t nd = 0, s_read = 0;
+        bool d_eog = false;
+        while (nd < n) {
+            int32_t id;
+            if (greedy) {
+                rc = so->sample(sm->seq, sm->logits, &id);
+            } else {
+                rc = so->probs(sm->seq, sm->logits, Q + nd * nv);
+                if (rc == GLIMP_OK)
+                    rc = so->draw(sm->seq, Q + nd * nv, &id);
+            }
+            if (rc != GLIMP_OK)
+                return rc;
+            d[nd++] = id;
+            if (so->is_eog(sm->b, id)) {
+                d_eog = true;
+                break;
+            }
+            if (nd < n) {
+                if ((rc = so->append(sm->seq, &id, 1, false, &sm->logits)) != GLIMP_OK ||
+                    (rc = rt_push_ids(&sm->ids, &id, 1)) != GLIMP_OK)
+                    return rc;
+                s_read++;
+            }
+        }
+        double t1 = rt_now();
+        sm->write_s += t1 - t0;
+
+        /* verify: the LLM's distribution before the drafts, then one batch */
+        uint32_t l_read = d_eog ? nd - 1 : nd;
+        rc = greedy ? lo->sample(lm->seq, lm->logits, &a[0]) : lo->probs(lm->seq, lm->logits, P);
+        if (rc != GLIMP_OK)
+            return rc;
+        if (l_read > 0) {
+            const float *rows;
+            if ((rc = lo->append(lm->seq, d, l_read, true, &rows)) != GLIMP_OK ||
+                (rc = rt_push_ids(&lm->ids, d, l_read)) != GLIMP_OK) {
+                lm->logits = NULL;
+                return rc;
+            }
+            lm->logits = rows + (size_t)(l_read - 1) * nv;
+            for (uint32_t j = 1; j <= l_read && rc == GLIMP_OK; j++) {
+                const float *row = rows + (size_t)(j - 1) * nv;
+                rc = greedy ? lo->sample(lm->seq, row, &a[j])
+                            : lo->probs(lm->seq, row, P + (size_t)j * nv);
+            }
+            if (rc != GLIMP_OK)
+                return rc;
+        }
+        uint32_t na = 0, nn = 0;
+        bool rejected = false;
+        for (uint32_t j = 0; j < nd; j++) {
+            bool ok;
+            if (greedy) {
+                ok = d[j] == a[j];
+            } else {
+                double pj = P[(size_t)j * nv + d[j]], qj = Q[(size_t)j * nv + d[j]];
+                ok = lo->uniform(lm->seq) * qj < pj;
+            }
+            if (ok) {
+                nt[nn++] = d[j];
+                na++;
+                continue;
+            }
+            int32_t c = a[j];
+            if (!greedy &&
+                (rc = draw_residual(r, P + (size_t)j * nv, Q + (size_t)j * nv, &c)) != GLIMP_OK)
+                return rc;
+            nt[nn++] = c;
+            rejected = true;
+            break;
+        }
+        if (!rejected && !d_eog) { /* every draft stood: one more from the LLM */
+            int32_t c = a[nd];
+            if (!greedy && (rc = lo->draw(lm->seq, P + (size_t)nd * nv, &c)) != GLIMP_OK)
+                return rc;
+            nt[nn++] = c;
+        }
+        lm->write_s += rt_now() - t1;
+        r->step_proposed += nd;
+        r->step_accepted += na;
+        r->draft_proposed += nd;
+        r->draft_accepted += na;
+
+        /* keep the new tokens up to the end of the step */
+        size_t n0 = r->step.n;
+        uint32_t kept = 0;
+        for (uint32_t k = 0; k < nn; k++) {
+            if (lo->is_eog(lm->b, nt[k])) {
+                r->step.eos = true;
+                break;
+            }
+            if ((rc = rt_step_add(r, L, nt[k], stop_blank)) != GLIMP_OK)
+                return rc;
+            kept++;
+            if (r->step.blank || r->step.n >= budget)
+                break;
+        }
+        /* both models: the step so far, reading on from the kept drafts */
+        uint32_t l_in = kept < na ? kept : na, s_in = l_in;
+        l_in = l_in < l_read ? l_in : l_read;
+        s_in = s_in < s_read ? s_in : s_read;
+        if ((rc = rt_retain(r, L, r->step_start[L] + n0 + l_in)) != GLIMP_OK ||
+            (rc = rt_push_ids(&lm->ids, nt + l_in, kept - l_in)) != GLIMP_OK ||
+            (rc = rt_retain(r, S, r->step_start[S] + n0 + s_in)) != GLIMP_OK ||
+            (rc = rt_push_ids(&sm->ids, nt + s_in, kept - s_in)) != GLIMP_OK)
+            return rc;
+    }
+    return rc;
+}
