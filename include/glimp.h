@@ -673,6 +673,9 @@ struct glimp_step_event {
     size_t text_len;
     double probe_s, sync_s, write_s; /* seconds: signal, ingesting, writing */
     uint32_t draft_proposed, draft_accepted;
+    /* With label_steps: 1 when the other model, from the same prefix, writes
+     * the same text (an easy step), 0 when not; -1 unlabelled. */
+    int easy;
 };
 
 /* Return false to stop the run (it then ends cleanly with what it has). */
@@ -704,6 +707,13 @@ struct glimp_router_params {
     void *user;
     /* Polled between tokens; nonzero stops the run cleanly (Ctrl-C). */
     const volatile int *cancel;
+    /* Label each thinking step easy or hard (glimp_step_event.easy): the
+     * model that did not write it writes it too from the same prefix, and
+     * the texts are compared; then that is rolled back. Costs a second
+     * writing of every step; its time is left out of every time reported
+     * (summary.label_s says how much). Under sampling it changes the draws
+     * that follow. Default false. */
+    bool label_steps;
 };
 
 struct glimp_router_params glimp_router_default_params(void);
@@ -714,6 +724,8 @@ struct glimp_router_summary {
     uint32_t rewrites;               /* SLM steps rolled back and rewritten */
     double llm_share_steps, llm_share_tokens;
     double wall_s, slm_s, llm_s, sync_s, overhead_s; /* overhead: the rest of wall */
+    double ttft_s;  /* from the start to the first generated token */
+    double label_s; /* spent labelling steps (label_steps), not in wall_s */
     uint64_t draft_proposed, draft_accepted;
     double draft_accept_rate; /* NaN when nothing was drafted */
     enum glimp_think_end think_end;

@@ -508,6 +508,43 @@ static void test_other_vocabulary(void **state)
     glimp_backend_free(other);
 }
 
+/* Labelling steps changes nothing under greedy decoding; a model paired
+ * with itself writes every step the same way (all easy). */
+static void test_label_steps(void **state)
+{
+    (void)state;
+    struct glimp_router_params p = greedy();
+    p.policy = GLIMP_POLICY_GLIMP;
+    p.tau = middle_tau();
+    p.draft = 2;
+    struct glimp_router_result *a = run(&p);
+    p.label_steps = true;
+    struct glimp_router_result *b = run(&p);
+    same_run(a, b, "label_steps");
+    int hard = 0;
+    for (size_t i = 0; i < b->n_steps; i++) {
+        if (b->steps[i].phase == GLIMP_PHASE_THINK) {
+            assert_true(b->steps[i].easy == 0 || b->steps[i].easy == 1);
+            hard += b->steps[i].easy == 0;
+        } else {
+            assert_int_equal(b->steps[i].easy, -1);
+        }
+        assert_int_equal(a->steps[i].easy, -1);
+    }
+    assert_true(hard > 0); /* two different random models rarely agree */
+    assert_true(b->summary.label_s > 0.0);
+    glimp_router_result_free(a);
+    glimp_router_result_free(b);
+
+    struct glimp_router_result *r = NULL;
+    assert_int_equal(glimp_router_run(slm, slm, prompt, &p, &r), GLIMP_OK);
+    for (size_t i = 0; i < r->n_steps; i++)
+        if (r->steps[i].phase == GLIMP_PHASE_THINK)
+            assert_int_equal(r->steps[i].easy, 1);
+    assert_true(r->summary.ttft_s > 0.0 && r->summary.ttft_s < r->summary.wall_s);
+    glimp_router_result_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_budgets),
         cmocka_unit_test(test_stop_and_errors),
         cmocka_unit_test(test_other_vocabulary),
+        cmocka_unit_test(test_label_steps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -40,6 +40,7 @@ struct bk_gen_out {
     bool blank;     /* stopped at "\n\n" */
     bool ctx_full;  /* the sequence's context is full */
     bool cancelled; /* *cancel was set */
+    double t_first; /* CLOCK_MONOTONIC seconds when the first token came; 0: none yet */
 };
 
 struct bk_ops {

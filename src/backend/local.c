@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct local_backend {
     struct glimp_backend base;
@@ -251,6 +252,11 @@ static int local_generate(struct bk_seq *s, const float **logitsp, const struct 
         size_t before = o->text_len;
         if ((rc = bk_text_append(o, piece, plen)) != GLIMP_OK)
             return rc;
+        if (o->t_first == 0.0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            o->t_first = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+        }
         o->ids[o->n] = id;
         if (o->entropy)
             o->entropy[o->n] = ent;

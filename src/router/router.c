@@ -126,6 +126,7 @@ static void step_reset(struct router *r)
     if (r->step.text)
         r->step.text[0] = '\0';
     r->step.eos = r->step.blank = r->step.ctx_full = r->step.cancelled = false;
+    r->step.t_first = 0.0;
     r->step_start[0] = (uint32_t)r->m[0].ids.n;
     r->step_start[1] = (uint32_t)r->m[1].ids.n;
     r->step_sync_s = 0.0;
@@ -152,6 +153,8 @@ int rt_step_add(struct router *r, enum glimp_writer w, int32_t id, bool stop_bla
     if ((rc = bk_text_append(&r->step, piece, len)) != GLIMP_OK)
         return rc;
     r->step.ids[r->step.n++] = id;
+    if (r->t_first == 0.0)
+        r->t_first = rt_now() - r->label_s;
     if (stop_blank && has_blank_line(r->step.text, r->step.text_len, before))
         r->step.blank = true;
     return GLIMP_OK;
@@ -175,7 +178,8 @@ static int write_on(struct router *r, enum glimp_writer w, uint32_t budget, bool
         .max_tokens = budget,
         .stop_blank_line = stop_blank,
         .prev_newline = r->step.text_len > 0 && r->step.text[r->step.text_len - 1] == '\n',
-        .want_entropy = w == GLIMP_WRITER_SLM,
+        .want_entropy =
+            w == GLIMP_WRITER_SLM && (r->p->signal != GLIMP_SIGNAL_HINIT || r->p->glimpse > 1),
         .want_logprob = w == GLIMP_WRITER_SLM && r->p->signal == GLIMP_SIGNAL_PPL,
         .entropy_topk = r->p->entropy_topk,
         .cancel = r->p->cancel,
@@ -184,6 +188,8 @@ static int write_on(struct router *r, enum glimp_writer w, uint32_t budget, bool
     double t0 = rt_now();
     rc = m->b->ops->generate(m->seq, &m->logits, &rule, &r->step);
     m->write_s += rt_now() - t0;
+    if (r->t_first == 0.0 && r->step.t_first > 0.0)
+        r->t_first = r->step.t_first - r->label_s;
     if (rc == GLIMP_OK)
         rc = rt_push_ids(&m->ids, r->step.ids + n0, r->step.n - n0);
     if (r->step.ctx_full)
@@ -273,6 +279,48 @@ static int judge_step(struct router *r, double *score)
     return rt_retain(r, GLIMP_WRITER_LLM, with_step);
 }
 
+/* label_steps: the model that did not write the step writes it too from
+ * the same prefix; the step is easy when both texts are the same. All of
+ * it is rolled back and left out of the times. */
+static int label_step(struct router *r, enum glimp_writer w, uint32_t budget, int *easy)
+{
+    const enum glimp_writer o = w == GLIMP_WRITER_SLM ? GLIMP_WRITER_LLM : GLIMP_WRITER_SLM;
+    struct rt_model *m = &r->m[o];
+    const double t0 = rt_now(), write0 = m->write_s, sync0 = r->sync_s, ssync0 = r->step_sync_s;
+    const uint32_t held = m->b->ops->seq_len(m->seq);
+    int rc = rt_retain(r, o, r->step_start[o]);
+    if (rc == GLIMP_OK)
+        rc = rt_sync(r, o);
+    struct bk_gen_out *lb = &r->label;
+    lb->n = 0;
+    lb->text_len = 0;
+    lb->eos = lb->blank = lb->ctx_full = lb->cancelled = false;
+    struct bk_gen_rule rule = {
+        .max_tokens = budget,
+        .stop_blank_line = true,
+        .entropy_topk = r->p->entropy_topk,
+        .cancel = r->p->cancel,
+    };
+    if (rc == GLIMP_OK)
+        rc = m->b->ops->generate(m->seq, &m->logits, &rule, lb);
+    if (rc == GLIMP_OK)
+        *easy = lb->text_len == r->step.text_len &&
+                (lb->text_len == 0 || !memcmp(lb->text, r->step.text, lb->text_len));
+    /* back to the step as written */
+    if (rc == GLIMP_OK)
+        rc = rt_retain(r, o, r->step_start[o]);
+    if (rc == GLIMP_OK)
+        rc = r->shared ? rt_push_ids(&m->ids, r->step.ids, r->step.n)
+                       : m->b->ops->tokenize(m->b, r->step.text, r->step.text_len, &m->ids);
+    if (rc == GLIMP_OK && held > r->step_start[o])
+        rc = rt_sync(r, o); /* it held the step before: so it does again */
+    m->write_s = write0;
+    r->sync_s = sync0;
+    r->step_sync_s = ssync0;
+    r->label_s += rt_now() - t0;
+    return rc;
+}
+
 /* One thinking step: probe, decide, write; fills the event. */
 static int think_step(struct router *r, uint32_t budget, struct glimp_step_event *ev)
 {
@@ -351,7 +399,11 @@ static int think_step(struct router *r, uint32_t budget, struct glimp_step_event
         return rc;
     if ((rc = step_commit(r)) != GLIMP_OK)
         return rc;
+    int easy = -1;
+    if (p->label_steps && r->step.n > 0 && (rc = label_step(r, w, budget, &easy)) != GLIMP_OK)
+        return rc;
     *ev = (struct glimp_step_event){
+        .easy = easy,
         .phase = GLIMP_PHASE_THINK,
         .writer = w,
         .h_init = h,
@@ -488,6 +540,8 @@ static void router_free(struct router *r)
     free(r->step.entropy);
     free(r->step.logprob);
     free(r->step.text);
+    free(r->label.ids);
+    free(r->label.text);
     free(r->spec_p);
     free(r->spec_q);
     free(r->spec_r);
@@ -514,6 +568,8 @@ static int router_init(struct router *r, struct glimp_backend *slm, struct glimp
     if (!r->step.ids || !r->step.entropy || !r->step.logprob)
         return glimp_error(GLIMP_ERR_NOMEM, "router: out of memory for a step of %u tokens",
                            r->step_cap);
+    if (p->label_steps && !(r->label.ids = malloc(p->max_step * sizeof *r->label.ids)))
+        return glimp_error(GLIMP_ERR_NOMEM, "router: out of memory for step labels");
     if (p->draft > 0) {
         size_t nv = llm->n_vocab;
         r->spec_p = malloc((p->draft + 1) * nv * sizeof(float));
@@ -672,6 +728,7 @@ static int run(struct router *r, struct glimp_router_result *res)
                 .write_s = r->m[0].write_s + r->m[1].write_s - w0,
                 .draft_proposed = r->step_proposed,
                 .draft_accepted = r->step_accepted,
+                .easy = -1,
             };
             if (w == GLIMP_WRITER_SLM)
                 sum->tokens_slm += ev.n_tokens;
@@ -695,7 +752,9 @@ static int run(struct router *r, struct glimp_router_result *res)
     sum->llm_share_steps = steps ? (double)sum->steps_llm / steps : 0.0;
     uint64_t toks = sum->tokens_slm + sum->tokens_llm;
     sum->llm_share_tokens = toks ? (double)sum->tokens_llm / (double)toks : 0.0;
-    sum->wall_s = rt_now() - t_start;
+    sum->label_s = r->label_s;
+    sum->wall_s = rt_now() - t_start - r->label_s;
+    sum->ttft_s = r->t_first > 0.0 ? r->t_first - t_start : NAN;
     sum->slm_s = r->m[GLIMP_WRITER_SLM].write_s;
     sum->llm_s = r->m[GLIMP_WRITER_LLM].write_s;
     sum->sync_s = r->sync_s;

@@ -32,6 +32,9 @@ struct router {
     uint64_t draft_proposed, draft_accepted;
     uint32_t step_proposed, step_accepted;
     bool ctx_full;
+    struct bk_gen_out label; /* label_steps: the other model's version of the step */
+    double label_s;          /* spent labelling, left out of every time */
+    double t_first;          /* when the run's first token came; 0: not yet */
 };
 
 double rt_now(void);
