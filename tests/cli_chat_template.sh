@@ -98,9 +98,14 @@ check "r1 no warning" empty "$tmp/err"
 run -m "$tmp/r1.gguf" -f "$tmp/conv.json" --no-think --no-generation-prompt
 check "r1 ignores --no-think" same_out '<｜begin▁of▁sentence｜>Be brief.<｜User｜>Hi ü 漢字<｜Assistant｜>\n\nHello!<｜end▁of▁sentence｜><｜User｜>Bye\nnow'
 
-# ---- a template glimp does not know exactly: prompt on stdout, warning on stderr
+# ---- glimp's own test template is known; changed by one word it is not:
+# prompt on stdout, warning on stderr
 "$glimp" mkmodel -o "$tmp/builtin.gguf" "${small[@]}" --name "Tiny Builtin" >/dev/null 2>&1
 printf '[{"role":"user","content":"Hi"}]' >"$tmp/one.json"
+run -m "$tmp/builtin.gguf" -f "$tmp/one.json"
+check "built-in template: exit 0" test $rc -eq 0
+check "built-in template: no warning" empty "$tmp/err"
+perl -pi -e 's/lstrip/rstrip/' "$tmp/builtin.gguf" # same length: still a valid file
 run -m "$tmp/builtin.gguf" -f "$tmp/one.json"
 check "fallback exit 0" test $rc -eq 0
 check "fallback prompt on stdout" same_out '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'

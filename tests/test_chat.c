@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 /* test_chat.c - chat templates: each family glimp renders in C (Qwen3,
  * Qwen2.5, DeepSeek-R1-Distill, generic ChatML) held byte for byte to the
  * model's real Jinja template run by @huggingface/jinja (tests/oracle/
@@ -705,10 +706,21 @@ static void test_template_variants(void **state)
     expect_fallback(&t, GLIMP_CHAT_DEEPSEEK_R1, "R1 joined", "deepseek-r1");
     free(r1);
 
-    /* glimp's own built-in test vocabulary: a simplified Qwen3 template. */
+    /* glimp's own built-in test vocabulary: a simplified Qwen3 template,
+     * known verbatim; changed by one word it is only like Qwen3. */
     const char *path = tu_tmp_path("builtin.gguf");
     struct glimp_testmodel_params p = glimp_testmodel_default_params();
     assert_int_equal(glimp_testmodel_write(&p, path), GLIMP_OK);
+    t = detect_file(path);
+    assert_int_equal(t.family, GLIMP_CHAT_QWEN3);
+    assert_false(t.fallback);
+    size_t size;
+    char *bytes = tu_read_file(path, &size);
+    char *word = memmem(bytes, size, "lstrip", 6);
+    assert_non_null(word);
+    memcpy(word, "rstrip", 6);
+    tu_write_file(path, bytes, size);
+    free(bytes);
     t = detect_file(path);
     expect_fallback(&t, GLIMP_CHAT_QWEN3, "'glimp test model' (qwen3)", "resembles");
 }

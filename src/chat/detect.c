@@ -5,6 +5,7 @@
  * tokens give a guess. */
 #include "chat/chat_internal.h"
 
+#include "chat/builtin.h"
 #include "core/error.h"
 
 #include <stdarg.h>
@@ -299,6 +300,9 @@ int glimp_chat_detect(const struct glimp_gguf *g, struct glimp_chat_template *ou
                         model, glimp_chat_family_name(out->family));
     } else if (is_chatml(tmpl->ptr, tmpl->len)) {
         out->family = GLIMP_CHAT_CHATML;
+    } else if (tmpl->len == strlen(chat_builtin_template) &&
+               !memcmp(tmpl->ptr, chat_builtin_template, tmpl->len)) {
+        out->family = GLIMP_CHAT_QWEN3; /* glimp's own test models */
     } else {
         char *norm = normalise(tmpl->ptr, tmpl->len);
         if (!norm)

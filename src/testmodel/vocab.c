@@ -4,6 +4,8 @@
  * convert_hf_to_gguf.py (get_vocab_base, gguf-py SpecialVocab) writes. */
 #include "testmodel/vocab.h"
 
+#include "chat/builtin.h"
+
 #include "core/error.h"
 
 #include <jansson.h>
@@ -117,27 +119,6 @@ static const struct {
 
 #define N_BUILTIN_SPECIALS (sizeof builtin_specials / sizeof builtin_specials[0])
 
-/* ChatML as Qwen3 writes it, without tools: earlier turns' reasoning is
- * dropped, and enable_thinking=false pre-fills an empty think block. */
-static const char builtin_chat_template[] =
-    "{%- for message in messages %}\n"
-    "    {%- if message.role == 'assistant' %}\n"
-    "        {%- set content = message.content %}\n"
-    "        {%- if '</think>' in content %}\n"
-    "            {%- set content = content.split('</think>')[-1].lstrip('\\n') %}\n"
-    "        {%- endif %}\n"
-    "        {{- '<|im_start|>assistant\\n' + content + '<|im_end|>\\n' }}\n"
-    "    {%- else %}\n"
-    "        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}\n"
-    "    {%- endif %}\n"
-    "{%- endfor %}\n"
-    "{%- if add_generation_prompt %}\n"
-    "    {{- '<|im_start|>assistant\\n' }}\n"
-    "    {%- if enable_thinking is defined and enable_thinking is false %}\n"
-    "        {{- '<think>\\n\\n</think>\\n\\n' }}\n"
-    "    {%- endif %}\n"
-    "{%- endif %}\n";
-
 int tm_vocab_builtin(struct tm_vocab *v)
 {
     vocab_init(v);
@@ -178,7 +159,7 @@ int tm_vocab_builtin(struct tm_vocab *v)
     v->eos_id = first_special + 2; /* <|im_end|>, as Qwen3's tokenizer_config */
     v->pad_id = first_special;
     v->add_bos = false;
-    if (!(v->chat_template = str_dup(builtin_chat_template)))
+    if (!(v->chat_template = str_dup(chat_builtin_template)))
         goto nomem;
     return GLIMP_OK;
 nomem:
