@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+int cmd_run(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_roi(int argc, char **argv);
 int cmd_chat_template(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);

@@ -11,6 +11,9 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"run", cmd_run, "a small and a large model reason together, step by step"},
+    {"eval", cmd_eval, "run a JSONL benchmark with several methods; report and plots"},
+    {"roi", cmd_roi, "project cost and latency savings from an eval report"},
     {"chat-template", cmd_chat_template, "render messages with a model's chat template"},
     {"inspect", cmd_inspect, "show a GGUF file: summary, metadata, tensors"},
     {"mkmodel", cmd_mkmodel, "write a GGUF test model with seeded random weights"},

@@ -621,6 +621,9 @@ void glimp_backend_free(struct glimp_backend *b); /* accepts NULL */
 /* A short description for people ("local qwen3 0.6B Q8_0 (model.gguf)");
  * valid until glimp_backend_free. */
 const char *glimp_backend_describe(const struct glimp_backend *b);
+/* "" or a note people should see: the tokenizer or the chat template fell
+ * back to a guess. Valid until glimp_backend_free. */
+const char *glimp_backend_warning(const struct glimp_backend *b);
 uint32_t glimp_backend_n_vocab(const struct glimp_backend *b);
 
 /* ------------------------------------------------------------------- router */
@@ -766,6 +769,78 @@ const char *glimp_policy_name(enum glimp_policy p);   /* "glimp", ... */
 const char *glimp_signal_name(enum glimp_signal s);   /* "hinit", ... */
 const char *glimp_writer_name(enum glimp_writer w);   /* "slm", "llm" */
 const char *glimp_think_end_name(enum glimp_think_end e); /* "tag", "repeat", ... */
+
+/* --------------------------------------------------------------- evaluation */
+
+enum glimp_problem_type { GLIMP_PROBLEM_MATH = 0, GLIMP_PROBLEM_CHOICE = 1 };
+
+/* One benchmark problem, from a JSONL line:
+ *   {"id": "...", "problem": "...", "answer": "...", "type": "math"|"choice",
+ *    "choices": ["...", ...]}
+ * id may be a string or a number; type defaults to math; a choice problem
+ * needs 2 to 26 choices, lettered A, B, ... */
+struct glimp_problem {
+    char *id;
+    char *problem;
+    char *answer;
+    enum glimp_problem_type type;
+    char **choices;
+    size_t n_choices;
+    uint32_t line; /* where it came from, 1-based */
+};
+
+struct glimp_dataset {
+    struct glimp_problem *items;
+    size_t n;
+};
+
+/* Called for each line that cannot be used (bad JSON, a missing or wrong
+ * field, a duplicate id), with its 1-based number and what is wrong. */
+typedef void (*glimp_bad_line_cb)(uint32_t line, const char *message, void *user);
+
+/* Read a JSONL file. Blank lines are skipped. A bad line goes to on_bad
+ * (may be NULL) and is skipped, or with strict is an error
+ * (GLIMP_ERR_FORMAT, "data.jsonl:12: ..."). GLIMP_ERR_IO when the file
+ * cannot be read, GLIMP_ERR_FORMAT when no problem is left. */
+int glimp_dataset_load(const char *path, bool strict, glimp_bad_line_cb on_bad, void *user,
+                       struct glimp_dataset **out);
+void glimp_dataset_free(struct glimp_dataset *d); /* accepts NULL */
+
+/* The prompt for a problem: tmpl NULL gives the default for its type (math:
+ * reason step by step, separate steps with a blank line, final answer in
+ * \boxed{}; choice: the lettered choices, the letter in \boxed{}). A custom
+ * template replaces {problem} and {choices} (the lettered list); other
+ * text stays as it is. Malloc'ed. */
+int glimp_problem_prompt(const struct glimp_problem *p, const char *tmpl, char **out);
+
+/* Score a response: the last \boxed{...} against the reference answer
+ * (normalised, numbers compared by value; a letter for choice problems).
+ * *extracted (may be NULL) gets the boxed text, malloc'ed, or NULL when
+ * there is none. */
+bool glimp_answer_correct(const struct glimp_problem *p, const char *response, char **extracted);
+
+/* A method: a router configuration named by a spec such as "slm", "llm",
+ * "random:share=0.25", "glimp:tau=1.0", "glimp:share=0.25" (the share
+ * policy), "glimp:signal=hstep,share=0.25", "glimp:glimpse=4,tau=0.8",
+ * "glimp:instance,z=1.0,k=4", "specreason:threshold=7", any of them with
+ * ",draft=3"; "random:share=auto" takes the share that an earlier glimp
+ * method measured. */
+struct glimp_method {
+    char spec[128];                    /* as given, spaces removed */
+    struct glimp_router_params params; /* base params with the spec applied */
+    bool share_auto;                   /* random:share=auto */
+};
+
+/* Parse spec over base (p NULL: defaults). GLIMP_ERR_INVALID naming the
+ * bad part ("method 'glimp:tua=1': unknown key 'tua'"). */
+int glimp_method_parse(const char *spec, const struct glimp_router_params *base,
+                       struct glimp_method *out);
+
+/* Read DIR/results.jsonl (one line per problem, run and method, as glimp
+ * eval writes them) and write DIR/report.md, DIR/summary.json,
+ * DIR/pareto.svg and DIR/hinit.svg. GLIMP_ERR_IO, GLIMP_ERR_FORMAT naming
+ * the line. */
+int glimp_eval_report(const char *dir);
 
 /* ------------------------------------------------------------- test models */
 

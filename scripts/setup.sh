@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
-          libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev)
+          libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev
+          libxml2-utils perl)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()

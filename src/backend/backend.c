@@ -41,3 +41,8 @@ uint32_t glimp_backend_n_vocab(const struct glimp_backend *b)
 {
     return b ? b->n_vocab : 0;
 }
+
+const char *glimp_backend_warning(const struct glimp_backend *b)
+{
+    return b ? b->warning : "";
+}

@@ -92,6 +92,7 @@ struct glimp_backend {
     const struct bk_ops *ops;
     uint32_t n_vocab; /* ids that can be sampled and decoded */
     char desc[256];
+    char warning[600]; /* "" or what people should know (a fallback taken) */
 };
 
 struct bk_seq {

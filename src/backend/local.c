@@ -317,13 +317,15 @@ int glimp_backend_local_open(const char *path, const struct glimp_model_params *
     struct local_backend *l = calloc(1, sizeof *l);
     if (!l)
         return glimp_error(GLIMP_ERR_NOMEM, "backend: out of memory");
-    int rc = glimp_model_load(path, p, &l->model);
+    int rc = glimp_model_load(path, p, &l->model); /* its messages name the path */
+    bool named = rc != GLIMP_OK;
     if (rc == GLIMP_OK)
         rc = glimp_tokenizer_load(glimp_model_gguf(l->model), NULL, &l->tok);
     if (rc == GLIMP_OK)
         rc = glimp_chat_detect(glimp_model_gguf(l->model), &l->tmpl);
     if (rc != GLIMP_OK) {
-        glimp_error_prefix(rc, "%s: ", path);
+        if (!named)
+            glimp_error_prefix(rc, "%s: ", path);
         glimp_tokenizer_free(l->tok);
         glimp_model_free(l->model);
         free(l);
@@ -339,6 +341,9 @@ int glimp_backend_local_open(const char *path, const struct glimp_model_params *
     l->eos = glimp_tokenizer_eos(l->tok);
     l->eot = glimp_tokenizer_eot(l->tok);
     l->vocab_hash = hash_vocab(l->tok);
+    const char *tw = glimp_tokenizer_warning(l->tok);
+    snprintf(l->base.warning, sizeof l->base.warning, "%s%s%s", tw,
+             tw[0] && l->tmpl.fallback ? "; " : "", l->tmpl.fallback ? l->tmpl.warning : "");
     const char *slash = strrchr(path, '/');
     snprintf(l->base.desc, sizeof l->base.desc, "local %s %u layers x %u, %.1f M params (%s)",
              mi->arch_name, mi->n_layer, mi->n_embd, (double)mi->n_params / 1e6,

@@ -1,0 +1,502 @@
+/* report.c - from DIR/results.jsonl (one line per problem, run and method)
+ * to what people read: report.md (the paper-style table), summary.json,
+ * pareto.svg (accuracy against latency) and hinit.svg (H_init by writer
+ * and by easy/hard step). */
+#include "eval/svg.h"
+
+#include "core/error.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RP_MAX_METHODS 512
+
+struct rp_hsteps { /* H_init values: [writer][easy: 0 hard, 1 easy, 2 unlabelled] */
+    double *v[2][3];
+    size_t n[2][3], cap[2][3];
+    bool labelled;
+};
+
+/* One method's numbers, gathered over its lines. */
+struct rp_method {
+    char spec[128];
+    char policy[16], signal[8];
+    double tau, share;
+    int draft;
+    uint32_t runs_seen[64]; /* problems per run (runs past 64 are pooled in the last) */
+    uint32_t correct_run[64];
+    uint32_t n_runs;
+    double *lat; /* latencies */
+    size_t n, cap;
+    double ttft_sum;
+    size_t ttft_n;
+    double share_steps, share_tokens, tok_slm, tok_llm;
+    double draft_prop, draft_acc;
+    struct rp_hsteps h; /* glimp-family methods only */
+};
+
+struct rp {
+    struct rp_method m[RP_MAX_METHODS];
+    size_t n_methods;
+    size_t lines;
+};
+
+static int push(double **v, size_t *n, size_t *cap, double x)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        double *p = realloc(*v, c * sizeof *p);
+        if (!p)
+            return glimp_error(GLIMP_ERR_NOMEM, "report: out of memory");
+        *v = p;
+        *cap = c;
+    }
+    (*v)[(*n)++] = x;
+    return GLIMP_OK;
+}
+
+static double num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_number(v))
+        return json_number_value(v);
+    const char *s = json_string_value(v);
+    if (s && !strcmp(s, "inf"))
+        return INFINITY;
+    if (s && !strcmp(s, "-inf"))
+        return -INFINITY;
+    return NAN;
+}
+
+static bool is_glimp_family(const char *policy)
+{
+    return !strcmp(policy, "glimp") || !strcmp(policy, "share") || !strcmp(policy, "instance");
+}
+
+static int add_line(struct rp *rp, json_t *o, const char *path, size_t no)
+{
+    const char *spec = json_string_value(json_object_get(o, "method"));
+    json_t *run = json_object_get(o, "run");
+    json_t *correct = json_object_get(o, "correct");
+    double lat = num(o, "latency_s");
+    if (!spec || !json_is_integer(run) || !json_is_boolean(correct) || !isfinite(lat))
+        return glimp_error(GLIMP_ERR_FORMAT,
+                           "%s:%zu: not a result line (method, run, correct, latency_s)", path, no);
+    struct rp_method *m = NULL;
+    for (size_t i = 0; i < rp->n_methods && !m; i++)
+        if (!strcmp(rp->m[i].spec, spec))
+            m = &rp->m[i];
+    if (!m) {
+        if (rp->n_methods == RP_MAX_METHODS)
+            return glimp_error(GLIMP_ERR_RANGE, "%s:%zu: more than %d methods", path, no,
+                               RP_MAX_METHODS);
+        m = &rp->m[rp->n_methods++];
+        snprintf(m->spec, sizeof m->spec, "%s", spec);
+        const char *pol = json_string_value(json_object_get(o, "policy"));
+        const char *sig = json_string_value(json_object_get(o, "signal"));
+        snprintf(m->policy, sizeof m->policy, "%s", pol ? pol : "?");
+        snprintf(m->signal, sizeof m->signal, "%s", sig ? sig : "?");
+        m->tau = num(o, "tau");
+        m->share = num(o, "share");
+        m->draft = (int)json_integer_value(json_object_get(o, "draft"));
+    }
+    json_int_t r = json_integer_value(run);
+    uint32_t ri = r < 0 ? 0 : r > 63 ? 63 : (uint32_t)r;
+    if (ri + 1 > m->n_runs)
+        m->n_runs = ri + 1;
+    m->runs_seen[ri]++;
+    m->correct_run[ri] += json_is_true(correct);
+    int rc = push(&m->lat, &m->n, &m->cap, lat);
+    if (rc != GLIMP_OK)
+        return rc;
+    double t = num(o, "ttft_s");
+    if (isfinite(t)) {
+        m->ttft_sum += t;
+        m->ttft_n++;
+    }
+    double v;
+    m->share_steps += isfinite(v = num(o, "llm_share_steps")) ? v : 0;
+    m->share_tokens += isfinite(v = num(o, "llm_share_tokens")) ? v : 0;
+    m->tok_slm += isfinite(v = num(o, "tokens_slm")) ? v : 0;
+    m->tok_llm += isfinite(v = num(o, "tokens_llm")) ? v : 0;
+    m->draft_prop += isfinite(v = num(o, "draft_proposed")) ? v : 0;
+    m->draft_acc += isfinite(v = num(o, "draft_accepted")) ? v : 0;
+
+    /* H_init of the steps, split by writer and easy/hard */
+    if (!is_glimp_family(m->policy))
+        return GLIMP_OK;
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(o, "steps"), i, s)
+    {
+        double h = num(s, "h"), e = num(s, "easy");
+        const char *w = json_string_value(json_object_get(s, "w"));
+        if (!isfinite(h) || !w)
+            continue;
+        int wi = !strcmp(w, "llm"), ei = e == 0 ? 0 : e == 1 ? 1 : 2;
+        m->h.labelled = m->h.labelled || ei < 2;
+        if ((rc = push(&m->h.v[wi][ei], &m->h.n[wi][ei], &m->h.cap[wi][ei], h)) != GLIMP_OK)
+            return rc;
+    }
+    return GLIMP_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The q-quantile (0..1) of sorted v, by linear interpolation. */
+static double quantile(const double *v, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    double pos = q * (double)(n - 1);
+    size_t lo = (size_t)pos;
+    double f = pos - (double)lo;
+    return lo + 1 < n ? v[lo] * (1 - f) + v[lo + 1] * f : v[lo];
+}
+
+struct rp_stats {
+    double acc_mean, acc_sd, lat_mean, p50, p90, ttft, share_steps, share_tokens, tok_slm, tok_llm,
+        draft_rate;
+    uint32_t runs;
+    size_t problems;
+};
+
+static struct rp_stats stats(struct rp_method *m)
+{
+    struct rp_stats s = {0};
+    double sum = 0, sum2 = 0;
+    for (uint32_t r = 0; r < m->n_runs; r++) {
+        if (!m->runs_seen[r])
+            continue;
+        double a = (double)m->correct_run[r] / m->runs_seen[r];
+        sum += a;
+        sum2 += a * a;
+        s.runs++;
+        if (m->runs_seen[r] > s.problems)
+            s.problems = m->runs_seen[r];
+    }
+    s.acc_mean = s.runs ? sum / s.runs : NAN;
+    s.acc_sd = s.runs > 1 ? sqrt(fmax(0.0, (sum2 - sum * sum / s.runs) / (s.runs - 1))) : 0.0;
+    qsort(m->lat, m->n, sizeof *m->lat, cmp_double);
+    double lsum = 0;
+    for (size_t i = 0; i < m->n; i++)
+        lsum += m->lat[i];
+    s.lat_mean = m->n ? lsum / m->n : NAN;
+    s.p50 = quantile(m->lat, m->n, 0.5);
+    s.p90 = quantile(m->lat, m->n, 0.9);
+    s.ttft = m->ttft_n ? m->ttft_sum / m->ttft_n : NAN;
+    double n = m->n ? (double)m->n : NAN;
+    s.share_steps = m->share_steps / n;
+    s.share_tokens = m->share_tokens / n;
+    s.tok_slm = m->tok_slm / n;
+    s.tok_llm = m->tok_llm / n;
+    s.draft_rate = m->draft_prop > 0 ? m->draft_acc / m->draft_prop : NAN;
+    return s;
+}
+
+static json_t *jnum(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static int write_text(const char *dir, const char *name, const char *text)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return glimp_error(GLIMP_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t n = strlen(text);
+    bool ok = fwrite(text, 1, n, f) == n;
+    ok = (fclose(f) == 0) && ok;
+    return ok ? GLIMP_OK : glimp_error(GLIMP_ERR_IO, "%s: write failed", path);
+}
+
+/* Where hinit.svg takes its steps from: the first glimp-family method with
+ * labelled steps, else the first glimp-family method; NULL when none. */
+static const struct rp_method *hinit_source(const struct rp *rp)
+{
+    const struct rp_method *first = NULL;
+    for (size_t i = 0; i < rp->n_methods; i++) {
+        const struct rp_method *m = &rp->m[i];
+        if (!is_glimp_family(m->policy))
+            continue;
+        if (m->h.labelled)
+            return m;
+        if (!first)
+            first = m;
+    }
+    return first;
+}
+
+/* A method's label in tables and plots. */
+static void label(const struct rp_method *m, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", m->spec);
+}
+
+static int write_markdown(struct rp *rp, const struct rp_stats *st, const char *dir)
+{
+    char *md = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    if (!f)
+        return glimp_error(GLIMP_ERR_NOMEM, "report: out of memory");
+    const struct rp_stats *llm = NULL;
+    for (size_t i = 0; i < rp->n_methods; i++)
+        if (!strcmp(rp->m[i].policy, "llm") && rp->m[i].draft == 0)
+            llm = &st[i];
+    fprintf(f, "# glimp eval report\n\n");
+    fprintf(f,
+            "%zu result lines, %zu methods. Accuracy is Pass@1, the mean over runs (± sd "
+            "over runs); latency is end to end per problem; LLM share is the share of "
+            "thinking steps the large model wrote (and of all tokens).\n\n",
+            rp->lines, rp->n_methods);
+    fprintf(f, "| method | runs × problems | accuracy | mean latency (s) | vs LLM alone | p50 (s) "
+               "| p90 (s) | TTFT (s) | LLM share steps | LLM share tokens | tokens SLM / LLM | "
+               "draft acceptance |\n");
+    fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < rp->n_methods; i++) {
+        const struct rp_stats *s = &st[i];
+        char name[160], vs[32] = "", dr[32] = "";
+        label(&rp->m[i], name, sizeof name);
+        if (llm && llm->lat_mean > 0)
+            snprintf(vs, sizeof vs, "%.2f×", s->lat_mean / llm->lat_mean);
+        if (isfinite(s->draft_rate))
+            snprintf(dr, sizeof dr, "%.1f%%", 100 * s->draft_rate);
+        fprintf(f,
+                "| %s | %u × %zu | %.1f%% ± %.1f | %.2f | %s | %.2f | %.2f | %.2f | %.1f%% | "
+                "%.1f%% | %.0f / %.0f | %s |\n",
+                name, s->runs, s->problems, 100 * s->acc_mean, 100 * s->acc_sd, s->lat_mean, vs,
+                s->p50, s->p90, s->ttft, 100 * s->share_steps, 100 * s->share_tokens, s->tok_slm,
+                s->tok_llm, dr);
+    }
+    const struct rp_method *hm = hinit_source(rp);
+    if (hm)
+        fprintf(f,
+                "\nH_init histogram (`hinit.svg`): the steps of `%s`; SLM-written steps: %zu "
+                "easy, %zu hard, %zu unlabelled; LLM-written: %zu easy, %zu hard, %zu "
+                "unlabelled. A step is easy when the other model, from the same prefix, writes "
+                "the same text.\n",
+                hm->spec, hm->h.n[0][1], hm->h.n[0][0], hm->h.n[0][2], hm->h.n[1][1], hm->h.n[1][0],
+                hm->h.n[1][2]);
+    fprintf(f, "\n![accuracy against latency](pareto.svg)\n\n![H_init](hinit.svg)\n");
+    fclose(f);
+    int rc = write_text(dir, "report.md", md);
+    free(md);
+    return rc;
+}
+
+static int write_summary(struct rp *rp, const struct rp_stats *st, const char *dir)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < rp->n_methods; i++) {
+        const struct rp_method *m = &rp->m[i];
+        const struct rp_stats *s = &st[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "method", json_string(m->spec));
+        json_object_set_new(o, "policy", json_string(m->policy));
+        json_object_set_new(o, "signal", json_string(m->signal));
+        json_object_set_new(
+            o, "tau", isinf(m->tau) ? json_string(m->tau > 0 ? "inf" : "-inf") : jnum(m->tau));
+        json_object_set_new(o, "share", jnum(m->share));
+        json_object_set_new(o, "draft", json_integer(m->draft));
+        json_object_set_new(o, "runs", json_integer(s->runs));
+        json_object_set_new(o, "problems", json_integer((json_int_t)s->problems));
+        json_object_set_new(o, "accuracy_mean", jnum(s->acc_mean));
+        json_object_set_new(o, "accuracy_sd", jnum(s->acc_sd));
+        json_object_set_new(o, "latency_mean_s", jnum(s->lat_mean));
+        json_object_set_new(o, "latency_p50_s", jnum(s->p50));
+        json_object_set_new(o, "latency_p90_s", jnum(s->p90));
+        json_object_set_new(o, "ttft_mean_s", jnum(s->ttft));
+        json_object_set_new(o, "llm_share_steps", jnum(s->share_steps));
+        json_object_set_new(o, "llm_share_tokens", jnum(s->share_tokens));
+        json_object_set_new(o, "tokens_slm_mean", jnum(s->tok_slm));
+        json_object_set_new(o, "tokens_llm_mean", jnum(s->tok_llm));
+        json_object_set_new(o, "draft_accept_rate", jnum(s->draft_rate));
+        json_array_append_new(arr, o);
+    }
+    json_t *root = json_pack("{s:o}", "methods", arr);
+    char *text = json_dumps(root, JSON_INDENT(2));
+    json_decref(root);
+    if (!text)
+        return glimp_error(GLIMP_ERR_NOMEM, "report: out of memory");
+    int rc = write_text(dir, "summary.json", text);
+    free(text);
+    return rc;
+}
+
+/* pareto.svg: accuracy against mean latency, one point per method; methods
+ * of one family (same policy and signal: a tau sweep, matched shares) share
+ * a series drawn as a line through its points by latency. */
+static int write_pareto(const struct rp *rp, const struct rp_stats *st, const char *dir)
+{
+    size_t n = rp->n_methods;
+    struct ev_series *ser = calloc(n, sizeof *ser);
+    double *x = calloc(n, sizeof *x), *y = calloc(n, sizeof *y);
+    const char **pl = calloc(n, sizeof *pl);
+    char(*names)[96] = calloc(n, sizeof *names);
+    size_t *order = calloc(n, sizeof *order), ns = 0, k = 0;
+    bool *used = calloc(n, sizeof *used);
+    int rc = GLIMP_OK;
+    if (!ser || !x || !y || !pl || !names || !order || !used)
+        rc = glimp_error(GLIMP_ERR_NOMEM, "report: out of memory");
+    for (size_t i = 0; rc == GLIMP_OK && i < n; i++) {
+        if (used[i])
+            continue;
+        /* the family of method i, in order of latency */
+        size_t start = k;
+        for (size_t j = i; j < n; j++) {
+            if (used[j] || strcmp(rp->m[j].policy, rp->m[i].policy) ||
+                strcmp(rp->m[j].signal, rp->m[i].signal) || rp->m[j].draft != rp->m[i].draft ||
+                !strcmp(rp->m[i].policy, "slm") || !strcmp(rp->m[i].policy, "llm") ||
+                !strcmp(rp->m[i].policy, "specreason"))
+                if (j != i)
+                    continue;
+            used[j] = true;
+            size_t at = k++;
+            while (at > start && st[order[at - 1]].lat_mean > st[j].lat_mean) {
+                order[at] = order[at - 1];
+                at--;
+            }
+            order[at] = j;
+        }
+        for (size_t q = start; q < k; q++) {
+            x[q] = st[order[q]].lat_mean;
+            y[q] = 100 * st[order[q]].acc_mean;
+            pl[q] = k - start > 1 ? rp->m[order[q]].spec : NULL;
+        }
+        if (k - start > 1)
+            snprintf(names[ns], sizeof names[ns], "%s (%s%s), %zu settings", rp->m[i].policy,
+                     rp->m[i].signal, rp->m[i].draft ? ", draft" : "", k - start);
+        else
+            snprintf(names[ns], sizeof names[ns], "%s", rp->m[i].spec);
+        ser[ns] = (struct ev_series){.label = names[ns],
+                                     .x = x + start,
+                                     .y = y + start,
+                                     .n = k - start,
+                                     .point_labels = pl + start,
+                                     .draw = EV_DRAW_POINTS | (k - start > 1 ? EV_DRAW_LINE : 0)};
+        ns++;
+    }
+    char *svg = NULL;
+    if (rc == GLIMP_OK) {
+        struct ev_plot plot = {.title = "Accuracy against latency",
+                               .x_label = "mean latency per problem (s)",
+                               .y_label = "accuracy, Pass@1 (%)",
+                               .series = ser,
+                               .n_series = ns};
+        rc = ev_svg_xy(&plot, &svg);
+    }
+    if (rc == GLIMP_OK)
+        rc = write_text(dir, "pareto.svg", svg);
+    free(svg);
+    free(ser);
+    free(x);
+    free(y);
+    free(pl);
+    free(names);
+    free(order);
+    free(used);
+    return rc;
+}
+
+/* hinit.svg: H_init of the steps of one glimp method, stacked by who wrote
+ * the step and whether it was easy. */
+static int write_hinit(const struct rp *rp, const char *dir)
+{
+    const struct rp_method *m = hinit_source(rp);
+    struct ev_hist_series ser[6];
+    size_t ns = 0;
+    static const char *const names[2][3] = {{"SLM wrote, hard", "SLM wrote, easy", "SLM wrote"},
+                                            {"LLM wrote, hard", "LLM wrote, easy", "LLM wrote"}};
+    for (int w = 0; m && w < 2; w++)
+        for (int e = 0; e < 3; e++)
+            if (m->h.n[w][e])
+                ser[ns++] = (struct ev_hist_series){names[w][e], m->h.v[w][e], m->h.n[w][e]};
+    char title[200];
+    snprintf(title, sizeof title, "H_init of the steps of %s", m ? m->spec : "(no glimp method)");
+    struct ev_hist h = {.title = title,
+                        .x_label = "H_init (nats)",
+                        .series = ser,
+                        .n_series = ns,
+                        .n_bins = 30,
+                        .stacked = true};
+    char *svg = NULL;
+    int rc = ev_svg_hist(&h, &svg);
+    if (rc == GLIMP_OK)
+        rc = write_text(dir, "hinit.svg", svg);
+    free(svg);
+    return rc;
+}
+
+static int write_plots(const struct rp *rp, const struct rp_stats *st, const char *dir)
+{
+    int rc = write_pareto(rp, st, dir);
+    return rc == GLIMP_OK ? write_hinit(rp, dir) : rc;
+}
+
+int glimp_eval_report(const char *dir)
+{
+    if (!dir)
+        return glimp_error(GLIMP_ERR_INVALID, "report: dir is NULL");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/results.jsonl", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return glimp_error(GLIMP_ERR_IO, "%s: %s", path, strerror(errno));
+    struct rp *rp = calloc(1, sizeof *rp);
+    if (!rp) {
+        fclose(f);
+        return glimp_error(GLIMP_ERR_NOMEM, "report: out of memory");
+    }
+    char *line = NULL;
+    size_t lcap = 0, no = 0;
+    ssize_t got;
+    int rc = GLIMP_OK;
+    while (rc == GLIMP_OK && (got = getline(&line, &lcap, f)) >= 0) {
+        no++;
+        if (got <= 1)
+            continue;
+        json_error_t err;
+        json_t *o = json_loadb(line, (size_t)got, 0, &err);
+        if (!o)
+            rc = glimp_error(GLIMP_ERR_FORMAT, "%s:%zu: not JSON: %s", path, no, err.text);
+        else
+            rc = add_line(rp, o, path, no);
+        json_decref(o);
+        rp->lines += rc == GLIMP_OK;
+    }
+    free(line);
+    fclose(f);
+    if (rc == GLIMP_OK && rp->n_methods == 0)
+        rc = glimp_error(GLIMP_ERR_FORMAT, "%s: no results", path);
+    struct rp_stats *st = rc == GLIMP_OK ? calloc(rp->n_methods, sizeof *st) : NULL;
+    if (rc == GLIMP_OK && !st)
+        rc = glimp_error(GLIMP_ERR_NOMEM, "report: out of memory");
+    for (size_t i = 0; rc == GLIMP_OK && i < rp->n_methods; i++)
+        st[i] = stats(&rp->m[i]);
+    if (rc == GLIMP_OK)
+        rc = write_markdown(rp, st, dir);
+    if (rc == GLIMP_OK)
+        rc = write_summary(rp, st, dir);
+    if (rc == GLIMP_OK)
+        rc = write_plots(rp, st, dir);
+    free(st);
+    for (size_t i = 0; i < rp->n_methods; i++) {
+        free(rp->m[i].lat);
+        for (int w = 0; w < 2; w++)
+            for (int e = 0; e < 3; e++)
+                free(rp->m[i].h.v[w][e]);
+    }
+    free(rp);
+    return rc;
+}
