@@ -34,7 +34,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 prompt="How many positive divisors does 2024 have? Reason step by step."
 common=(--slm "$slm" --llm "$llm" -p "$prompt" -t "$threads" -c 4096 --max-think "$think"
-    --max-step 32 --max-answer 32 --json)
+    --max-step 16 --max-answer 32 --json)
 
 run() { # name, extra args...
     local name=$1

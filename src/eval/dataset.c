@@ -1,5 +1,6 @@
 /* dataset.c - benchmark problems from JSONL (one problem a line), the
  * prompts they are asked with, and whether a response got them right. */
+#include "eval/dataset.h"
 #include "eval/answer.h"
 
 #include "core/error.h"
@@ -181,15 +182,10 @@ static int parse_problem(const char *line, size_t len, struct glimp_problem *p, 
     return rc;
 }
 
-int glimp_dataset_load(const char *path, bool strict, glimp_bad_line_cb on_bad, void *user,
-                       struct glimp_dataset **out)
+int ev_dataset_read(FILE *f, const char *path, bool strict, glimp_bad_line_cb on_bad, void *user,
+                    struct glimp_dataset **out)
 {
-    if (!path || !out)
-        return glimp_error(GLIMP_ERR_INVALID, "dataset: path or out is NULL");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return glimp_error(GLIMP_ERR_IO, "%s: %s", path, strerror(errno));
     struct glimp_dataset *d = calloc(1, sizeof *d);
     size_t cap = 0, lcap = 0;
     char *line = NULL;
@@ -245,13 +241,26 @@ int glimp_dataset_load(const char *path, bool strict, glimp_bad_line_cb on_bad, 
     if (rc == GLIMP_OK && d->n == 0)
         rc = glimp_error(GLIMP_ERR_FORMAT, "%s: no usable problem in %u lines", path, no);
     free(line);
-    fclose(f);
     if (rc != GLIMP_OK) {
         glimp_dataset_free(d);
         return rc;
     }
     *out = d;
     return GLIMP_OK;
+}
+
+int glimp_dataset_load(const char *path, bool strict, glimp_bad_line_cb on_bad, void *user,
+                       struct glimp_dataset **out)
+{
+    if (!path || !out)
+        return glimp_error(GLIMP_ERR_INVALID, "dataset: path or out is NULL");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return glimp_error(GLIMP_ERR_IO, "%s: %s", path, strerror(errno));
+    int rc = ev_dataset_read(f, path, strict, on_bad, user, out);
+    fclose(f);
+    return rc;
 }
 
 /* Append n bytes to a growing string. */

@@ -39,7 +39,23 @@ int rt_spec_write(struct router *r, uint32_t budget, bool stop_blank)
             r->step.cancelled = true;
             break;
         }
-        if ((rc = rt_sync(r, L)) != GLIMP_OK || (rc = rt_sync(r, S)) != GLIMP_OK)
+        /* The LLM reads its last unread token together with the drafts
+         * (one pass a round); anything before that is read now. */
+        uint32_t have = lo->seq_len(lm->seq);
+        if (lm->ids.n > have + 1) {
+            double ts = rt_now();
+            rc = lo->append(lm->seq, lm->ids.ids + have, lm->ids.n - have - 1, false, NULL);
+            lm->logits = NULL;
+            r->sync_s += rt_now() - ts;
+            r->step_sync_s += rt_now() - ts;
+            if (rc != GLIMP_OK)
+                return rc;
+            have = (uint32_t)lm->ids.n - 1;
+        } else if (lm->ids.n == have && (rc = rt_sync(r, L)) != GLIMP_OK) {
+            return rc; /* rolled back to here: read the last token again */
+        }
+        const uint32_t k = (uint32_t)lm->ids.n - have; /* 0 or 1 */
+        if ((rc = rt_sync(r, S)) != GLIMP_OK)
             return rc;
         uint32_t n = r->p->draft < budget - r->step.n ? r->p->draft : budget - r->step.n;
         uint32_t lroom = so->seq_n_ctx(sm->seq) - (uint32_t)sm->ids.n + 1;
@@ -81,21 +97,27 @@ int rt_spec_write(struct router *r, uint32_t budget, bool stop_blank)
         double t1 = rt_now();
         sm->write_s += t1 - t0;
 
-        /* verify: the LLM's distribution before the drafts, then one batch */
+        /* verify: the LLM's distributions before and after each draft, from
+         * one batch (its unread token, then the drafts) */
         uint32_t l_read = d_eog ? nd - 1 : nd;
-        rc = greedy ? lo->sample(lm->seq, lm->logits, &a[0]) : lo->probs(lm->seq, lm->logits, P);
-        if (rc != GLIMP_OK)
-            return rc;
-        if (l_read > 0) {
+        if (k == 0) {
+            rc =
+                greedy ? lo->sample(lm->seq, lm->logits, &a[0]) : lo->probs(lm->seq, lm->logits, P);
+            if (rc != GLIMP_OK)
+                return rc;
+        }
+        if (k + l_read > 0) {
             const float *rows;
-            if ((rc = lo->append(lm->seq, d, l_read, true, &rows)) != GLIMP_OK ||
-                (rc = rt_push_ids(&lm->ids, d, l_read)) != GLIMP_OK) {
+            if ((rc = rt_push_ids(&lm->ids, d, l_read)) != GLIMP_OK)
+                return rc;
+            if ((rc = lo->append(lm->seq, lm->ids.ids + have, k + l_read, true, &rows)) !=
+                GLIMP_OK) {
                 lm->logits = NULL;
                 return rc;
             }
-            lm->logits = rows + (size_t)(l_read - 1) * nv;
-            for (uint32_t j = 1; j <= l_read && rc == GLIMP_OK; j++) {
-                const float *row = rows + (size_t)(j - 1) * nv;
+            lm->logits = rows + (size_t)(k + l_read - 1) * nv;
+            for (uint32_t j = 1 - k; j <= l_read && rc == GLIMP_OK; j++) {
+                const float *row = rows + (size_t)(j + k - 1) * nv;
                 rc = greedy ? lo->sample(lm->seq, row, &a[j])
                             : lo->probs(lm->seq, row, P + (size_t)j * nv);
             }
@@ -140,12 +162,12 @@ int rt_spec_write(struct router *r, uint32_t budget, bool stop_blank)
         /* keep the new tokens up to the end of the step */
         size_t n0 = r->step.n;
         uint32_t kept = 0;
-        for (uint32_t k = 0; k < nn; k++) {
-            if (lo->is_eog(lm->b, nt[k])) {
+        for (uint32_t t = 0; t < nn; t++) {
+            if (lo->is_eog(lm->b, nt[t])) {
                 r->step.eos = true;
                 break;
             }
-            if ((rc = rt_step_add(r, L, nt[k], stop_blank)) != GLIMP_OK)
+            if ((rc = rt_step_add(r, L, nt[t], stop_blank)) != GLIMP_OK)
                 return rc;
             kept++;
             if (r->step.blank || r->step.n >= budget)
