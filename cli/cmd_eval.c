@@ -403,6 +403,9 @@ struct eval_run {
     char results_path[4096];
 };
 
+static int run_problems(struct eval_state *st, struct eval_run *er, struct eval_method *em,
+                        uint32_t run, struct glimp_policy_state *ps);
+
 static int run_method(struct eval_state *st, struct eval_run *er, size_t mi)
 {
     struct eval_method *em = &st->methods[mi];
@@ -420,57 +423,76 @@ static int run_method(struct eval_state *st, struct eval_run *er, size_t mi)
         em->m.params.share = g->share_sum / g->share_n;
     }
     for (uint32_t run = 0; run < er->o->runs; run++) {
-        for (size_t i = 0; i < er->n_problems; i++) {
-            const struct glimp_problem *pb = &er->data->items[i];
-            char *key = done_key(em->m.spec, run, pb->id);
-            bool done = key && json_object_get(st->done, key);
-            free(key);
-            if (done)
-                continue;
-            if (eval_cancel)
-                return 130;
-            char *prompt = NULL;
-            int rc = glimp_problem_prompt(pb, er->tmpl, &prompt);
+        /* the share policy tracks its quantile over all problems of a run */
+        struct glimp_policy_state *ps = NULL;
+        if (em->m.params.policy == GLIMP_POLICY_SHARE) {
+            int rc = glimp_policy_state_init(&em->m.params, &ps);
             if (rc != GLIMP_OK)
                 return cli_fail("eval", rc);
-            struct glimp_router_params p = em->m.params;
-            p.seed = er->o->base.seed + run;
-            p.cancel = &eval_cancel;
-            p.label_steps = em->label;
-            struct glimp_router_result *r = NULL;
-            double t0 = cli_now();
-            rc = glimp_router_run(er->slm, er->llm, prompt, &p, &r);
-            free(prompt);
-            if (rc != GLIMP_OK) {
-                fprintf(stderr, "%sglimp eval: %s, problem %s (line %u): %s\n", st->tty ? "\n" : "",
-                        em->m.spec, pb->id, pb->line, glimp_last_error());
-                return 1;
-            }
-            if (r->summary.stopped) { /* interrupted: not a result */
-                glimp_router_result_free(r);
-                return 130;
-            }
-            char *extracted = NULL;
-            bool correct = glimp_answer_correct(pb, r->answer, &extracted);
-            json_t *line = result_line(em, run, pb, correct, extracted, r);
-            char *text = json_dumps(line, JSON_COMPACT);
-            json_decref(line);
-            if (!text || fprintf(st->results, "%s\n", text) < 0 || fflush(st->results) != 0) {
-                fprintf(stderr, "glimp eval: writing %s: %s\n", er->results_path, strerror(errno));
-                free(text);
-                free(extracted);
-                glimp_router_result_free(r);
-                return 1;
-            }
+        }
+        int status = run_problems(st, er, em, run, ps);
+        glimp_policy_state_free(ps);
+        if (status != 0)
+            return status;
+    }
+    return 0;
+}
+
+/* One run of a method over the problems not done yet. */
+static int run_problems(struct eval_state *st, struct eval_run *er, struct eval_method *em,
+                        uint32_t run, struct glimp_policy_state *ps)
+{
+    for (size_t i = 0; i < er->n_problems; i++) {
+        const struct glimp_problem *pb = &er->data->items[i];
+        char *key = done_key(em->m.spec, run, pb->id);
+        bool done = key && json_object_get(st->done, key);
+        free(key);
+        if (done)
+            continue;
+        if (eval_cancel)
+            return 130;
+        char *prompt = NULL;
+        int rc = glimp_problem_prompt(pb, er->tmpl, &prompt);
+        if (rc != GLIMP_OK)
+            return cli_fail("eval", rc);
+        struct glimp_router_params p = em->m.params;
+        p.seed = er->o->base.seed + run;
+        p.cancel = &eval_cancel;
+        p.label_steps = em->label;
+        p.policy_state = ps;
+        struct glimp_router_result *r = NULL;
+        double t0 = cli_now();
+        rc = glimp_router_run(er->slm, er->llm, prompt, &p, &r);
+        free(prompt);
+        if (rc != GLIMP_OK) {
+            fprintf(stderr, "%sglimp eval: %s, problem %s (line %u): %s\n", st->tty ? "\n" : "",
+                    em->m.spec, pb->id, pb->line, glimp_last_error());
+            return 1;
+        }
+        if (r->summary.stopped) { /* interrupted: not a result */
+            glimp_router_result_free(r);
+            return 130;
+        }
+        char *extracted = NULL;
+        bool correct = glimp_answer_correct(pb, r->answer, &extracted);
+        json_t *line = result_line(em, run, pb, correct, extracted, r);
+        char *text = json_dumps(line, JSON_COMPACT);
+        json_decref(line);
+        if (!text || fprintf(st->results, "%s\n", text) < 0 || fflush(st->results) != 0) {
+            fprintf(stderr, "glimp eval: writing %s: %s\n", er->results_path, strerror(errno));
             free(text);
-            em->share_sum += r->summary.llm_share_steps;
-            em->share_n++;
-            st->finished++;
-            st->t_busy += cli_now() - t0;
-            progress(st, em->m.spec, run + 1, pb->id, correct, r->summary.wall_s);
             free(extracted);
             glimp_router_result_free(r);
+            return 1;
         }
+        free(text);
+        em->share_sum += r->summary.llm_share_steps;
+        em->share_n++;
+        st->finished++;
+        st->t_busy += cli_now() - t0;
+        progress(st, em->m.spec, run + 1, pb->id, correct, r->summary.wall_s);
+        free(extracted);
+        glimp_router_result_free(r);
     }
     return 0;
 }

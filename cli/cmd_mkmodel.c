@@ -1,5 +1,6 @@
 /* cmd_mkmodel.c - `glimp mkmodel`: write a GGUF model with seeded random
- * weights and a real or built-in vocabulary, for tests and benchmarks. */
+ * weights (or trained ones read from raw float32 files) and a real or
+ * built-in vocabulary, for tests, benchmarks and the demo models. */
 #include "cli.h"
 
 #include "glimp.h"
@@ -16,8 +17,8 @@
 static const char mkmodel_usage[] =
     "usage: glimp mkmodel -o OUT.gguf [options]\n"
     "\n"
-    "Write a model with seeded random weights, laid out as llama.cpp's converter\n"
-    "lays out real Qwen3, Qwen2 and Llama checkpoints.\n"
+    "Write a model with seeded random weights (or those of --weights), laid out\n"
+    "as llama.cpp's converter lays out real Qwen3, Qwen2 and Llama checkpoints.\n"
     "\n"
     "  -o, --output PATH     file to write (required)\n"
     "  --arch ARCH           qwen3 (default), qwen2 or llama\n"
@@ -36,6 +37,11 @@ static const char mkmodel_usage[] =
     "                        blocks), or a mix of them per tensor as llama-quantize\n"
     "                        makes it: Q4_K_M, Q5_K_M (rows: multiples of 32)\n"
     "  --seed N              random seed (default 1)\n"
+    "  --weights DIR         take every tensor from DIR/<tensor name>.f32 (raw\n"
+    "                        little-endian float32, rows of ne0 values as ggml\n"
+    "                        lays them out) instead of random values; each file's\n"
+    "                        size must match the shape the options above give;\n"
+    "                        2-D weights are still converted to --type\n"
     "  --tokenizer PATH      a Hugging Face tokenizer.json, or a folder holding\n"
     "                        tokenizer.json and tokenizer_config.json (default:\n"
     "                        a small built-in byte-level vocabulary)\n"
@@ -225,7 +231,7 @@ int cmd_mkmodel(int argc, char **argv)
         static const char *const valued[] = {
             "-o",         "--output",   "--arch",      "--layers", "--embd",      "--heads",
             "--kv-heads", "--head-dim", "--ff",        "--ctx",    "--rope-base", "--rms-eps",
-            "--type",     "--seed",     "--tokenizer", "--name",
+            "--type",     "--seed",     "--tokenizer", "--name",   "--weights",
         };
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
@@ -272,6 +278,9 @@ int cmd_mkmodel(int argc, char **argv)
             ok = *val != '\0';
         } else if (!strcmp(name, "--name")) {
             p.name = val;
+        } else if (!strcmp(name, "--weights")) {
+            p.weights_dir = val;
+            ok = *val != '\0';
         }
         if (!ok)
             return usage_error("bad value '%s' for %s", val, name);
@@ -313,10 +322,15 @@ int cmd_mkmodel(int argc, char **argv)
     uint32_t head_dim = p.head_dim ? p.head_dim : p.n_embd / p.n_head;
 
     printf("wrote %s: %s, %u layers, embd %u, %u heads (%u kv, head_dim %u), ff %u, ctx %u, "
-           "vocab %llu%s, %s weights, %s, seed %llu, %.2fM params, ",
+           "vocab %llu%s, %s weights, %s, ",
            out, p.arch, p.n_layer, p.n_embd, p.n_head, p.n_head_kv, head_dim, p.n_ff, p.n_ctx,
            (unsigned long long)n_vocab, tokenizer ? "" : " (built-in)", type_label(&p),
-           p.tied_output ? "tied" : "untied", (unsigned long long)p.seed, (double)n_params / 1e6);
+           p.tied_output ? "tied" : "untied");
+    if (p.weights_dir)
+        printf("weights from %s, ", p.weights_dir);
+    else
+        printf("seed %llu, ", (unsigned long long)p.seed);
+    printf("%.2fM params, ", (double)n_params / 1e6);
     print_size(glimp_gguf_file_size(g));
     printf("\n");
     glimp_gguf_close(g);

@@ -717,9 +717,21 @@ struct glimp_router_params {
      * (summary.label_s says how much). Under sampling it changes the draws
      * that follow. Default false. */
     bool label_steps;
+    /* Policy state carried from run to run (glimp_policy_state_init), so
+     * that the share policy's running quantile spans every problem, not
+     * each problem alone; NULL: a fresh state for each run. */
+    struct glimp_policy_state *policy_state;
 };
 
 struct glimp_router_params glimp_router_default_params(void);
+
+/* A policy's state, to share across runs through params.policy_state: the
+ * share policy's history of signals and its LLM count carry on from problem
+ * to problem (instance calibration starts over with each run). Made from
+ * the params the runs use (policy, tau, share, ...); one run at a time. */
+struct glimp_policy_state;
+int glimp_policy_state_init(const struct glimp_router_params *p, struct glimp_policy_state **out);
+void glimp_policy_state_free(struct glimp_policy_state *s); /* accepts NULL */
 
 struct glimp_router_summary {
     uint32_t steps_slm, steps_llm;   /* thinking steps by writer */
@@ -882,6 +894,13 @@ struct glimp_testmodel_params {
     const char *tokenizer_json;
     const char *tokenizer_config_json;
     const char *name; /* general.name; NULL: "glimp test model" */
+    /* NULL: seeded random weights. Otherwise a folder holding every tensor
+     * as <gguf tensor name>.f32 (raw little-endian float32, ggml's layout:
+     * rows of ne0 values, so an (n_in -> n_out) weight is n_out rows of
+     * n_in); each file's size must match the tensor's shape exactly. The
+     * values are then converted to weight_type (or the mix) as random ones
+     * would be; seed is unused. Only read during glimp_testmodel_write. */
+    const char *weights_dir;
 };
 
 /* Defaults: a tiny qwen3 (2 layers, 64 wide, 4 heads, 2 KV heads, F32, seed 1). */

@@ -545,6 +545,38 @@ static void test_label_steps(void **state)
     glimp_router_result_free(r);
 }
 
+/* The share policy's state carried over many problems keeps the LLM's
+ * share of all their steps near the target. */
+static void test_share_across_problems(void **state)
+{
+    (void)state;
+    struct glimp_router_params p = greedy();
+    p.policy = GLIMP_POLICY_SHARE;
+    p.share = 0.3;
+    p.max_think = 24;
+    p.max_step = 4;
+    p.max_answer = 1;
+    struct glimp_policy_state *ps;
+    assert_int_equal(glimp_policy_state_init(&p, &ps), GLIMP_OK);
+    p.policy_state = ps;
+    uint32_t steps = 0, llm_steps = 0;
+    for (int i = 0; i < 40; i++) {
+        char q[64];
+        snprintf(q, sizeof q, "Problem %d: what is %d + %d?", i, i * 7 % 13, i * 5 % 11);
+        struct glimp_router_result *r = NULL;
+        assert_int_equal(glimp_router_run(slm, llm, q, &p, &r), GLIMP_OK);
+        steps += r->summary.steps_slm + r->summary.steps_llm;
+        llm_steps += r->summary.steps_llm;
+        glimp_router_result_free(r);
+    }
+    glimp_policy_state_free(ps);
+    double share = (double)llm_steps / steps;
+    printf("    share policy over 40 problems: %u of %u steps to the LLM (%.3f)\n", llm_steps,
+           steps, share);
+    assert_true(steps >= 200);
+    assert_true(fabs(share - 0.3) <= 0.05);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_stop_and_errors),
         cmocka_unit_test(test_other_vocabulary),
         cmocka_unit_test(test_label_steps),
+        cmocka_unit_test(test_share_across_problems),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -142,6 +142,47 @@ void rt_policy_free(struct rt_policy *pol)
     free(pol);
 }
 
+void rt_policy_new_problem(struct rt_policy *pol)
+{
+    pol->n_seen = 0;
+    pol->mean = pol->m2 = 0.0;
+    pol->tau_cal = NAN;
+}
+
+struct glimp_policy_state {
+    struct rt_policy *pol;
+};
+
+int glimp_policy_state_init(const struct glimp_router_params *p, struct glimp_policy_state **out)
+{
+    if (!p || !out)
+        return glimp_error(GLIMP_ERR_INVALID, "router: params or out is NULL");
+    *out = NULL;
+    struct glimp_policy_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return glimp_error(GLIMP_ERR_NOMEM, "router: out of memory");
+    int rc = rt_policy_init(p, &st->pol);
+    if (rc != GLIMP_OK) {
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return GLIMP_OK;
+}
+
+void glimp_policy_state_free(struct glimp_policy_state *st)
+{
+    if (!st)
+        return;
+    rt_policy_free(st->pol);
+    free(st);
+}
+
+struct rt_policy *rt_policy_of_state(struct glimp_policy_state *st)
+{
+    return st->pol;
+}
+
 bool rt_policy_uses_signal(const struct rt_policy *pol)
 {
     switch (pol->kind) {

@@ -15,6 +15,13 @@ struct rt_policy;
 int rt_policy_init(const struct glimp_router_params *p, struct rt_policy **out);
 void rt_policy_free(struct rt_policy *pol); /* accepts NULL */
 
+/* A new problem begins: instance calibration starts over; the share
+ * policy's history and counts carry on. */
+void rt_policy_new_problem(struct rt_policy *pol);
+
+/* The policy inside a caller's glimp_policy_state. */
+struct rt_policy *rt_policy_of_state(struct glimp_policy_state *st);
+
 /* Whether decide reads the signal (glimp, share, instance, specreason) or
  * not (slm, llm, random: the writer is known before any SLM token). */
 bool rt_policy_uses_signal(const struct rt_policy *pol);

@@ -535,7 +535,8 @@ static void router_free(struct router *r)
             r->m[w].b->ops->seq_free(r->m[w].seq);
         glimp_tokens_free(&r->m[w].ids);
     }
-    rt_policy_free(r->pol);
+    if (!r->pol_borrowed)
+        rt_policy_free(r->pol);
     free(r->step.ids);
     free(r->step.entropy);
     free(r->step.logprob);
@@ -556,8 +557,13 @@ static int router_init(struct router *r, struct glimp_backend *slm, struct glimp
     int rc = glimp_router_check_vocab(slm, llm, &r->shared);
     if (rc == GLIMP_OK)
         rc = check_params(p, r->shared);
-    if (rc == GLIMP_OK)
+    if (rc == GLIMP_OK && p->policy_state) {
+        r->pol = rt_policy_of_state(p->policy_state);
+        r->pol_borrowed = true;
+        rt_policy_new_problem(r->pol);
+    } else if (rc == GLIMP_OK) {
         rc = rt_policy_init(p, &r->pol);
+    }
     if (rc != GLIMP_OK)
         return rc;
     r->slm_live = !(p->policy == GLIMP_POLICY_LLM && p->draft == 0);

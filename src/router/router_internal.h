@@ -23,6 +23,7 @@ struct router {
     bool shared;          /* one vocabulary: ids pass between the models */
     bool slm_live;        /* the SLM ingests every step at once (probe) */
     struct rt_policy *pol;
+    bool pol_borrowed;      /* from params.policy_state: not ours to free */
     struct bk_gen_out step; /* the step being written (arrays of cap entries) */
     uint32_t step_cap;
     uint32_t step_start[2];          /* each model's ids.n when the step began */

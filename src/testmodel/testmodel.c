@@ -6,6 +6,7 @@
 #include "kernels/quant.h"
 #include "testmodel/vocab.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ struct glimp_testmodel_params glimp_testmodel_default_params(void)
         .tokenizer_json = NULL,
         .tokenizer_config_json = NULL,
         .name = NULL,
+        .weights_dir = NULL,
     };
     return p;
 }
@@ -204,9 +206,10 @@ struct tm_gen {
     struct glimp_gguf_writer *w;
     uint64_t seed;
     uint32_t weight_type;
-    uint32_t mix;     /* enum glimp_testmodel_mix */
-    uint32_t n_layer; /* for the mix's choice of layers */
-    bool tied;        /* no output.weight */
+    uint32_t mix;            /* enum glimp_testmodel_mix */
+    uint32_t n_layer;        /* for the mix's choice of layers */
+    bool tied;               /* no output.weight */
+    const char *weights_dir; /* NULL: random values */
     uint64_t n_params;
 };
 
@@ -250,8 +253,72 @@ static uint32_t mix_type(const struct tm_gen *g, const char *name, int layer, ui
     return type;
 }
 
+/* ------------------------------------------------------- weights from files */
+
+/* Read tensor name's n = ne0 * ne1 values from <dir>/<name>.f32 into x: raw
+ * little-endian float32, row-major with rows of ne0 (ggml's order). The
+ * file must hold exactly n * 4 bytes and only finite values; the error
+ * names the tensor, the file and both sizes. */
+static int read_weights(const char *dir, const char *name, uint64_t ne0, uint64_t ne1, float *x,
+                        uint64_t n)
+{
+    char path[4096];
+    int len = snprintf(path, sizeof path, "%s/%s.f32", dir, name);
+    if (len < 0 || (size_t)len >= sizeof path)
+        return glimp_error(GLIMP_ERR_INVALID, "test model: tensor %s: weights path too long", name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return glimp_error(errno == ENOENT ? GLIMP_ERR_NOT_FOUND : GLIMP_ERR_IO,
+                           "test model: tensor %s: cannot open %s: %s", name, path,
+                           strerror(errno));
+    int rc = GLIMP_OK;
+    uint64_t want = n * 4;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        rc = glimp_error(GLIMP_ERR_IO, "test model: tensor %s: cannot size %s", name, path);
+    } else if ((uint64_t)size != want) {
+        char shape[64];
+        if (ne1)
+            snprintf(shape, sizeof shape, "%llu x %llu", (unsigned long long)ne0,
+                     (unsigned long long)ne1);
+        else
+            snprintf(shape, sizeof shape, "%llu", (unsigned long long)ne0);
+        rc = glimp_error(GLIMP_ERR_FORMAT,
+                         "test model: tensor %s: %s holds %lld bytes, expected %llu (%s float32 "
+                         "values, ne0 = %llu)",
+                         name, path, (long long)size, (unsigned long long)want, shape,
+                         (unsigned long long)ne0);
+    }
+    /* Decode byte by byte: the file is little-endian whatever the host. */
+    unsigned char buf[4096];
+    for (uint64_t i = 0; rc == GLIMP_OK && i < n;) {
+        size_t want_vals = n - i < sizeof buf / 4 ? (size_t)(n - i) : sizeof buf / 4;
+        if (fread(buf, 4, want_vals, f) != want_vals) {
+            rc = glimp_error(GLIMP_ERR_IO, "test model: tensor %s: short read from %s", name, path);
+            break;
+        }
+        for (size_t k = 0; k < want_vals; k++, i++) {
+            const unsigned char *b = buf + 4 * k;
+            uint32_t u =
+                (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+            memcpy(&x[i], &u, sizeof u);
+            if (!isfinite(x[i])) {
+                rc = glimp_error(GLIMP_ERR_FORMAT,
+                                 "test model: tensor %s: value %llu of %s is not finite", name,
+                                 (unsigned long long)i, path);
+                break;
+            }
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
 /* Add one tensor, [ne0] (1-D, F32) or [ne0, ne1] (2-D, the weight type or
- * the mix's choice). layer: its block, -1 for those outside. */
+ * the mix's choice). layer: its block, -1 for those outside. Its values are
+ * seeded random ones, or the file's in g->weights_dir. */
 static int add_tensor(struct tm_gen *g, const char *name, int layer, uint64_t ne0, uint64_t ne1,
                       enum tm_fill fill)
 {
@@ -274,10 +341,18 @@ static int add_tensor(struct tm_gen *g, const char *name, int layer, uint64_t ne
     if (!x)
         return glimp_error(GLIMP_ERR_NOMEM, "test model: tensor %s: out of memory (%llu values)",
                            name, (unsigned long long)n);
-    uint64_t st = tensor_stream(g->seed, name);
-    for (uint64_t i = 0; i < n; i++) {
-        float r = rng_normal(&st);
-        x[i] = fill == FILL_NORM ? 1.0f + 0.05f * r : 0.02f * r;
+    if (g->weights_dir) {
+        rc = read_weights(g->weights_dir, name, ne0, ne1, x, n);
+        if (rc != GLIMP_OK) {
+            free(x);
+            return rc;
+        }
+    } else {
+        uint64_t st = tensor_stream(g->seed, name);
+        for (uint64_t i = 0; i < n; i++) {
+            float r = rng_normal(&st);
+            x[i] = fill == FILL_NORM ? 1.0f + 0.05f * r : 0.02f * r;
+        }
     }
     void *data = x;
     void *q = NULL;
@@ -481,7 +556,8 @@ int glimp_testmodel_write(const struct glimp_testmodel_params *p, const char *pa
                            .weight_type = p->weight_type,
                            .mix = p->mix,
                            .n_layer = p->n_layer,
-                           .tied = p->tied_output};
+                           .tied = p->tied_output,
+                           .weights_dir = p->weights_dir};
         rc = add_tensors(&g, p, &s, v.n_tokens);
     }
     tm_vocab_free(&v);
