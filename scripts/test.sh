@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-fuzz_seconds=${GLIMP_FUZZ_SECONDS:-60}
+fuzz_seconds=${GLIMP_FUZZ_SECONDS:-40}
 
 scripts/setup.sh --deps
 
