@@ -45,6 +45,8 @@ static const char eval_usage[] =
     "  --resume                keep DIR/results.jsonl and run only what is missing\n"
     "  --strict                a bad JSONL line stops the run (default: skipped)\n"
     "  --prompt FILE           prompt template with {problem} and {choices}\n"
+    "  --no-chat               send the prompt as it is, not through the models'\n"
+    "                          chat templates (models trained on raw text)\n"
     "  --no-label              do not label steps easy/hard (labelling makes the\n"
     "                          other model write each step of the first glimp\n"
     "                          method too; its time is not counted)\n"
@@ -67,7 +69,7 @@ struct eval_opts {
     const char *methods[MAX_METHODS];
     size_t n_methods;
     uint32_t runs, limit, n_threads;
-    bool resume, strict, matched, no_label;
+    bool resume, strict, matched, no_label, no_chat;
     struct glimp_router_params base;
 };
 
@@ -107,6 +109,7 @@ static int parse_args(int argc, char **argv, struct eval_opts *o)
                      : !strcmp(a, "--strict")   ? &o->strict
                      : !strcmp(a, "--matched")  ? &o->matched
                      : !strcmp(a, "--no-label") ? &o->no_label
+                     : !strcmp(a, "--no-chat")  ? &o->no_chat
                                                 : NULL;
         if (flag) {
             *flag = true;
@@ -166,6 +169,7 @@ static int parse_args(int argc, char **argv, struct eval_opts *o)
     }
     if (!o->slm || !o->llm || !o->data)
         return cli_usage_error("eval", eval_usage, "--slm, --llm and --data are required");
+    o->base.chat = !o->no_chat;
     return -1;
 }
 

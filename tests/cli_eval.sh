@@ -149,6 +149,18 @@ check "sweep exit 0" test $? -eq 0
 check "sweep: 3 taus + matched methods" js "$tmp/sw/summary.json" \
     'j.methods.filter((m) => m.policy === "glimp").length === 3 && j.methods.some((m) => m.signal === "hstep") && j.methods.some((m) => m.signal === "ppl") && j.methods.some((m) => m.policy === "random")'
 
+# --- raw prompts (models trained without a chat template)
+printf '{problem}\n\n' >"$tmp/raw.txt"
+"$glimp" eval "${common[@]}" --method slm --no-chat --prompt "$tmp/raw.txt" --limit 2 --out "$tmp/raw" >/dev/null 2>"$tmp/err"
+check "--no-chat exit 0" test $? -eq 0
+check "--no-chat: 2 results" test "$(wc -l <"$tmp/raw/results.jsonl")" -eq 2
+check "--no-chat: another prompt than the template's (other H_init)" node -e '
+    const fs = require("fs");
+    const first = (f) => fs.readFileSync(f, "utf8").split("\n").filter(Boolean).map(JSON.parse)
+        .find((r) => r.method === "slm" && r.run === 0 && r.id === "add-1");
+    const a = first(process.argv[1]), b = first(process.argv[2]);
+    process.exit(a && b && a.steps[0].h !== b.steps[0].h ? 0 : 1);' "$tmp/raw/results.jsonl" "$tmp/a/results.jsonl"
+
 # --- roi
 "$glimp" roi --report "$tmp/a" --requests-per-day 1000 --llm-cost-per-1k-tokens 2 >"$tmp/roi" 2>"$tmp/err"
 check "roi exit 0" test $? -eq 0

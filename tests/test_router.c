@@ -322,7 +322,7 @@ static void test_spec_sampling_distribution(void **state)
         pr[v] /= z;
     int32_t eos = glimp_tokenizer_eos(t), eot = glimp_tokenizer_eot(t);
 
-    const int runs = 3000;
+    const int runs = 2000;
     int empty = 0;
     uint64_t accepted = 0, proposed = 0;
     for (int i = 0; i < runs; i++) {
@@ -577,6 +577,39 @@ static void test_share_across_problems(void **state)
     assert_true(fabs(share - 0.3) <= 0.05);
 }
 
+/* What SpecReason's judge does to the LLM's cache: read a step, then the
+ * judge prompt in one prefill, roll the judge back, read on. The logits that
+ * follow must be those of a fresh prefill of the same text, bit for bit. */
+static void test_judge_rollback_exact(void **state)
+{
+    (void)state;
+    struct glimp_model *m;
+    assert_int_equal(glimp_model_load(llm_path, NULL, &m), GLIMP_OK);
+    uint32_t nv = glimp_model_info(m)->n_vocab;
+    int32_t text[48], judge[64];
+    uint64_t rng = 11;
+    for (size_t i = 0; i < 48; i++)
+        text[i] = (int32_t)(tu_rng_u64(&rng) % nv);
+    for (size_t i = 0; i < 64; i++)
+        judge[i] = (int32_t)(tu_rng_u64(&rng) % nv);
+    struct glimp_seq *a, *b;
+    assert_int_equal(glimp_seq_init(m, 256, &a), GLIMP_OK);
+    assert_int_equal(glimp_seq_init(m, 256, &b), GLIMP_OK);
+    const float *la, *lb;
+    /* a: prompt (40) + step (7) read, judge read in one prefill, rolled back */
+    assert_int_equal(glimp_seq_append(a, text, 40, false, &la), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(a, text + 40, 7, false, &la), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(a, judge, 64, false, &la), GLIMP_OK);
+    assert_int_equal(glimp_seq_truncate(a, 47), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(a, text + 47, 1, false, &la), GLIMP_OK);
+    /* b: the same 48 tokens in one fresh prefill */
+    assert_int_equal(glimp_seq_append(b, text, 48, false, &lb), GLIMP_OK);
+    assert_memory_equal(la, lb, nv * sizeof(float));
+    glimp_seq_free(a);
+    glimp_seq_free(b);
+    glimp_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_other_vocabulary),
         cmocka_unit_test(test_label_steps),
         cmocka_unit_test(test_share_across_problems),
+        cmocka_unit_test(test_judge_rollback_exact),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -54,6 +54,8 @@ double rt_now(void)
 
 int rt_push_ids(struct glimp_tokens *t, const int32_t *ids, size_t n)
 {
+    if (n == 0)
+        return GLIMP_OK;
     if (t->n + n > t->cap) {
         size_t cap = t->cap ? t->cap : 256;
         while (cap < t->n + n)
