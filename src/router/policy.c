@@ -4,6 +4,7 @@
 #include "router/policy.h"
 
 #include "core/error.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -46,40 +47,6 @@ struct rt_policy {
     size_t count, alloc, cap, head;
 };
 
-/* ------------------------------------------------------------------ RNG */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(uint64_t *r)
-{
-    uint64_t result = rotl(r[1] * 5, 7) * 9;
-    uint64_t t = r[1] << 17;
-    r[2] ^= r[0];
-    r[3] ^= r[1];
-    r[1] ^= r[2];
-    r[0] ^= r[3];
-    r[2] ^= t;
-    r[3] = rotl(r[3], 45);
-    return result;
-}
-
-/* A uniform double in [0, 1) from the top 53 bits. */
-static double rng_unit(uint64_t *r)
-{
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
 /* ------------------------------------------------------------ lifecycle */
 
 int rt_policy_init(const struct glimp_router_params *p, struct rt_policy **out)
@@ -114,11 +81,7 @@ int rt_policy_init(const struct glimp_router_params *p, struct rt_policy **out)
     pol->threshold = p->specreason_threshold;
     pol->k = p->instance_k;
     pol->tau_cal = NAN;
-    /* splitmix64 is a bijection of its counter, so four consecutive outputs
-     * are never all zero: a valid xoshiro state for every seed */
-    uint64_t x = p->seed ^ POLICY_SEED_SALT;
-    for (int i = 0; i < 4; i++)
-        pol->rng[i] = splitmix64(&x);
+    rng_seed(pol->rng, p->seed ^ POLICY_SEED_SALT); /* a stream apart from the samplers' */
     if (pol->kind == GLIMP_POLICY_SHARE) {
         pol->sorted = malloc(SHARE_INIT * sizeof *pol->sorted);
         pol->ring = malloc(SHARE_INIT * sizeof *pol->ring);

@@ -5,6 +5,7 @@
 #include "sampler/sampler_internal.h"
 
 #include "core/error.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -28,46 +29,14 @@ struct glimp_sampler_params glimp_sampler_default_params(void)
 
 /* ------------------------------------------------------------------ RNG */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 void glimp_sampler_set_seed(struct glimp_sampler *s, uint64_t seed)
 {
-    /* splitmix64 is a bijection of its counter, so four consecutive outputs
-     * are never all zero: a valid xoshiro state for every seed */
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        s->rng[i] = splitmix64(&x);
+    rng_seed(s->rng, seed);
 }
 
 uint64_t smp_rng_next(struct glimp_sampler *s)
 {
-    uint64_t *r = s->rng;
-    uint64_t result = rotl(r[1] * 5, 7) * 9;
-    uint64_t t = r[1] << 17;
-    r[2] ^= r[0];
-    r[3] ^= r[1];
-    r[1] ^= r[2];
-    r[0] ^= r[3];
-    r[2] ^= t;
-    r[3] = rotl(r[3], 45);
-    return result;
-}
-
-/* A uniform double in [0, 1) from the top 53 bits. */
-static double rng_unit(struct glimp_sampler *s)
-{
-    return (double)(smp_rng_next(s) >> 11) * 0x1.0p-53;
+    return rng_next(s->rng);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -401,7 +370,7 @@ int glimp_sampler_sample(struct glimp_sampler *s, const float *logits, uint32_t 
     for (size_t i = 0; i < nc; i++)
         total += c[i].w = exp(((double)c[i].logit - lmax) * inv_t);
     /* total >= 1: the first-ranked token survives every filter, weight 1 */
-    const double u = rng_unit(s) * total;
+    const double u = rng_unit(s->rng) * total;
     double cum = 0.0;
     size_t pick = nc;
     for (size_t i = 0; i < nc; i++) {
@@ -478,7 +447,7 @@ int glimp_sampler_draw(struct glimp_sampler *s, const float *probs, uint32_t n, 
     if (total == 0.0)
         return glimp_error(GLIMP_ERR_INVALID, "sampler: draw from %u probabilities that are all 0",
                            n);
-    const double u = rng_unit(s) * total;
+    const double u = rng_unit(s->rng) * total;
     double cum = 0.0;
     uint32_t last = 0; /* the last nonzero entry seen */
     for (uint32_t i = 0; i < n; i++) {
@@ -497,5 +466,5 @@ int glimp_sampler_draw(struct glimp_sampler *s, const float *probs, uint32_t n, 
 
 double glimp_sampler_uniform(struct glimp_sampler *s)
 {
-    return rng_unit(s);
+    return rng_unit(s->rng);
 }
