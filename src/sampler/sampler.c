@@ -348,6 +348,25 @@ int smp_filter(struct glimp_sampler *s, const float *logits, uint32_t n, size_t 
 
 /* ------------------------------------------------------------------ draw */
 
+/* The filters, then each survivor's draw weight exp((logit - max) / T) in
+ * s->cand[i].w (i < *nc) and their *total: what a draw and the law it
+ * draws from (glimp_sampler_probs) both start from. */
+static int weigh(struct glimp_sampler *s, const float *logits, uint32_t n_vocab, size_t *nc,
+                 double *total)
+{
+    int32_t best;
+    int rc = smp_filter(s, logits, n_vocab, nc, &best);
+    if (rc != GLIMP_OK)
+        return rc;
+    struct smp_cand *c = s->cand;
+    const double lmax = logits[best], inv_t = 1.0 / (double)s->p.temperature;
+    double sum = 0.0;
+    for (size_t i = 0; i < *nc; i++)
+        sum += c[i].w = exp(((double)c[i].logit - lmax) * inv_t);
+    *total = sum;
+    return GLIMP_OK;
+}
+
 int glimp_sampler_sample(struct glimp_sampler *s, const float *logits, uint32_t n_vocab,
                          int32_t *id)
 {
@@ -361,14 +380,11 @@ int glimp_sampler_sample(struct glimp_sampler *s, const float *logits, uint32_t 
         return rc;
     }
     size_t nc;
-    int rc = smp_filter(s, logits, n_vocab, &nc, &best);
+    double total;
+    int rc = weigh(s, logits, n_vocab, &nc, &total);
     if (rc != GLIMP_OK)
         return rc;
-    struct smp_cand *c = s->cand;
-    const double lmax = logits[best], inv_t = 1.0 / (double)s->p.temperature;
-    double total = 0.0;
-    for (size_t i = 0; i < nc; i++)
-        total += c[i].w = exp(((double)c[i].logit - lmax) * inv_t);
+    const struct smp_cand *c = s->cand;
     /* total >= 1: the first-ranked token survives every filter, weight 1 */
     const double u = rng_unit(s->rng) * total;
     double cum = 0.0;
@@ -401,9 +417,9 @@ int glimp_sampler_probs(struct glimp_sampler *s, const float *logits, uint32_t n
     if (!s || !probs)
         return glimp_error(GLIMP_ERR_INVALID, "sampler: sampler or probs is NULL");
     int32_t best;
+    int rc;
     if (s->p.temperature == 0.0f) {
-        int rc = check_logits(s, logits, n_vocab, &best);
-        if (rc != GLIMP_OK)
+        if ((rc = check_logits(s, logits, n_vocab, &best)) != GLIMP_OK)
             return rc;
         for (uint32_t i = 0; i < n_vocab; i++)
             probs[i] = 0.0f;
@@ -411,14 +427,11 @@ int glimp_sampler_probs(struct glimp_sampler *s, const float *logits, uint32_t n
         return GLIMP_OK;
     }
     size_t nc;
-    int rc = smp_filter(s, logits, n_vocab, &nc, &best);
+    double total;
+    rc = weigh(s, logits, n_vocab, &nc, &total);
     if (rc != GLIMP_OK)
         return rc;
-    struct smp_cand *c = s->cand;
-    const double lmax = logits[best], inv_t = 1.0 / (double)s->p.temperature;
-    double total = 0.0;
-    for (size_t i = 0; i < nc; i++)
-        total += c[i].w = exp(((double)c[i].logit - lmax) * inv_t);
+    const struct smp_cand *c = s->cand;
     for (uint32_t i = 0; i < n_vocab; i++)
         probs[i] = 0.0f;
     for (size_t i = 0; i < nc; i++)
