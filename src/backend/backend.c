@@ -7,6 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+void bk_gen_reset(struct bk_gen_out *out)
+{
+    out->n = 0;
+    out->text_len = 0;
+    if (out->text)
+        out->text[0] = '\0';
+    out->eos = out->blank = out->ctx_full = out->cancelled = false;
+    out->t_first = 0.0;
+}
+
 int bk_text_append(struct bk_gen_out *out, const char *s, size_t len)
 {
     if (out->text_len + len + 1 > out->text_cap) {

@@ -99,6 +99,10 @@ struct bk_seq {
     struct glimp_backend *b;
 };
 
+/* Empty out for the next generate: no tokens, no text, no flags (the
+ * arrays and the text buffer stay). */
+void bk_gen_reset(struct bk_gen_out *out);
+
 /* Append len bytes to out->text, growing it; GLIMP_ERR_NOMEM. */
 int bk_text_append(struct bk_gen_out *out, const char *s, size_t len);
 

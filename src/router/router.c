@@ -123,12 +123,7 @@ int rt_retain(struct router *r, enum glimp_writer w, size_t len)
 
 static void step_reset(struct router *r)
 {
-    r->step.n = 0;
-    r->step.text_len = 0;
-    if (r->step.text)
-        r->step.text[0] = '\0';
-    r->step.eos = r->step.blank = r->step.ctx_full = r->step.cancelled = false;
-    r->step.t_first = 0.0;
+    bk_gen_reset(&r->step);
     r->step_start[0] = (uint32_t)r->m[0].ids.n;
     r->step_start[1] = (uint32_t)r->m[1].ids.n;
     r->step_sync_s = 0.0;
@@ -202,11 +197,7 @@ static int write_on(struct router *r, enum glimp_writer w, uint32_t budget, bool
 /* Throw away what the SLM wrote of this step. */
 static int slm_rollback(struct router *r)
 {
-    r->step.n = 0;
-    r->step.text_len = 0;
-    if (r->step.text)
-        r->step.text[0] = '\0';
-    r->step.eos = r->step.blank = false;
+    bk_gen_reset(&r->step);
     return rt_retain(r, GLIMP_WRITER_SLM, r->step_start[GLIMP_WRITER_SLM]);
 }
 
@@ -294,9 +285,7 @@ static int label_step(struct router *r, enum glimp_writer w, uint32_t budget, in
     if (rc == GLIMP_OK)
         rc = rt_sync(r, o);
     struct bk_gen_out *lb = &r->label;
-    lb->n = 0;
-    lb->text_len = 0;
-    lb->eos = lb->blank = lb->ctx_full = lb->cancelled = false;
+    bk_gen_reset(lb);
     struct bk_gen_rule rule = {
         .max_tokens = budget,
         .stop_blank_line = true,
