@@ -6,16 +6,8 @@
 set -u
 glimp=$1
 data=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-has() { grep -qF -- "$2" "$1"; }
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+. "$(dirname "$0")/lib/cli.sh"
 empty() { test ! -s "$1"; }
 small=(--layers 1 --embd 16 --heads 2 --kv-heads 1 --ff 32)
 
@@ -168,5 +160,4 @@ check "--help on stdout" has "$tmp/out" "--no-think"
 "$glimp" --help >"$tmp/out" 2>&1
 check "listed in glimp --help" has "$tmp/out" "chat-template"
 
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+finish

@@ -6,23 +6,8 @@
 set -u
 glimp=$1
 data=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-has() { grep -qF -- "$2" "$1"; }
-# js FILE EXPR: EXPR is true of j, the JSON value in FILE
-js() {
-    node -e 'const fs = require("fs");
-             const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-             process.exit(new Function("j", "return (" + process.argv[2] + ");")(j) ? 0 : 1);' \
-        "$1" "$2"
-}
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+. "$(dirname "$0")/lib/cli.sh"
 # the result lines without their timings, sorted: what must not depend on
 # how the run was cut up
 stable() {
@@ -32,11 +17,7 @@ stable() {
                .map((l) => JSON.stringify(JSON.parse(l), (k, v) => (drop.test(k) ? undefined : v)));
              console.log(lines.sort().join("\n"));' "$1"
 }
-if ! command -v node >/dev/null; then
-    echo "FAIL: node is needed to read the JSON (run scripts/setup.sh)"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+need_node
 have_xmllint=1
 command -v xmllint >/dev/null || have_xmllint=0
 if [ $have_xmllint = 0 ] && [ "${GLIMP_ALLOW_NO_XMLLINT:-0}" != 1 ]; then
@@ -171,5 +152,4 @@ check "roi: llm saves nothing against itself" grep -q '^| llm | .* | +0.0% | .* 
 check "roi without an llm method: exit 1" test $? -eq 1
 check "roi without an llm method: said" has "$tmp/err" "no 'llm' method"
 
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+finish

@@ -6,41 +6,11 @@
 # usage: cli_generate.sh GLIMP TESTDATA_DIR
 set -u
 glimp=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-has() { grep -qF -- "$2" "$1"; }
-same() { [ "$1" = "$2" ] || { echo "  got:  $1"; echo "  want: $2"; false; }; }
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+. "$(dirname "$0")/lib/cli.sh"
 differ() { [ "$1" != "$2" ] || { echo "  both: $1"; false; }; }
-# js FILE EXPR: EXPR is true of j, the JSON value in FILE
-js() {
-    node -e 'const fs = require("fs");
-             const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-             process.exit(new Function("j", "return (" + process.argv[2] + ");")(j) ? 0 : 1);' \
-        "$1" "$2"
-}
-# usage_error NAME CMD...: exit 2, and the message names the problem ($want)
-usage_error() {
-    local name=$1
-    shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    check "$name: exit 2" test $rc -eq 2
-    check "$name: message names '$want'" has "$tmp/err" "$want"
-    check "$name: nothing on stdout" test ! -s "$tmp/out"
-}
 
-if ! command -v node >/dev/null; then
-    echo "FAIL: node is needed to read the JSON (run scripts/setup.sh)"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+need_node
 
 prompt="So the answer is"
 printf '%s' "$prompt" >"$tmp/prompt.txt"
@@ -247,5 +217,4 @@ elif [ "${GLIMP_ALLOW_NO_NPM:-0}" != 1 ]; then
     check "npm oracle installed at \$GLIMP_NPM_DIR (run scripts/setup.sh)" false
 fi
 
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+finish

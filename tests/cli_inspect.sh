@@ -5,16 +5,8 @@
 set -u
 glimp=$1
 data=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() { # check NAME CONDITION...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-has() { grep -qF -- "$2" "$1"; }
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+. "$(dirname "$0")/lib/cli.sh"
 lacks() { ! grep -qF -- "$2" "$1"; }
 
 # a model glimp writes, inspected
@@ -75,5 +67,4 @@ check "help text" has "$tmp/out" "usage: glimp inspect"
 check "unknown command exit 2" test $? -eq 2
 check "unknown command named" has "$tmp/err" "unknown command 'frobnicate'"
 
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+finish

@@ -4,16 +4,8 @@
 # and bad tokenizer files. usage: cli_mkmodel.sh GLIMP TESTDATA_DIR
 set -u
 glimp=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-has() { grep -qF -- "$2" "$1"; }
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+. "$(dirname "$0")/lib/cli.sh"
 differ() { ! cmp -s "$1" "$2"; }
 
 for arch in qwen3 qwen2 llama; do
@@ -87,5 +79,4 @@ check "broken JSON message" has "$tmp/err" "not valid JSON"
 check "unwritable exit 1" test $? -eq 1
 check "unwritable named" has "$tmp/err" "/nonexistent-dir/x.gguf"
 
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+finish

@@ -5,16 +5,8 @@
 # usage: cli_mkmodel_weights.sh GLIMP TESTDATA_DIR
 set -u
 glimp=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-has() { grep -qF -- "$2" "$1"; }
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+. "$(dirname "$0")/lib/cli.sh"
 
 # qwen3, 1 layer, embd 32, 2 heads of 16, 1 KV head, ff 32, tied, the
 # built-in vocabulary of 309 tokens: every tensor as zeros of its size
@@ -68,5 +60,5 @@ check "missing folder names the first tensor" has "$tmp/err" "token_embd.weight"
 "$glimp" mkmodel -o "$tmp/b.gguf" --weights >"$tmp/out" 2>"$tmp/err"
 check "--weights needs a value" test $? -eq 2
 
-echo "cli_mkmodel_weights: $pass passed, $fail failed"
-test "$fail" -eq 0
+printf 'cli_mkmodel_weights: '
+finish

@@ -8,27 +8,9 @@
 # usage: cli_run.sh GLIMP TESTDATA_DIR
 set -u
 glimp=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-has() { grep -qF -- "$2" "$1"; }
-same() { [ "$1" = "$2" ] || { echo "  got:  $1"; echo "  want: $2"; false; }; }
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+. "$(dirname "$0")/lib/cli.sh"
 differ() { [ "$1" != "$2" ] || { echo "  both: $1"; false; }; }
-# js FILE EXPR: EXPR is true of j, the JSON value in FILE (EXPR may also be
-# statements that return the value)
-js() {
-    node -e 'const fs = require("fs");
-             const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-             const e = process.argv[2], body = /\breturn\b/.test(e) ? e : "return (" + e + ");";
-             process.exit(new Function("j", body)(j) ? 0 : 1);' \
-        "$1" "$2"
-}
 # val FILE EXPR: EXPR of j, the JSON value in FILE, as compact JSON
 val() {
     node -e 'const fs = require("fs");
@@ -44,22 +26,8 @@ untimed() {
              const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
              console.log(JSON.stringify(j, (k, v) => k.endsWith("_s") ? undefined : v));' "$1"
 }
-# usage_error NAME CMD...: exit 2, and the message names the problem ($want)
-usage_error() {
-    local name=$1
-    shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    check "$name: exit 2" test $rc -eq 2
-    check "$name: message names '$want'" has "$tmp/err" "$want"
-    check "$name: nothing on stdout" test ! -s "$tmp/out"
-}
 
-if ! command -v node >/dev/null; then
-    echo "FAIL: node is needed to read the JSON (run scripts/setup.sh)"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+need_node
 
 # Untied output matrices: greedy text then wanders instead of repeating one
 # token, so steps differ and the routing has something to route.
@@ -423,5 +391,4 @@ rc=${PIPESTATUS[0]}
 check "closed stdout: exit 1 (got $rc)" test "$rc" -eq 1
 check "closed stdout: said so" has "$tmp/err" "glimp run: writing the output:"
 
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+finish

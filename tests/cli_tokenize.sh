@@ -4,17 +4,8 @@
 # usage: cli_tokenize.sh GLIMP TESTDATA_DIR
 set -u
 glimp=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-has() { grep -qF -- "$2" "$1"; }
-same() { [ "$1" = "$2" ] || { echo "  got:  $1"; echo "  want: $2"; false; }; }
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+. "$(dirname "$0")/lib/cli.sh"
 
 m=$tmp/builtin.gguf
 "$glimp" mkmodel -o "$m" >/dev/null 2>&1
@@ -123,5 +114,4 @@ elif [ "${GLIMP_ALLOW_NO_NPM:-0}" != 1 ]; then
     check "npm oracle installed at \$GLIMP_NPM_DIR (run scripts/setup.sh)" false
 fi
 
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+finish
