@@ -50,5 +50,10 @@ int cli_tokenize_prompt(const char *cmd, const struct glimp_tokenizer *t, const 
                         size_t len, bool parse_special, struct glimp_tokens *out);
 /* Seconds on a monotonic clock. */
 double cli_now(void);
+/* The options glimp run and glimp eval share: the budgets (--max-think,
+ * --max-step, --max-answer), sampling (--temp, --top-p, --min-p, --top-k)
+ * and --seed. True when a is one of them; *ok then says whether v is a
+ * valid value (stored in p). */
+bool cli_router_option(const char *a, const char *v, struct glimp_router_params *p, bool *ok);
 
 #endif

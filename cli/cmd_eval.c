@@ -142,23 +142,9 @@ static int parse_args(int argc, char **argv, struct eval_opts *o)
             ok = cli_parse_u32(v, 1, 1000, &o->runs);
         else if (!strcmp(a, "--limit"))
             ok = cli_parse_u32(v, 1, UINT32_MAX, &o->limit);
-        else if (!strcmp(a, "--max-think"))
-            ok = cli_parse_u32(v, 0, 1u << 24, &p->max_think);
-        else if (!strcmp(a, "--max-step"))
-            ok = cli_parse_u32(v, 1, 1u << 20, &p->max_step);
-        else if (!strcmp(a, "--max-answer"))
-            ok = cli_parse_u32(v, 1, 1u << 24, &p->max_answer);
-        else if (!strcmp(a, "--temp"))
-            ok = cli_parse_float(v, 0.0, 1e6, &p->sampling.temperature);
-        else if (!strcmp(a, "--top-p"))
-            ok = cli_parse_float(v, 0.0, 1.0, &p->sampling.top_p);
-        else if (!strcmp(a, "--min-p"))
-            ok = cli_parse_float(v, 0.0, 1.0, &p->sampling.min_p);
-        else if (!strcmp(a, "--top-k"))
-            ok = cli_parse_u32(v, 0, UINT32_MAX, &p->sampling.top_k);
-        else if (!strcmp(a, "--seed"))
-            ok = cli_parse_u64(v, 0, UINT64_MAX / 2, &p->seed);
-        else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
+        else if (cli_router_option(a, v, p, &ok)) {
+            /* budgets, sampling, seed: as glimp run reads them */
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
             ok = cli_parse_u32(v, 0, 1024, &o->n_threads);
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size"))
             ok = cli_parse_u32(v, 0, 1u << 24, &p->n_ctx);

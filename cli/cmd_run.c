@@ -238,26 +238,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             ok = parse_entropy(v, &p->entropy_topk);
         else if (!strcmp(a, "--draft"))
             ok = cli_parse_u32(v, 0, 64, &p->draft);
-        else if (!strcmp(a, "--max-think"))
-            ok = cli_parse_u32(v, 0, INT32_MAX, &p->max_think);
-        else if (!strcmp(a, "--max-step"))
-            ok = cli_parse_u32(v, 1, 1u << 20, &p->max_step);
-        else if (!strcmp(a, "--max-answer"))
-            ok = cli_parse_u32(v, 1, 1u << 24, &p->max_answer);
         else if (!strcmp(a, "--answer-model")) {
             ok = !strcmp(v, "slm") || !strcmp(v, "llm");
             p->answer_model = !strcmp(v, "slm") ? GLIMP_WRITER_SLM : GLIMP_WRITER_LLM;
-        } else if (!strcmp(a, "--temp"))
-            ok = cli_parse_float(v, 0.0, 1e6, &p->sampling.temperature);
-        else if (!strcmp(a, "--top-p"))
-            ok = cli_parse_float(v, 0.0, 1.0, &p->sampling.top_p);
-        else if (!strcmp(a, "--min-p"))
-            ok = cli_parse_float(v, 0.0, 1.0, &p->sampling.min_p);
-        else if (!strcmp(a, "--top-k"))
-            ok = cli_parse_u32(v, 0, UINT32_MAX, &p->sampling.top_k);
-        else if (!strcmp(a, "--seed"))
-            ok = cli_parse_u64(v, 0, UINT64_MAX, &p->seed);
-        else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
+        } else if (cli_router_option(a, v, p, &ok)) {
+            /* budgets, sampling, seed: as glimp eval reads them */
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
             ok = cli_parse_u32(v, 0, MAX_THREADS, &o->n_threads);
         else
             ok = cli_parse_u32(v, 0, MAX_CTX, &p->n_ctx);

@@ -153,3 +153,26 @@ double cli_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+bool cli_router_option(const char *a, const char *v, struct glimp_router_params *p, bool *ok)
+{
+    if (!strcmp(a, "--max-think"))
+        *ok = cli_parse_u32(v, 0, INT32_MAX, &p->max_think);
+    else if (!strcmp(a, "--max-step"))
+        *ok = cli_parse_u32(v, 1, 1u << 20, &p->max_step);
+    else if (!strcmp(a, "--max-answer"))
+        *ok = cli_parse_u32(v, 1, 1u << 24, &p->max_answer);
+    else if (!strcmp(a, "--temp"))
+        *ok = cli_parse_float(v, 0.0, 1e6, &p->sampling.temperature);
+    else if (!strcmp(a, "--top-p"))
+        *ok = cli_parse_float(v, 0.0, 1.0, &p->sampling.top_p);
+    else if (!strcmp(a, "--min-p"))
+        *ok = cli_parse_float(v, 0.0, 1.0, &p->sampling.min_p);
+    else if (!strcmp(a, "--top-k"))
+        *ok = cli_parse_u32(v, 0, UINT32_MAX, &p->sampling.top_k);
+    else if (!strcmp(a, "--seed"))
+        *ok = cli_parse_u64(v, 0, UINT64_MAX / 2, &p->seed);
+    else
+        return false;
+    return true;
+}

@@ -2,6 +2,7 @@
  * the vtable and the text buffer of a generate call. */
 #include "backend/backend.h"
 
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -19,21 +20,7 @@ void bk_gen_reset(struct bk_gen_out *out)
 
 int bk_text_append(struct bk_gen_out *out, const char *s, size_t len)
 {
-    if (out->text_len + len + 1 > out->text_cap) {
-        size_t cap = out->text_cap ? out->text_cap : 256;
-        while (cap < out->text_len + len + 1)
-            cap *= 2;
-        char *t = realloc(out->text, cap);
-        if (!t)
-            return glimp_error(GLIMP_ERR_NOMEM, "backend: out of memory for %zu bytes of text",
-                               cap);
-        out->text = t;
-        out->text_cap = cap;
-    }
-    memcpy(out->text + out->text_len, s, len);
-    out->text_len += len;
-    out->text[out->text_len] = '\0';
-    return GLIMP_OK;
+    return buf_append(&out->text, &out->text_len, &out->text_cap, s, len);
 }
 
 void glimp_backend_free(struct glimp_backend *b)

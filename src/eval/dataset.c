@@ -3,6 +3,7 @@
 #include "eval/dataset.h"
 #include "eval/answer.h"
 
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <errno.h>
@@ -263,25 +264,6 @@ int glimp_dataset_load(const char *path, bool strict, glimp_bad_line_cb on_bad, 
     return rc;
 }
 
-/* Append n bytes to a growing string. */
-static int sb_add(char **s, size_t *len, size_t *cap, const char *t, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (c < *len + n + 1)
-            c *= 2;
-        char *p = realloc(*s, c);
-        if (!p)
-            return glimp_error(GLIMP_ERR_NOMEM, "prompt: out of memory");
-        *s = p;
-        *cap = c;
-    }
-    memcpy(*s + *len, t, n);
-    *len += n;
-    (*s)[*len] = '\0';
-    return GLIMP_OK;
-}
-
 int glimp_problem_prompt(const struct glimp_problem *p, const char *tmpl, char **out)
 {
     if (!p || !out)
@@ -291,29 +273,29 @@ int glimp_problem_prompt(const struct glimp_problem *p, const char *tmpl, char *
         tmpl = p->type == GLIMP_PROBLEM_CHOICE ? choice_template : math_template;
     char *s = NULL, *choices = NULL;
     size_t len = 0, cap = 0, clen = 0, ccap = 0;
-    int rc = sb_add(&choices, &clen, &ccap, "", 0);
+    int rc = buf_append(&choices, &clen, &ccap, "", 0);
     for (size_t i = 0; rc == GLIMP_OK && i < p->n_choices; i++) {
         char head[8];
         snprintf(head, sizeof head, "%s%c) ", i ? "\n" : "", (char)('A' + i));
-        rc = sb_add(&choices, &clen, &ccap, head, strlen(head));
+        rc = buf_append(&choices, &clen, &ccap, head, strlen(head));
         if (rc == GLIMP_OK)
-            rc = sb_add(&choices, &clen, &ccap, p->choices[i], strlen(p->choices[i]));
+            rc = buf_append(&choices, &clen, &ccap, p->choices[i], strlen(p->choices[i]));
     }
     for (const char *t = tmpl; rc == GLIMP_OK && *t;) {
         if (!strncmp(t, "{problem}", 9)) {
-            rc = sb_add(&s, &len, &cap, p->problem, strlen(p->problem));
+            rc = buf_append(&s, &len, &cap, p->problem, strlen(p->problem));
             t += 9;
         } else if (!strncmp(t, "{choices}", 9)) {
-            rc = sb_add(&s, &len, &cap, choices, clen);
+            rc = buf_append(&s, &len, &cap, choices, clen);
             t += 9;
         } else {
-            rc = sb_add(&s, &len, &cap, t, 1);
+            rc = buf_append(&s, &len, &cap, t, 1);
             t++;
         }
     }
     free(choices);
     if (rc == GLIMP_OK && !s)
-        rc = sb_add(&s, &len, &cap, "", 0);
+        rc = buf_append(&s, &len, &cap, "", 0);
     if (rc != GLIMP_OK) {
         free(s);
         return rc;

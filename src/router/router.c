@@ -5,6 +5,7 @@
  * DESIGN.md sections 1-3 describe the method and the invariants held here. */
 #include "router/router_internal.h"
 
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -422,20 +423,7 @@ struct rt_text {
 
 static int text_add(struct rt_text *t, const char *s, size_t n)
 {
-    if (t->n + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 1024;
-        while (cap < t->n + n + 1)
-            cap *= 2;
-        char *p = realloc(t->s, cap);
-        if (!p)
-            return glimp_error(GLIMP_ERR_NOMEM, "router: out of memory for %zu bytes", cap);
-        t->s = p;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->n, s, n);
-    t->n += n;
-    t->s[t->n] = '\0';
-    return GLIMP_OK;
+    return buf_append(&t->s, &t->n, &t->cap, s, n);
 }
 
 static int result_add_step(struct glimp_router_result *res, size_t *cap,
