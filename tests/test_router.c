@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <math.h>
 
+#include "backend/backend.h"
 #include "glimp.h"
 #include "testutil.h"
 
@@ -607,6 +608,21 @@ static void test_judge_rollback_exact(void **state)
     glimp_model_free(m);
 }
 
+/* A step ends at "\n\n" in its text, also when the two newlines come from
+ * two tokens; a blank line before the newly written bytes was seen before. */
+static void test_blank_line(void **state)
+{
+    (void)state;
+    assert_true(bk_has_blank_line("a\n\nb", 4, 0));
+    assert_true(bk_has_blank_line("a\n\nb", 4, 2)); /* "a\n" then "\nb": straddles */
+    assert_true(bk_has_blank_line("a\n\n", 3, 2));  /* "a\n" then "\n" */
+    assert_false(bk_has_blank_line("a\n\n", 3, 3)); /* nothing new */
+    assert_false(bk_has_blank_line("a\nb\n", 4, 0));
+    assert_false(bk_has_blank_line("\n\nab", 4, 3)); /* only bytes from 2 on are new */
+    assert_false(bk_has_blank_line("\n", 1, 0));
+    assert_false(bk_has_blank_line("", 0, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -621,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_label_steps),
         cmocka_unit_test(test_share_across_problems),
         cmocka_unit_test(test_judge_rollback_exact),
+        cmocka_unit_test(test_blank_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

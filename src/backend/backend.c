@@ -18,6 +18,14 @@ void bk_gen_reset(struct bk_gen_out *out)
     out->t_first = 0.0;
 }
 
+bool bk_has_blank_line(const char *text, size_t len, size_t from)
+{
+    for (size_t i = from ? from - 1 : 0; i + 1 < len; i++)
+        if (text[i] == '\n' && text[i + 1] == '\n')
+            return true;
+    return false;
+}
+
 int bk_text_append(struct bk_gen_out *out, const char *s, size_t len)
 {
     return buf_append(&out->text, &out->text_len, &out->text_cap, s, len);

@@ -16,8 +16,8 @@ struct bk_seq;
 /* How far one generate call may go. */
 struct bk_gen_rule {
     uint32_t max_tokens;        /* >= 1 */
-    bool stop_blank_line;       /* stop once the text holds "\n\n" */
-    bool prev_newline;          /* the text before this call ends with '\n' */
+    bool stop_blank_line;       /* stop once out->text (what it held before
+                                   the call included) holds "\n\n" */
     bool want_entropy;          /* fill out->entropy */
     bool want_logprob;          /* fill out->logprob */
     uint32_t entropy_topk;      /* 0: full entropy */
@@ -102,6 +102,11 @@ struct bk_seq {
 /* Empty out for the next generate: no tokens, no text, no flags (the
  * arrays and the text buffer stay). */
 void bk_gen_reset(struct bk_gen_out *out);
+
+/* Does text[0..len) hold "\n\n" ending at or after byte `from` (a pair
+ * may straddle from - 1 and from)? How a step's end is found, whatever
+ * wrote the bytes from `from` on. */
+bool bk_has_blank_line(const char *text, size_t len, size_t from);
 
 /* Append len bytes to out->text, growing it; GLIMP_ERR_NOMEM. */
 int bk_text_append(struct bk_gen_out *out, const char *s, size_t len);

@@ -189,21 +189,6 @@ static double log_prob(const float *logits, uint32_t n, int32_t id)
     return (double)logits[id] - mx - log(z);
 }
 
-/* Does the text from byte `from` on (with a '\n' before it when prev_nl)
- * hold "\n\n"? */
-static bool has_blank_line(const char *text, size_t len, size_t from, bool prev_nl)
-{
-    if (from > 0) {
-        from--; /* the pair may straddle the previous token */
-        prev_nl = false;
-    }
-    for (size_t i = from; i < len; i++) {
-        if (text[i] == '\n' && ((i > from && text[i - 1] == '\n') || (i == from && prev_nl)))
-            return true;
-    }
-    return false;
-}
-
 static int local_token_bytes(const struct glimp_backend *b, int32_t id, char *buf, size_t cap,
                              size_t *len)
 {
@@ -217,7 +202,6 @@ static int local_generate(struct bk_seq *s, const float **logitsp, const struct 
     struct local_seq *q = ls(s);
     struct local_backend *l = lb(s->b);
     const uint32_t nv = s->b->n_vocab;
-    size_t text_start = o->text_len;
     char piece[1024];
     while (o->n < r->max_tokens) {
         if (r->cancel && *r->cancel) {
@@ -263,8 +247,7 @@ static int local_generate(struct bk_seq *s, const float **logitsp, const struct 
         if (o->logprob)
             o->logprob[o->n] = lp;
         o->n++;
-        if (r->stop_blank_line && has_blank_line(o->text, o->text_len, before,
-                                                 before == text_start ? r->prev_newline : false)) {
+        if (r->stop_blank_line && bk_has_blank_line(o->text, o->text_len, before)) {
             o->blank = true;
             break;
         }

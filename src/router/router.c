@@ -131,14 +131,6 @@ static void step_reset(struct router *r)
     r->step_proposed = r->step_accepted = 0;
 }
 
-static bool has_blank_line(const char *text, size_t len, size_t from)
-{
-    for (size_t i = from ? from - 1 : 0; i + 1 < len; i++)
-        if (text[i] == '\n' && text[i + 1] == '\n')
-            return true;
-    return false;
-}
-
 int rt_step_add(struct router *r, enum glimp_writer w, int32_t id, bool stop_blank)
 {
     char piece[1024];
@@ -153,7 +145,7 @@ int rt_step_add(struct router *r, enum glimp_writer w, int32_t id, bool stop_bla
     r->step.ids[r->step.n++] = id;
     if (r->t_first == 0.0)
         r->t_first = rt_now() - r->label_s;
-    if (stop_blank && has_blank_line(r->step.text, r->step.text_len, before))
+    if (stop_blank && bk_has_blank_line(r->step.text, r->step.text_len, before))
         r->step.blank = true;
     return GLIMP_OK;
 }
@@ -175,7 +167,6 @@ static int write_on(struct router *r, enum glimp_writer w, uint32_t budget, bool
     struct bk_gen_rule rule = {
         .max_tokens = budget,
         .stop_blank_line = stop_blank,
-        .prev_newline = r->step.text_len > 0 && r->step.text[r->step.text_len - 1] == '\n',
         .want_entropy =
             w == GLIMP_WRITER_SLM && (r->p->signal != GLIMP_SIGNAL_HINIT || r->p->glimpse > 1),
         .want_logprob = w == GLIMP_WRITER_SLM && r->p->signal == GLIMP_SIGNAL_PPL,
