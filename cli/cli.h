@@ -6,6 +6,8 @@
 
 #include "glimp.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +52,10 @@ int cli_tokenize_prompt(const char *cmd, const struct glimp_tokenizer *t, const 
                         size_t len, bool parse_special, struct glimp_tokens *out);
 /* Seconds on a monotonic clock. */
 double cli_now(void);
+
+/* A number for JSON output: finite as itself, NaN (not computed) as null,
+ * +-inf, which JSON has no number for, as the strings "inf" and "-inf". */
+json_t *cli_json_number(double x);
 /* The options glimp run and glimp eval share: the budgets (--max-think,
  * --max-step, --max-answer), sampling (--temp, --top-p, --min-p, --top-k)
  * and --seed. True when a is one of them; *ok then says whether v is a

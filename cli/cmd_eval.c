@@ -266,15 +266,6 @@ static int load_done(const char *path, struct eval_state *st)
     return 0;
 }
 
-static json_t *num_or_null(double v)
-{
-    if (isnan(v))
-        return json_null();
-    if (isinf(v))
-        return json_string(v > 0 ? "inf" : "-inf");
-    return json_real(v);
-}
-
 static json_t *result_line(const struct eval_method *em, uint32_t run,
                            const struct glimp_problem *pb, bool correct, const char *extracted,
                            const struct glimp_router_result *r)
@@ -288,8 +279,8 @@ static json_t *result_line(const struct eval_method *em, uint32_t run,
             continue;
         json_array_append_new(
             steps, json_pack("{s:s, s:o, s:o, s:i, s:i, s:b}", "w", glimp_writer_name(e->writer),
-                             "h", num_or_null(e->h_init), "sig", num_or_null(e->signal), "easy",
-                             e->easy, "n", (int)e->n_tokens, "rw", e->rewritten));
+                             "h", cli_json_number(e->h_init), "sig", cli_json_number(e->signal),
+                             "easy", e->easy, "n", (int)e->n_tokens, "rw", e->rewritten));
     }
     json_t *o = json_object();
     json_object_set_new(o, "method", json_string(em->m.spec));
@@ -299,11 +290,11 @@ static json_t *result_line(const struct eval_method *em, uint32_t run,
     json_object_set_new(o, "extracted", extracted ? json_string(extracted) : json_null());
     json_object_set_new(o, "policy", json_string(glimp_policy_name(p->policy)));
     json_object_set_new(o, "signal", json_string(glimp_signal_name(p->signal)));
-    json_object_set_new(o, "tau", num_or_null(p->tau));
+    json_object_set_new(o, "tau", cli_json_number(p->tau));
     json_object_set_new(o, "share", json_real(p->share));
     json_object_set_new(o, "draft", json_integer(p->draft));
     json_object_set_new(o, "latency_s", json_real(s->wall_s));
-    json_object_set_new(o, "ttft_s", num_or_null(s->ttft_s));
+    json_object_set_new(o, "ttft_s", cli_json_number(s->ttft_s));
     json_object_set_new(o, "steps_slm", json_integer(s->steps_slm));
     json_object_set_new(o, "steps_llm", json_integer(s->steps_llm));
     json_object_set_new(o, "tokens_slm", json_integer((json_int_t)s->tokens_slm));

@@ -287,17 +287,6 @@ static void note_unused(const struct run_opts *o)
 
 /* ------------------------------------------------------------------ JSON */
 
-/* A finite number as itself; NaN (not computed) as null; +-inf, which JSON
- * has no number for, as the strings "inf" and "-inf". */
-static json_t *num_json(double x)
-{
-    if (isnan(x))
-        return json_null();
-    if (isinf(x))
-        return json_string(x > 0 ? "inf" : "-inf");
-    return json_real(x);
-}
-
 /* Bytes of the well-formed UTF-8 character at s (n bytes left); 0 when the
  * bytes there are not one (overlong, surrogate, past U+10FFFF, cut off). */
 static size_t utf8_char_len(const unsigned char *s, size_t n)
@@ -390,15 +379,15 @@ static json_t *step_json(const struct glimp_step_event *ev)
     put(j, "index", json_integer(ev->index), &ok);
     put(j, "phase", json_string(ev->phase == GLIMP_PHASE_ANSWER ? "answer" : "think"), &ok);
     put(j, "writer", json_string(glimp_writer_name(ev->writer)), &ok);
-    put(j, "h_init", num_json(ev->h_init), &ok);
-    put(j, "signal", num_json(ev->signal), &ok);
-    put(j, "tau", num_json(ev->tau), &ok);
+    put(j, "h_init", cli_json_number(ev->h_init), &ok);
+    put(j, "signal", cli_json_number(ev->signal), &ok);
+    put(j, "tau", cli_json_number(ev->tau), &ok);
     put(j, "rewritten", json_boolean(ev->rewritten), &ok);
     put(j, "n_tokens", json_integer(ev->n_tokens), &ok);
     put(j, "text", text_json(ev->text, ev->text_len), &ok);
-    put(j, "probe_s", num_json(ev->probe_s), &ok);
-    put(j, "sync_s", num_json(ev->sync_s), &ok);
-    put(j, "write_s", num_json(ev->write_s), &ok);
+    put(j, "probe_s", cli_json_number(ev->probe_s), &ok);
+    put(j, "sync_s", cli_json_number(ev->sync_s), &ok);
+    put(j, "write_s", cli_json_number(ev->write_s), &ok);
     put(j, "draft_proposed", json_integer(ev->draft_proposed), &ok);
     put(j, "draft_accepted", json_integer(ev->draft_accepted), &ok);
     if (!ok) {
@@ -416,17 +405,17 @@ static json_t *summary_json(const struct glimp_router_summary *s)
     put(j, "steps_llm", json_integer(s->steps_llm), &ok);
     put(j, "tokens_slm", json_integer((json_int_t)s->tokens_slm), &ok);
     put(j, "tokens_llm", json_integer((json_int_t)s->tokens_llm), &ok);
-    put(j, "llm_share_steps", num_json(s->llm_share_steps), &ok);
-    put(j, "llm_share_tokens", num_json(s->llm_share_tokens), &ok);
-    put(j, "wall_s", num_json(s->wall_s), &ok);
-    put(j, "slm_s", num_json(s->slm_s), &ok);
-    put(j, "llm_s", num_json(s->llm_s), &ok);
-    put(j, "sync_s", num_json(s->sync_s), &ok);
-    put(j, "overhead_s", num_json(s->overhead_s), &ok);
-    put(j, "ttft_s", num_json(s->ttft_s), &ok);
+    put(j, "llm_share_steps", cli_json_number(s->llm_share_steps), &ok);
+    put(j, "llm_share_tokens", cli_json_number(s->llm_share_tokens), &ok);
+    put(j, "wall_s", cli_json_number(s->wall_s), &ok);
+    put(j, "slm_s", cli_json_number(s->slm_s), &ok);
+    put(j, "llm_s", cli_json_number(s->llm_s), &ok);
+    put(j, "sync_s", cli_json_number(s->sync_s), &ok);
+    put(j, "overhead_s", cli_json_number(s->overhead_s), &ok);
+    put(j, "ttft_s", cli_json_number(s->ttft_s), &ok);
     put(j, "draft_proposed", json_integer((json_int_t)s->draft_proposed), &ok);
     put(j, "draft_accepted", json_integer((json_int_t)s->draft_accepted), &ok);
-    put(j, "draft_accept_rate", num_json(s->draft_accept_rate), &ok);
+    put(j, "draft_accept_rate", cli_json_number(s->draft_accept_rate), &ok);
     put(j, "rewrites", json_integer(s->rewrites), &ok);
     put(j, "think_end", json_string(glimp_think_end_name(s->think_end)), &ok);
     put(j, "stopped", json_boolean(s->stopped), &ok);

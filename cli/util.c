@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -175,4 +176,13 @@ bool cli_router_option(const char *a, const char *v, struct glimp_router_params 
     else
         return false;
     return true;
+}
+
+json_t *cli_json_number(double x)
+{
+    if (isnan(x))
+        return json_null();
+    if (isinf(x))
+        return json_string(x > 0 ? "inf" : "-inf");
+    return json_real(x);
 }
