@@ -27,3 +27,12 @@ int buf_append(char **p, size_t *len, size_t *cap, const char *s, size_t n)
     (*p)[*len] = '\0';
     return GLIMP_OK;
 }
+
+char *buf_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}

@@ -11,4 +11,7 @@
  * grow; the string is then unchanged. */
 int buf_append(char **p, size_t *len, size_t *cap, const char *s, size_t n);
 
+/* A malloc'ed copy of the NUL-terminated s, or NULL when malloc fails. */
+char *buf_strdup(const char *s);
+
 #endif

@@ -4,6 +4,9 @@
  * so no input, however nested, costs more than linear time. */
 #include "eval/answer.h"
 
+#include "core/buf.h"
+#include "glimp.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,27 +66,8 @@ struct sb {
 
 static void sb_putn(struct sb *b, const char *s, size_t k)
 {
-    if (b->fail || k == 0)
-        return;
-    if (k > SIZE_MAX / 2 - b->n) {
+    if (!b->fail && k && buf_append(&b->p, &b->n, &b->cap, s, k) != GLIMP_OK)
         b->fail = true;
-        return;
-    }
-    if (b->n + k + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + k + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->fail = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, k);
-    b->n += k;
-    b->p[b->n] = '\0';
 }
 
 /* Room for about k bytes up front: one allocation instead of a chain. */

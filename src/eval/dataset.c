@@ -25,15 +25,6 @@ static const char choice_template[] =
     "steps with a blank line. Put the letter of the correct choice within \\boxed{}.\n\n"
     "{problem}\n\n{choices}";
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 static void problem_free(struct glimp_problem *p)
 {
     free(p->id);
@@ -82,7 +73,7 @@ static int text_field(json_t *o, const char *key, bool required, bool number_ok,
         snprintf(why, why_len, "\"%s\" is empty", key);
         return -1;
     }
-    if (!(*out = dup_str(s))) {
+    if (!(*out = buf_strdup(s))) {
         snprintf(why, why_len, "out of memory");
         return -1;
     }
@@ -156,7 +147,7 @@ static int parse_problem(const char *line, size_t len, struct glimp_problem *p, 
             if (!json_is_string(c)) {
                 snprintf(why, why_len, "choice %zu is not a string", i + 1);
                 rc = -1;
-            } else if (!(p->choices[i] = dup_str(json_string_value(c)))) {
+            } else if (!(p->choices[i] = buf_strdup(json_string_value(c)))) {
                 snprintf(why, why_len, "out of memory");
                 rc = -1;
             } else {

@@ -4,6 +4,7 @@
  * plot and the histogram draw into. */
 #include "eval/svg.h"
 
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -42,21 +43,8 @@ static void put_n(struct buf *b, const char *s, size_t k)
                              (unsigned)EV_SVG_MAX_BYTES);
         return;
     }
-    if (b->n + k + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + k + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->err = glimp_error(GLIMP_ERR_NOMEM, "svg: out of memory at %zu bytes", cap);
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, k);
-    b->n += k;
-    b->p[b->n] = '\0';
+    if (buf_append(&b->p, &b->n, &b->cap, s, k) != GLIMP_OK)
+        b->err = glimp_error(GLIMP_ERR_NOMEM, "svg: out of memory at %zu bytes", b->n + k);
 }
 
 static void put(struct buf *b, const char *s)

@@ -6,6 +6,7 @@
 
 #include "chat/builtin.h"
 
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <jansson.h>
@@ -14,15 +15,6 @@
 #include <string.h>
 
 /* ------------------------------------------------------------- utilities */
-
-static char *str_dup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
 
 /* Append the UTF-8 encoding of cp (< 0x800 here) and return the new end. */
 static char *put_utf8(char *p, unsigned cp)
@@ -135,7 +127,7 @@ int tm_vocab_builtin(struct tm_vocab *v)
     for (; id < 256; id++) {
         char buf[4];
         *put_utf8(buf, gpt2_token_codepoint(id)) = '\0';
-        if (!(v->tokens[id] = str_dup(buf)))
+        if (!(v->tokens[id] = buf_strdup(buf)))
             goto nomem;
         v->types[id] = TM_TOKEN_NORMAL;
     }
@@ -143,14 +135,14 @@ int tm_vocab_builtin(struct tm_vocab *v)
         const char *m = builtin_merges[k];
         const char *sp = strchr(m, ' ');
         size_t na = (size_t)(sp - m), nb = strlen(sp + 1);
-        if (!(v->merges[k] = str_dup(m)) || !(v->tokens[id] = malloc(na + nb + 1)))
+        if (!(v->merges[k] = buf_strdup(m)) || !(v->tokens[id] = malloc(na + nb + 1)))
             goto nomem;
         memcpy(v->tokens[id], m, na);
         memcpy(v->tokens[id] + na, sp + 1, nb + 1);
         v->types[id] = TM_TOKEN_NORMAL;
     }
     for (uint32_t k = 0; k < N_BUILTIN_SPECIALS; k++, id++) {
-        if (!(v->tokens[id] = str_dup(builtin_specials[k].text)))
+        if (!(v->tokens[id] = buf_strdup(builtin_specials[k].text)))
             goto nomem;
         v->types[id] = builtin_specials[k].type;
     }
@@ -159,7 +151,7 @@ int tm_vocab_builtin(struct tm_vocab *v)
     v->eos_id = first_special + 2; /* <|im_end|>, as Qwen3's tokenizer_config */
     v->pad_id = first_special;
     v->add_bos = false;
-    if (!(v->chat_template = str_dup(chat_builtin_template)))
+    if (!(v->chat_template = buf_strdup(chat_builtin_template)))
         goto nomem;
     return GLIMP_OK;
 nomem:
@@ -331,7 +323,7 @@ static int read_chat_template(const char *path, json_t *cfg, struct tm_vocab *v)
     if (!t || json_is_null(t))
         return GLIMP_OK;
     if (json_is_string(t)) {
-        v->chat_template = str_dup(json_string_value(t));
+        v->chat_template = buf_strdup(json_string_value(t));
         return v->chat_template ? GLIMP_OK
                                 : glimp_error(GLIMP_ERR_NOMEM, "%s: out of memory", path);
     }
@@ -353,7 +345,7 @@ static int read_chat_template(const char *path, json_t *cfg, struct tm_vocab *v)
         const char *nm = json_string_value(name);
         if (!strcmp(nm, "default")) {
             free(v->chat_template);
-            if (!(v->chat_template = str_dup(json_string_value(text))))
+            if (!(v->chat_template = buf_strdup(json_string_value(text))))
                 return glimp_error(GLIMP_ERR_NOMEM, "%s: out of memory", path);
             continue;
         }
@@ -361,8 +353,8 @@ static int read_chat_template(const char *path, json_t *cfg, struct tm_vocab *v)
             return glimp_error(GLIMP_ERR_FORMAT, "%s: chat_template[%zu]: bad name '%s'", path, i,
                                nm);
         struct tm_named_template *nt = &v->named_templates[v->n_named_templates];
-        nt->name = str_dup(nm);
-        nt->text = str_dup(json_string_value(text));
+        nt->name = buf_strdup(nm);
+        nt->text = buf_strdup(json_string_value(text));
         v->n_named_templates++;
         if (!nt->name || !nt->text)
             return glimp_error(GLIMP_ERR_NOMEM, "%s: out of memory", path);
@@ -454,7 +446,7 @@ static int read_merges(const char *path, json_t *merges, struct tm_vocab *v)
                                    "%s: model.merges[%zu] '%s' is not two parts split by one "
                                    "space",
                                    path, i, t);
-            s = str_dup(t);
+            s = buf_strdup(t);
         } else if (json_is_array(m) && json_array_size(m) == 2 &&
                    json_is_string(json_array_get(m, 0)) && json_is_string(json_array_get(m, 1))) {
             const char *a = json_string_value(json_array_get(m, 0));
@@ -561,7 +553,7 @@ static int build_from_hf(const char *path, json_t *tok, const char *config_path,
                              path, v->tokens[id], key, id);
             goto out;
         }
-        if (!(v->tokens[id] = str_dup(key))) {
+        if (!(v->tokens[id] = buf_strdup(key))) {
             rc = glimp_error(GLIMP_ERR_NOMEM, "%s: out of memory", path);
             goto out;
         }
@@ -610,7 +602,7 @@ static int build_from_hf(const char *path, json_t *tok, const char *config_path,
         added_mark[id] = 1;
         free(v->tokens[id]);
         bool control = at[i].special || token_looks_special(c);
-        v->tokens[id] = control ? str_dup(c) : dup_user_defined(c);
+        v->tokens[id] = control ? buf_strdup(c) : dup_user_defined(c);
         v->types[id] = control ? TM_TOKEN_CONTROL : TM_TOKEN_USER_DEFINED;
         if (!v->tokens[id]) {
             rc = glimp_error(GLIMP_ERR_NOMEM, "%s: out of memory", path);
@@ -622,7 +614,7 @@ static int build_from_hf(const char *path, json_t *tok, const char *config_path,
             continue;
         char buf[32];
         snprintf(buf, sizeof buf, "[PAD%u]", id);
-        if (!(v->tokens[id] = str_dup(buf))) {
+        if (!(v->tokens[id] = buf_strdup(buf))) {
             rc = glimp_error(GLIMP_ERR_NOMEM, "%s: out of memory", path);
             goto out;
         }
