@@ -74,35 +74,54 @@ int rt_push_ids(struct glimp_tokens *t, const int32_t *ids, size_t n)
 
 /* ------------------------------------------------------- model state */
 
-int rt_sync(struct router *r, enum glimp_writer w)
+/* Read model w's ids up to upto (ids.n, or ids.n - 1 to leave the last one
+ * unread), with the logits of the last one read when logits; a sequence
+ * rolled back to exactly its ids gives up its last token to read it again. */
+static int read_ids(struct router *r, enum glimp_writer w, size_t upto, bool logits)
 {
     struct rt_model *m = &r->m[w];
     const struct bk_ops *ops = m->b->ops;
-    uint32_t have = ops->seq_len(m->seq);
-    if (m->logits && have == m->ids.n)
-        return GLIMP_OK;
     if (m->ids.n > ops->seq_n_ctx(m->seq)) {
         r->ctx_full = true;
         return glimp_error(GLIMP_ERR_RANGE, "router: %s: %zu tokens pass its context of %u",
                            glimp_writer_name(w), m->ids.n, ops->seq_n_ctx(m->seq));
     }
+    uint32_t have = ops->seq_len(m->seq);
+    if (have == 0 && m->ids.n == 0)
+        return glimp_error(GLIMP_ERR_INVALID, "router: %s has nothing to read",
+                           glimp_writer_name(w));
     double t0 = rt_now();
     int rc = GLIMP_OK;
-    if (have == m->ids.n) { /* rolled back: evaluate the last token again */
-        if (have == 0)
-            return glimp_error(GLIMP_ERR_INVALID, "router: %s has nothing to read",
-                               glimp_writer_name(w));
-        rc = ops->truncate(m->seq, have - 1);
-        have--;
+    if (have == m->ids.n) { /* rolled back: read the last token again */
+        rc = ops->truncate(m->seq, --have);
+        m->logits = NULL;
     }
-    if (rc == GLIMP_OK)
-        rc = ops->append(m->seq, m->ids.ids + have, m->ids.n - have, false, &m->logits);
-    if (rc != GLIMP_OK)
+    if (rc == GLIMP_OK && have < upto)
+        rc = ops->append(m->seq, m->ids.ids + have, upto - have, false, logits ? &m->logits : NULL);
+    if (rc != GLIMP_OK || !logits)
         m->logits = NULL;
     double dt = rt_now() - t0;
     r->sync_s += dt;
     r->step_sync_s += dt;
     return rc;
+}
+
+int rt_sync(struct router *r, enum glimp_writer w)
+{
+    struct rt_model *m = &r->m[w];
+    if (m->logits && m->b->ops->seq_len(m->seq) == m->ids.n)
+        return GLIMP_OK;
+    return read_ids(r, w, m->ids.n, true);
+}
+
+int rt_sync_but_last(struct router *r, enum glimp_writer w, uint32_t *unread)
+{
+    struct rt_model *m = &r->m[w];
+    *unread = 0;
+    if (m->logits && m->b->ops->seq_len(m->seq) == m->ids.n)
+        return GLIMP_OK;
+    *unread = 1;
+    return read_ids(r, w, m->ids.n - 1, false);
 }
 
 int rt_retain(struct router *r, enum glimp_writer w, size_t len)

@@ -44,6 +44,12 @@ double rt_now(void);
  * of its next token. GLIMP_ERR_RANGE when ids no longer fit its context. */
 int rt_sync(struct router *r, enum glimp_writer w);
 
+/* The same, but the last unread token stays unread (*unread 1) so that
+ * it can be read in one batch with what follows, as the verification of
+ * speculative decoding does; *unread 0 when nothing was unread and
+ * m->logits already holds the next-token distribution. */
+int rt_sync_but_last(struct router *r, enum glimp_writer w, uint32_t *unread);
+
 /* Keep the first len ids (rolling the sequence back when it holds more). */
 int rt_retain(struct router *r, enum glimp_writer w, size_t len);
 

@@ -41,20 +41,10 @@ int rt_spec_write(struct router *r, uint32_t budget, bool stop_blank)
         }
         /* The LLM reads its last unread token together with the drafts
          * (one pass a round); anything before that is read now. */
-        uint32_t have = lo->seq_len(lm->seq);
-        if (lm->ids.n > have + 1) {
-            double ts = rt_now();
-            rc = lo->append(lm->seq, lm->ids.ids + have, lm->ids.n - have - 1, false, NULL);
-            lm->logits = NULL;
-            r->sync_s += rt_now() - ts;
-            r->step_sync_s += rt_now() - ts;
-            if (rc != GLIMP_OK)
-                return rc;
-            have = (uint32_t)lm->ids.n - 1;
-        } else if (lm->ids.n == have && (rc = rt_sync(r, L)) != GLIMP_OK) {
-            return rc; /* rolled back to here: read the last token again */
-        }
-        const uint32_t k = (uint32_t)lm->ids.n - have; /* 0 or 1 */
+        uint32_t k;
+        if ((rc = rt_sync_but_last(r, L, &k)) != GLIMP_OK)
+            return rc;
+        const uint32_t have = (uint32_t)lm->ids.n - k;
         if ((rc = rt_sync(r, S)) != GLIMP_OK)
             return rc;
         uint32_t n = r->p->draft < budget - r->step.n ? r->p->draft : budget - r->step.n;
