@@ -89,16 +89,19 @@ def make_problem(rng, args, task, train):
     rules = []
     for _ in range(n):
         if rng.random() < args.hard:
-            kind = "two" if train and rng.random() < args.two_hop else "hard"
+            if train:
+                kind = "two" if rng.random() < args.two_hop else "hard"
+            else:
+                kind = "two" if args.test_hops == 2 else "hard"
         else:
             kind = "easy"
         rules.append(make_rule(rng, kind, args.mod))
     x0 = rng.randrange(args.mod)
     parts = [f"x = {x0}."]
     for lab, r in zip(LABELS, rules):
-        # the label after the rule, as in the steps: the token that names a
-        # rule already sees the rule
-        parts.append(f"{rule_text(r, 'x')} ({lab}).")
+        # the label before the rule: a step that names a label copies what
+        # follows it here (an induction copy, no search)
+        parts.append(f"{lab}: {rule_text(r, 'x')}.")
     tail = "result first." if task == "A" else "then check."
     parts.append(f"Apply a to {LABELS[n - 1]} mod {args.mod}, {tail}")
     return rules, x0, " ".join(parts)
@@ -117,34 +120,44 @@ class Doc:
         self.text += s
 
 
+def next_rule(rules, k, v):
+    """The tail of a step: the next rule, copied from the problem with the
+    result just found written for x. The next step then finds the whole
+    expression it evaluates right before it."""
+    if k + 1 >= len(rules):
+        return ""
+    return f" {LABELS[k + 1]}: {rule_text(rules[k + 1], v)}."
+
+
 def chain_a(rules, x0, mod, doc):
+    doc.add(f"x = {x0}.{next_rule(rules, -1, x0)}\n\n")
     v = x0
-    for lab, r in zip(LABELS, rules):
-        nv = rule_apply(r, v, mod)
-        doc.add(str(nv), r["kind"])
-        doc.add(f" = {rule_text(r, v)} ({lab})\n\n")
-        v = nv
+    for k, r in enumerate(rules):
+        v = rule_apply(r, v, mod)
+        doc.add(str(v), r["kind"])
+        doc.add(f".{next_rule(rules, k, v)}\n\n")
     return v
 
 
 def chain_b(rules, x0, mod, doc, rng, args):
+    doc.add(f"So x = {x0}.{next_rule(rules, -1, x0)}\n\n")
     v = x0
-    for lab, r in zip(LABELS, rules):
+    for k, r in enumerate(rules):
         nv = rule_apply(r, v, mod)
         expr = rule_text(r, v)
         p_err = args.err_hard if r["kind"] != "easy" else args.err_easy
         if rng.random() < p_err:
             # An injected wrong result: never a target of the loss. The next
             # step opens with "Wait" and redoes the rule.
-            wrong = rng.choice([k for k in range(mod) if k != nv])
+            wrong = rng.choice([j for j in range(mod) if j != nv])
             doc.add(f"So {expr} = ")
             doc.add(str(wrong), "wrong")
-            doc.add(f" ({lab})\n\n")
+            doc.add(".\n\n")
             doc.add(f"Wait, {expr} = ")
         else:
             doc.add(f"So {expr} = ")
         doc.add(str(nv), r["kind"])
-        doc.add(f" ({lab})\n\n")
+        doc.add(f".{next_rule(rules, k, nv)}\n\n")
         v = nv
     return v
 
@@ -198,13 +211,15 @@ def main(argv=None):
                     help="test seed (default: seed + 1000003), a separate stream")
     ap.add_argument("--n-train", type=int, default=50000)
     ap.add_argument("--n-test", type=int, default=500)
-    ap.add_argument("--mod", type=int, default=12)
+    ap.add_argument("--mod", type=int, default=10)
     ap.add_argument("--min-steps", type=int, default=6)
     ap.add_argument("--max-steps", type=int, default=10)
     ap.add_argument("--hard", type=float, default=0.35, help="share of hard steps")
     ap.add_argument("--two-hop", type=float, default=0.0,
                     help="train only: share of hard steps made two-hop instead "
                          "((x + a) * c or x * c + d), the warm-up")
+    ap.add_argument("--test-hops", type=int, choices=[2, 3], default=3,
+                    help="the hard rules of the test set: three-hop (default) or two-hop")
     ap.add_argument("--err-easy", type=float, default=0.05,
                     help="task B train: chance of an injected wrong result on an easy step")
     ap.add_argument("--err-hard", type=float, default=0.25,

@@ -372,9 +372,9 @@ def export_gguf(g, model, path, wtype="F32", name="glimp demo model"):
 
 
 # A task-A document the export check runs through both implementations.
-CHECK_TEXT = ("x = 4. x + 2 (a). (x + 7) * 5 + 3 (b). x (c). Apply a to c mod 12, result first."
-              "\n\n6 = 4 + 2 (a)\n\n8 = (6 + 7) * 5 + 3 (b)\n\n8 = 8 (c)\n\n</think>\n\n"
-              "\\boxed{8}<|im_end|>")
+CHECK_TEXT = ("x = 4. a: x + 2. b: (x + 7) * 5 + 3. c: x. Apply a to c mod 10, result first."
+              "\n\nx = 4. a: x + 2.\n\n6 = 4 + 2. b: (x + 7) * 5 + 3.\n\n"
+              "8 = (6 + 7) * 5 + 3. c: x.\n\n8 = 8.\n\n</think>\n\n\\boxed{8}<|im_end|>")
 
 
 def verify_gguf(g, model, path, wtype, text=CHECK_TEXT, tol=1e-4):
@@ -531,8 +531,15 @@ def cmd_train(args):
     g = Glimp(args.glimp, args.out)
     cfg, lr = make_config(args, g.n_vocab)
     lr = args.lr or lr
+    init = torch.load(args.init) if args.init else None
+    if init:  # start from a grown model (train.py grow): its shape, its weights
+        cfg = Config.from_dict(init["config"])
     model = Qwen3(cfg)
     model.init_weights(torch.Generator().manual_seed(args.seed))
+    if init:
+        model.load_state_dict(init["model"])
+        log(f"initialised from {args.init} (grown from {init.get('grown_from')} "
+            f"at step {init.get('grown_from_step')})")
     decay = [p for p in model.parameters() if p.dim() == 2]
     no_decay = [p for p in model.parameters() if p.dim() == 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd},
@@ -643,6 +650,76 @@ def cmd_eval(args):
     print(json.dumps(r, indent=1))
 
 
+def cmd_grow(args):
+    """A larger model that computes exactly what a trained smaller one
+    computes, to train on from there (function-preserving growth, as in
+    Net2Net): the old weights keep their places; new embedding dimensions
+    start at zero and nothing writes to them yet; new heads, FFN units and
+    layers read everything but their output weights start at zero, so
+    their contribution starts at zero; norm weights are scaled by
+    sqrt(old embd / new embd) because RMSNorm now averages over more
+    dimensions, of which the new ones are zero. Same head_dim and the same
+    query-per-KV-head ratio, so old query heads keep their KV heads."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    small, ck = load_ckpt(args.ckpt)
+    c = small.c
+    big_c = Config(c.n_vocab, args.n_layer, args.n_embd, args.n_head, args.n_head_kv, c.head_dim,
+                   args.n_ff, c.tied, c.rope_base, c.rms_eps, c.n_ctx)
+    if (args.n_layer < c.n_layer or args.n_embd < c.n_embd or args.n_ff < c.n_ff
+            or args.n_head < c.n_head or args.n_head_kv < c.n_head_kv
+            or args.n_head // args.n_head_kv != c.n_head // c.n_head_kv
+            or args.n_head % args.n_head_kv):
+        sys.exit("train.py grow: the new shape must contain the old one, with the same "
+                 "query heads per KV head")
+    big = Qwen3(big_c)
+    big.init_weights(torch.Generator().manual_seed(args.seed))
+    e0, D = c.n_embd, c.head_dim
+    q0, kv0 = c.n_head * D, c.n_head_kv * D
+    f0 = c.n_ff
+    scale = math.sqrt(c.n_embd / args.n_embd)
+    with torch.no_grad():
+        big.tok_embd.zero_()
+        big.tok_embd[:, :e0] = small.tok_embd
+        if small.output is not None:
+            big.output.zero_()
+            big.output[:, :e0] = small.output
+        big.output_norm[:] = 1.0
+        big.output_norm[:e0] = small.output_norm * scale
+        for i, b in enumerate(big.blocks):
+            if i >= c.n_layer:  # a new layer: an identity block to begin with
+                b.wo.zero_()
+                b.down.zero_()
+                continue
+            o = small.blocks[i]
+            b.attn_norm[:] = 1.0
+            b.attn_norm[:e0] = o.attn_norm * scale
+            b.ffn_norm[:] = 1.0
+            b.ffn_norm[:e0] = o.ffn_norm * scale
+            b.q_norm[:] = o.q_norm
+            b.k_norm[:] = o.k_norm
+            b.wq[:q0, :e0] = o.wq
+            b.wk[:kv0, :e0] = o.wk
+            b.wv[:kv0, :e0] = o.wv
+            b.wo.zero_()
+            b.wo[:e0, :q0] = o.wo
+            b.gate[:f0, :e0] = o.gate
+            b.up[:f0, :e0] = o.up
+            b.down.zero_()
+            b.down[:e0, :f0] = o.down
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)) or ".", exist_ok=True)
+    torch.save({"model": big.state_dict(), "config": big_c.to_dict(), "grown_from": args.ckpt,
+                "grown_from_step": ck["step"]}, args.out)
+    # the grown model must compute what the small one computes
+    ids = torch.randint(c.n_vocab, (2, 64), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        d = (big(ids) - small(ids)).abs().max().item()
+    log(f"grew {n_params(small) / 1e6:.3f}M -> {n_params(big) / 1e6:.3f}M params "
+        f"({big_c.to_dict()}), wrote {args.out}; largest logit difference {d:.2e}")
+    if d > 1e-3:
+        sys.exit("train.py grow: the grown model does not compute what the small one does")
+
+
 # ------------------------------------------------------------ equivalence
 
 
@@ -737,6 +814,8 @@ def main(argv=None):
     t.add_argument("--save-every", type=int, default=500)
     t.add_argument("--time-limit", type=float, help="stop after this many seconds")
     t.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
+    t.add_argument("--init", help="start from this grown model (train.py grow) instead of "
+                                  "random weights")
     t.add_argument("--type", default="F32", help="GGUF weight type (glimp mkmodel --type)")
     t.add_argument("--name", help="general.name of the GGUF file")
     t.add_argument("--no-export", action="store_true")
@@ -753,12 +832,23 @@ def main(argv=None):
     v.add_argument("--prompt")
     v.add_argument("--eval-n", type=int)
 
+    w = sub.add_parser("grow", help="a larger model computing what a trained one computes")
+    w.add_argument("--ckpt", required=True, help="the trained smaller model")
+    w.add_argument("--out", required=True, help="the grown model (a file for train --init)")
+    w.add_argument("--layers", dest="n_layer", type=int, default=4)
+    w.add_argument("--embd", dest="n_embd", type=int, default=192)
+    w.add_argument("--heads", dest="n_head", type=int, default=12)
+    w.add_argument("--kv-heads", dest="n_head_kv", type=int, default=6)
+    w.add_argument("--ff", dest="n_ff", type=int, default=576)
+    w.add_argument("--seed", type=int, default=1)
+
     q = sub.add_parser("equiv", help="write the forward-pass equivalence fixture")
     q.add_argument("--out", default=os.path.join(REPO, "tests", "data", "demo-equiv"))
     q.add_argument("--seed", type=int, default=7)
 
     args = ap.parse_args(argv)
-    {"train": cmd_train, "export": cmd_export, "eval": cmd_eval, "equiv": cmd_equiv}[args.cmd](args)
+    {"train": cmd_train, "export": cmd_export, "eval": cmd_eval, "grow": cmd_grow,
+     "equiv": cmd_equiv}[args.cmd](args)
 
 
 if __name__ == "__main__":
