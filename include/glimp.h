@@ -835,12 +835,12 @@ bool glimp_answer_correct(const struct glimp_problem *p, const char *response, c
  * "random:share=0.25", "glimp:tau=1.0", "glimp:share=0.25" (the share
  * policy), "glimp:signal=hstep,share=0.25", "glimp:glimpse=4,tau=0.8",
  * "glimp:instance,z=1.0,k=4", "specreason:threshold=7", any of them with
- * ",draft=3"; "random:share=auto" takes the share that an earlier glimp
- * method measured. */
+ * ",draft=3"; share=auto (random, or glimp with any signal) takes the share
+ * that an earlier glimp method measured. */
 struct glimp_method {
     char spec[128];                    /* as given, spaces removed */
     struct glimp_router_params params; /* base params with the spec applied */
-    bool share_auto;                   /* random:share=auto */
+    bool share_auto;                   /* share=auto */
 };
 
 /* Parse spec over base (p NULL: defaults). GLIMP_ERR_INVALID naming the

@@ -125,6 +125,15 @@ check "no usable problem: said" has "$tmp/err" "no usable problem"
 "$glimp" eval "${common[@]}" --method 'glimp:tua=1' --out "$tmp/x" >/dev/null 2>"$tmp/err"
 check "bad method: exit 2" test $? -eq 2
 check "bad method: names the key" has "$tmp/err" "unknown key 'tua'"
+# share=auto for any glimp signal: the share the first glimp method measured
+"$glimp" eval "${common[@]}" --limit 3 --method glimp:tau=1.0 \
+    --method glimp:signal=hstep,share=auto --method glimp:glimpse=2,share=auto --out "$tmp/auto" \
+    >/dev/null 2>"$tmp/err"
+check "glimp share=auto: exit 0" test $? -eq 0
+check "glimp share=auto: runs at glimp:tau's share" js "$tmp/auto/summary.json" \
+    'j.methods.length === 3 && j.methods.slice(1).every((m) => m.policy === "share" && Math.abs(m.share - j.methods[0].llm_share_steps) < 1e-9)'
+"$glimp" eval "${common[@]}" --method 'specreason:share=auto' --out "$tmp/x" >/dev/null 2>"$tmp/err"
+check "share=auto elsewhere: exit 2" test $? -eq 2
 "$glimp" eval "${common[@]}" --sweep tau=0.5:1.5:0.5 --matched --limit 2 --out "$tmp/sw" >/dev/null 2>"$tmp/err"
 check "sweep exit 0" test $? -eq 0
 check "sweep: 3 taus + matched methods" js "$tmp/sw/summary.json" \

@@ -61,7 +61,8 @@ static bool apply(struct glimp_method *m, const char *key, const char *val, bool
             goto bad;
         p->tau = v;
     } else if (!strcmp(key, "share")) {
-        if (!strcmp(val, "auto") && p->policy == GLIMP_POLICY_RANDOM) {
+        if (!strcmp(val, "auto") &&
+            (p->policy == GLIMP_POLICY_RANDOM || p->policy == GLIMP_POLICY_GLIMP)) {
             m->share_auto = true;
         } else {
             if (!parse_num(val, 0, 1, &v))
