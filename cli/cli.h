@@ -14,6 +14,7 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_roi(int argc, char **argv);
 int cmd_chat_template(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -11,6 +11,7 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"demo", cmd_demo, "GlimpRouter on the shipped demo pair: table, histogram, transcript"},
     {"run", cmd_run, "a small and a large model reason together, step by step"},
     {"eval", cmd_eval, "run a JSONL benchmark with several methods; report and plots"},
     {"roi", cmd_roi, "project cost and latency savings from an eval report"},

@@ -1,0 +1,472 @@
+/* cmd_demo.c - `glimp demo`: GlimpRouter on the trained demo pair that ships
+ * in models/demo. For each task it runs glimp eval's machinery with a fixed
+ * set of methods (SLM alone, LLM alone, GlimpRouter on H_init, then random
+ * routing, H_step and glimpse K at the share GlimpRouter measured), prints
+ * the table, a terminal histogram of H_init and one routed transcript, and
+ * leaves each task's eval report in a folder of its own. */
+#include "cli.h"
+
+#include "glimp.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char demo_usage[] =
+    "usage: glimp demo [options]\n"
+    "\n"
+    "Run GlimpRouter on the demo pair (a 0.12M and a 1.8M parameter qwen3\n"
+    "model trained on chains of modular arithmetic, models/demo) and compare\n"
+    "it with the methods it is measured against. Task A opens each step with\n"
+    "its result, so the first token of a step decides it (the paper's case);\n"
+    "task B opens each step with \"So\" and the hard token comes mid-step.\n"
+    "For each task: SLM alone, LLM alone, GlimpRouter (H_init > tau), and at\n"
+    "the LLM share GlimpRouter measured: random routing, H_step (the SLM's\n"
+    "mean entropy over the whole step) and glimpse K. Greedy decoding.\n"
+    "Prints the table, a histogram of H_init and one transcript; writes each\n"
+    "task's eval report (report.md, summary.json, results.jsonl, SVGs) to\n"
+    "OUT/taskA and OUT/taskB, replacing the results there.\n"
+    "\n"
+    "  --dir DIR       the demo pair and test sets (default: models/demo beside\n"
+    "                  the glimp program's source tree, else ./models/demo)\n"
+    "  --out DIR       where the reports go (default demo-out)\n"
+    "  --limit N       problems per task (default 100; the sets hold 500)\n"
+    "  --task A|B      one task only\n"
+    "  --tau X         GlimpRouter's threshold in nats (default 0.5)\n"
+    "  --glimpse K     tokens glimpsed for the glimpse method (default 4)\n"
+    "  -t N            threads (default: one per core)\n"
+    "  -h, --help      show this help\n";
+
+#define DEMO_TAU 0.5
+#define DEMO_LIMIT 100
+
+struct demo_opts {
+    const char *dir, *out, *task;
+    uint32_t limit, glimpse, n_threads;
+    float tau;
+};
+
+static int parse_args(int argc, char **argv, struct demo_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(demo_usage, stdout);
+            return 0;
+        }
+        if (i + 1 >= argc)
+            return cli_usage_error("demo", demo_usage, "%s needs a value", a);
+        const char *v = argv[++i];
+        bool ok = true;
+        if (!strcmp(a, "--dir"))
+            o->dir = v;
+        else if (!strcmp(a, "--out"))
+            o->out = v;
+        else if (!strcmp(a, "--task"))
+            ok = !strcmp(v, "A") || !strcmp(v, "B"), o->task = v;
+        else if (!strcmp(a, "--limit"))
+            ok = cli_parse_u32(v, 1, 100000, &o->limit);
+        else if (!strcmp(a, "--tau"))
+            ok = cli_parse_float(v, 0.0, 100.0, &o->tau);
+        else if (!strcmp(a, "--glimpse"))
+            ok = cli_parse_u32(v, 2, 64, &o->glimpse);
+        else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
+            ok = cli_parse_u32(v, 0, 1024, &o->n_threads);
+        else
+            return cli_usage_error("demo", demo_usage, "unknown option '%s'", a);
+        if (!ok)
+            return cli_usage_error("demo", demo_usage, "%s: bad value '%s'", a, v);
+    }
+    return -1;
+}
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* dir + "/" + name + suffix into out; false (with a message) when too long. */
+static bool join(char *out, size_t n, const char *dir, const char *name, const char *suffix)
+{
+    int len = snprintf(out, n, "%s/%s%s", dir, name, suffix);
+    if (len < 0 || (size_t)len >= n) {
+        fprintf(stderr, "glimp demo: path too long: %s/%s%s\n", dir, name, suffix);
+        return false;
+    }
+    return true;
+}
+
+static const char *const demo_files[] = {"small.gguf", "large.gguf", "prompt.txt", "taskA.jsonl",
+                                         "taskB.jsonl"};
+
+static bool has_demo_files(const char *dir)
+{
+    for (size_t i = 0; i < sizeof demo_files / sizeof demo_files[0]; i++) {
+        char path[PATH_MAX];
+        if (!join(path, sizeof path, dir, demo_files[i], "") || !is_file(path))
+            return false;
+    }
+    return true;
+}
+
+/* --dir, else models/demo of the source tree the program was built in
+ * (build/glimp -> ../models/demo), else ./models/demo. */
+static int find_dir(const struct demo_opts *o, char *dir, size_t n)
+{
+    if (o->dir) {
+        if (strlen(o->dir) >= n) {
+            fprintf(stderr, "glimp demo: --dir: path too long\n");
+            return 1;
+        }
+        strcpy(dir, o->dir);
+        for (size_t i = 0; i < sizeof demo_files / sizeof demo_files[0]; i++) {
+            char path[PATH_MAX];
+            if (!join(path, sizeof path, dir, demo_files[i], ""))
+                return 1;
+            if (!is_file(path)) {
+                fprintf(stderr, "glimp demo: %s: missing (a demo folder holds small.gguf, "
+                                "large.gguf, prompt.txt, taskA.jsonl and taskB.jsonl)\n",
+                        path);
+                return 1;
+            }
+        }
+        return 0;
+    }
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            for (int up = 1; up <= 3; up++) { /* build/, build/werror/, ... */
+                char *s = strrchr(exe, '/');
+                if (!s)
+                    break;
+                *s = '\0';
+                if (join(dir, n, exe, "models/demo", "") && has_demo_files(dir))
+                    return 0;
+            }
+        }
+    }
+    snprintf(dir, n, "models/demo");
+    if (has_demo_files(dir))
+        return 0;
+    fprintf(stderr, "glimp demo: no demo folder found (models/demo beside the glimp source tree "
+                    "or in the current folder); give one with --dir\n");
+    return 1;
+}
+
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "glimp demo: cannot create %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* The methods, in table order. share=auto takes GlimpRouter's share. */
+struct demo_method {
+    char spec[64];
+    const char *label;
+};
+
+static size_t demo_methods(const struct demo_opts *o, struct demo_method *m)
+{
+    size_t n = 0;
+    snprintf(m[n].spec, sizeof m[n].spec, "slm:answer=slm");
+    m[n++].label = "SLM alone";
+    snprintf(m[n].spec, sizeof m[n].spec, "llm");
+    m[n++].label = "LLM alone";
+    snprintf(m[n].spec, sizeof m[n].spec, "glimp:tau=%g", o->tau);
+    m[n++].label = "GlimpRouter (H_init > tau)";
+    snprintf(m[n].spec, sizeof m[n].spec, "random:share=auto");
+    m[n++].label = "random routing, same share";
+    snprintf(m[n].spec, sizeof m[n].spec, "glimp:signal=hstep,share=auto");
+    m[n++].label = "H_step, same share";
+    snprintf(m[n].spec, sizeof m[n].spec, "glimp:glimpse=%u,share=auto", o->glimpse);
+    m[n++].label = "glimpse K, same share";
+    return n;
+}
+
+/* glimp eval over one task, into OUT/taskX (its old results replaced). */
+static int run_task(const struct demo_opts *o, const char *dir, const char *task,
+                    const char *task_out, const struct demo_method *m, size_t n_m)
+{
+    char data[PATH_MAX], prompt[PATH_MAX], slm[PATH_MAX], llm[PATH_MAX], results[PATH_MAX];
+    char name[16];
+    snprintf(name, sizeof name, "task%s", task);
+    if (!join(data, sizeof data, dir, name, ".jsonl") ||
+        !join(prompt, sizeof prompt, dir, "prompt.txt", "") ||
+        !join(slm, sizeof slm, dir, "small.gguf", "") ||
+        !join(llm, sizeof llm, dir, "large.gguf", "") ||
+        !join(results, sizeof results, task_out, "results.jsonl", "") || make_dir(task_out) != 0)
+        return 1;
+    if (unlink(results) != 0 && errno != ENOENT) {
+        fprintf(stderr, "glimp demo: cannot replace %s: %s\n", results, strerror(errno));
+        return 1;
+    }
+    char limit[16], threads[16];
+    snprintf(limit, sizeof limit, "%u", o->limit);
+    snprintf(threads, sizeof threads, "%u", o->n_threads);
+    const char *argv[64] = {"eval",        "--slm",       slm,      "--llm",   llm,
+                            "--data",      data,          "--prompt", prompt,  "--no-chat",
+                            "--out",       task_out,      "--limit",  limit,   "-t",
+                            threads,       "--temp",      "0",        "--max-think", "512",
+                            "--max-step",  "48",          "--max-answer", "16"};
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    for (size_t i = 0; i < n_m; i++) {
+        argv[argc++] = "--method";
+        argv[argc++] = m[i].spec;
+    }
+    return cmd_eval(argc, (char **)argv);
+}
+
+static json_t *find_summary(json_t *methods, const char *spec)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(methods, i, v)
+    {
+        const char *s = json_string_value(json_object_get(v, "method"));
+        if (s && !strcmp(s, spec))
+            return v;
+    }
+    return NULL;
+}
+
+static double num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The table of one task, from its summary.json. */
+static int print_table(const char *task_out, const struct demo_method *m, size_t n_m)
+{
+    char path[PATH_MAX];
+    if (!join(path, sizeof path, task_out, "summary.json", ""))
+        return 1;
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    json_t *methods = json_object_get(root, "methods");
+    if (!json_is_array(methods)) {
+        fprintf(stderr, "glimp demo: %s: %s\n", path, root ? "no methods" : err.text);
+        json_decref(root);
+        return 1;
+    }
+    double llm_lat = num(find_summary(methods, "llm"), "latency_mean_s");
+    printf("  %-28s %9s %10s %15s\n", "method", "accuracy", "LLM share", "latency vs LLM");
+    for (size_t i = 0; i < n_m; i++) {
+        json_t *s = find_summary(methods, m[i].spec);
+        if (!s)
+            continue;
+        double lat = num(s, "latency_mean_s");
+        printf("  %-28s %8.1f%% %9.1f%% %14.2fx\n", m[i].label, 100.0 * num(s, "accuracy_mean"),
+               100.0 * num(s, "llm_share_steps"), llm_lat > 0 ? lat / llm_lat : NAN);
+    }
+    json_decref(root);
+    return 0;
+}
+
+/* A histogram of the SLM's first-token entropy over GlimpRouter's steps,
+ * each bar split into steps both models write alike (easy, '.') and steps
+ * they write differently (hard, '#'); tau marked. */
+static int print_histogram(const char *task_out, const char *spec, double tau)
+{
+    enum { BINS = 12 };
+    const double width = 0.25; /* nats; the last bin takes everything above */
+    size_t easy[BINS] = {0}, hard[BINS] = {0}, unlabelled = 0;
+    char path[PATH_MAX];
+    if (!join(path, sizeof path, task_out, "results.jsonl", ""))
+        return 1;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "glimp demo: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        const char *m = json_string_value(json_object_get(o, "method"));
+        if (m && !strcmp(m, spec)) {
+            size_t i;
+            json_t *st;
+            json_array_foreach(json_object_get(o, "steps"), i, st)
+            {
+                double h = num(st, "h");
+                json_t *e = json_object_get(st, "easy");
+                if (isnan(h))
+                    continue;
+                int b = (int)(h / width);
+                b = b < 0 ? 0 : b >= BINS ? BINS - 1 : b;
+                if (!json_is_integer(e) || json_integer_value(e) < 0)
+                    unlabelled++;
+                else if (json_integer_value(e))
+                    easy[b]++;
+                else
+                    hard[b]++;
+            }
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    size_t top = 1;
+    for (int b = 0; b < BINS; b++)
+        top = easy[b] + hard[b] > top ? easy[b] + hard[b] : top;
+    printf("  H_init (nats)   steps   '.' both models write it alike, '#' they differ\n");
+    for (int b = 0; b < BINS; b++) {
+        double lo = b * width;
+        char range[32];
+        if (b == BINS - 1)
+            snprintf(range, sizeof range, "%.2f+", lo);
+        else
+            snprintf(range, sizeof range, "%.2f-%.2f", lo, lo + width);
+        int ne = (int)lround(50.0 * (double)easy[b] / (double)top);
+        int nh = (int)lround(50.0 * (double)hard[b] / (double)top);
+        if (easy[b] && !ne)
+            ne = 1;
+        if (hard[b] && !nh)
+            nh = 1;
+        printf("  %-11s %5zu  ", range, easy[b] + hard[b]);
+        for (int i = 0; i < ne; i++)
+            putchar('.');
+        for (int i = 0; i < nh; i++)
+            putchar('#');
+        if (tau >= lo && tau < lo + width)
+            printf("  <- tau %.2f", tau);
+        putchar('\n');
+    }
+    if (unlabelled)
+        printf("  (%zu steps unlabelled)\n", unlabelled);
+    return 0;
+}
+
+/* One problem routed by GlimpRouter, each step under its writer and H_init. */
+static int print_transcript(const struct demo_opts *o, const char *dir, const char *task,
+                            const char *spec)
+{
+    char data[PATH_MAX], prompt_path[PATH_MAX], slm_path[PATH_MAX], llm_path[PATH_MAX];
+    char name[16];
+    snprintf(name, sizeof name, "task%s", task);
+    if (!join(data, sizeof data, dir, name, ".jsonl") ||
+        !join(prompt_path, sizeof prompt_path, dir, "prompt.txt", "") ||
+        !join(slm_path, sizeof slm_path, dir, "small.gguf", "") ||
+        !join(llm_path, sizeof llm_path, dir, "large.gguf", ""))
+        return 1;
+    struct glimp_dataset *ds = NULL;
+    struct glimp_backend *slm = NULL, *llm = NULL;
+    struct glimp_router_result *r = NULL;
+    char *tmpl = NULL, *prompt = NULL, *extracted = NULL;
+    size_t tlen;
+    struct glimp_method m;
+    struct glimp_model_params mp = glimp_model_default_params();
+    mp.n_threads = o->n_threads;
+    int status = 1, rc;
+    if (cli_read_file("demo", prompt_path, &tmpl, &tlen) != 0)
+        goto done;
+    if ((rc = glimp_dataset_load(data, false, NULL, NULL, &ds)) != GLIMP_OK ||
+        (rc = glimp_problem_prompt(&ds->items[0], tmpl, &prompt)) != GLIMP_OK ||
+        (rc = glimp_method_parse(spec, NULL, &m)) != GLIMP_OK ||
+        (rc = glimp_backend_local_open(slm_path, &mp, &slm)) != GLIMP_OK ||
+        (rc = glimp_backend_local_open(llm_path, &mp, &llm)) != GLIMP_OK) {
+        status = cli_fail("demo", rc);
+        goto done;
+    }
+    m.params.chat = false;
+    m.params.sampling.temperature = 0.0f;
+    m.params.max_think = 512;
+    m.params.max_step = 48;
+    m.params.max_answer = 16;
+    if ((rc = glimp_router_run(slm, llm, prompt, &m.params, &r)) != GLIMP_OK) {
+        status = cli_fail("demo", rc);
+        goto done;
+    }
+    bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    printf("  problem %s: %s\n", ds->items[0].id, ds->items[0].problem);
+    for (size_t i = 0; i < r->n_steps; i++) {
+        const struct glimp_step_event *e = &r->steps[i];
+        if (e->phase != GLIMP_PHASE_THINK)
+            continue;
+        bool big = e->writer == GLIMP_WRITER_LLM;
+        const char *tag = strstr(e->text, "</think>");
+        size_t len = tag ? (size_t)(tag - e->text) : e->text_len;
+        while (len && (e->text[len - 1] == '\n' || e->text[len - 1] == ' '))
+            len--;
+        if (len == 0)
+            continue;
+        printf("  %s[%s H=%.2f]%s %.*s\n", color ? (big ? "\033[1;33m" : "\033[2;32m") : "",
+               big ? "LLM" : "slm", e->h_init, color ? "\033[0m" : "", (int)len, e->text);
+    }
+    bool ok = glimp_answer_correct(&ds->items[0], r->answer, &extracted);
+    printf("  answer: %s (expected %s: %s)\n", extracted ? extracted : "(none)",
+           ds->items[0].answer, ok ? "right" : "wrong");
+    status = 0;
+done:
+    free(extracted);
+    glimp_router_result_free(r);
+    glimp_backend_free(slm);
+    glimp_backend_free(llm);
+    glimp_dataset_free(ds);
+    free(prompt);
+    free(tmpl);
+    return status;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    struct demo_opts o = {.out = "demo-out", .limit = DEMO_LIMIT, .glimpse = 4, .tau = DEMO_TAU};
+    int status = parse_args(argc, argv, &o);
+    if (status >= 0)
+        return status;
+    char dir[PATH_MAX];
+    if (find_dir(&o, dir, sizeof dir) != 0 || make_dir(o.out) != 0)
+        return 1;
+    struct demo_method m[8];
+    size_t n_m = demo_methods(&o, m);
+    const char *tasks[] = {"A", "B"};
+    const char *about[] = {"decision-first: a step opens with its result",
+                           "decision-late: a step opens with \"So\", the result comes mid-step"};
+    double t0 = cli_now();
+    char task_out[2][PATH_MAX];
+    for (int t = 0; t < 2; t++) {
+        char name[16];
+        snprintf(name, sizeof name, "task%s", tasks[t]);
+        if (!join(task_out[t], sizeof task_out[t], o.out, name, ""))
+            return 1;
+        if (o.task && strcmp(o.task, tasks[t]))
+            continue;
+        fprintf(stderr, "glimp demo: task %s (%s), %s\n", tasks[t], about[t], dir);
+        if ((status = run_task(&o, dir, tasks[t], task_out[t], m, n_m)) != 0)
+            return status;
+    }
+    for (int t = 0; t < 2; t++) {
+        if (o.task && strcmp(o.task, tasks[t]))
+            continue;
+        printf("\n== Task %s (%s), %u problems ==\n\n", tasks[t], about[t], o.limit);
+        if (print_table(task_out[t], m, n_m) != 0)
+            return 1;
+        printf("\n");
+        if (print_histogram(task_out[t], m[2].spec, o.tau) != 0)
+            return 1;
+        printf("\n  Report: %s/report.md (pareto.svg, hinit.svg)\n", task_out[t]);
+    }
+    const char *tt = o.task ? o.task : "A";
+    printf("\n== One problem of task %s, routed by GlimpRouter (tau %.2f) ==\n\n", tt, o.tau);
+    if (print_transcript(&o, dir, tt, m[2].spec) != 0)
+        return 1;
+    printf("\nglimp demo: %.0f s\n", cli_now() - t0);
+    return 0;
+}
