@@ -20,8 +20,10 @@ cmake --build build/werror -j"$jobs"
 ctest --test-dir build/werror --output-on-failure -j"$jobs"
 
 echo "== 2/3 build with ASan + UBSan, run the tests"
+# -O1, as the sanitizers' authors advise: far faster than -O0, and asserts
+# stay on (Debug has no NDEBUG)
 CC=clang cmake -S . -B build/asan -DGLIMP_WERROR=ON -DGLIMP_SANITIZE=ON \
-    -DCMAKE_BUILD_TYPE=Debug >/dev/null
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" >/dev/null
 cmake --build build/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build/asan --output-on-failure -j"$jobs"

@@ -11,7 +11,7 @@ data=$2
 . "$(dirname "$0")/lib/cli.sh"
 need_node
 demo=$(cd "$data/../.." && pwd)/models/demo
-n=12
+n=4
 
 # --- both tasks, found beside the program (run from elsewhere, no --dir)
 (cd "$tmp" && "$glimp" demo --limit $n --out d -t 2 >out 2>err)
