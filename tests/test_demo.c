@@ -114,9 +114,12 @@ static struct glimp_router_result *run_one(struct glimp_backend *slm, struct gli
     return r;
 }
 
+#define MAX_STEPS 2048
+
 struct score {
     double accuracy, share;
     size_t hard_llm, hard, easy_slm, easy; /* think steps by the rule's kind */
+    double h_easy[MAX_STEPS], h_hard[MAX_STEPS]; /* their H_init */
 };
 
 /* Step k > 0 of a chain applies rule k (step 0 restates the start); the
@@ -132,9 +135,13 @@ static void count_kinds(const struct glimp_router_result *r, json_t *kinds, stru
             const char *kind = json_string_value(json_array_get(kinds, k - 1));
             bool llm = e->writer == GLIMP_WRITER_LLM;
             if (kind && !strcmp(kind, "easy")) {
+                if (s->easy < MAX_STEPS)
+                    s->h_easy[s->easy] = e->h_init;
                 s->easy++;
                 s->easy_slm += !llm;
             } else {
+                if (s->hard < MAX_STEPS)
+                    s->h_hard[s->hard] = e->h_init;
                 s->hard++;
                 s->hard_llm += llm;
             }
@@ -143,27 +150,27 @@ static void count_kinds(const struct glimp_router_result *r, json_t *kinds, stru
     }
 }
 
-static struct score run_method(const char *spec, double share)
+static void run_method(const char *spec, double share, struct score *out)
 {
     struct glimp_router_params p = demo_params(spec);
     if (share >= 0)
         p.share = share;
-    struct score s = {0};
+    struct score *s = out;
+    memset(s, 0, sizeof *s);
     size_t right = 0;
     double share_sum = 0;
     for (size_t i = 0; i < DEMO_N; i++) {
         struct glimp_router_result *r = run_one(D.slm, D.llm, i, &p);
         right += glimp_answer_correct(&D.data->items[i], r->answer, NULL);
         share_sum += r->summary.llm_share_steps;
-        count_kinds(r, json_array_get(D.kinds, i), &s);
+        count_kinds(r, json_array_get(D.kinds, i), s);
         glimp_router_result_free(r);
     }
-    s.accuracy = (double)right / DEMO_N;
-    s.share = share_sum / DEMO_N;
+    s->accuracy = (double)right / DEMO_N;
+    s->share = share_sum / DEMO_N;
     print_message("%-32s accuracy %.3f, LLM share of steps %.3f; hard steps to the LLM %zu/%zu, "
                   "easy steps kept by the SLM %zu/%zu\n",
-                  spec, s.accuracy, s.share, s.hard_llm, s.hard, s.easy_slm, s.easy);
-    return s;
+                  spec, s->accuracy, s->share, s->hard_llm, s->hard, s->easy_slm, s->easy);
 }
 
 /* What GlimpRouter does on task A: the SLM's first-token entropy sends the
@@ -178,10 +185,11 @@ static void test_routing_follows_the_hard_steps(void **state)
     (void)state;
     char spec[64];
     snprintf(spec, sizeof spec, "glimp:tau=%g", DEMO_TAU);
-    struct score slm = run_method("slm:answer=slm", -1);
-    struct score llm = run_method("llm", -1);
-    struct score glimp = run_method(spec, -1);
-    struct score rnd = run_method("random:share=0.5", glimp.share);
+    static struct score slm, llm, glimp, rnd;
+    run_method("slm:answer=slm", -1, &slm);
+    run_method("llm", -1, &llm);
+    run_method(spec, -1, &glimp);
+    run_method("random:share=0.5", glimp.share, &rnd);
     assert_true(slm.share == 0.0 && llm.share == 1.0);
     assert_true(glimp.hard >= DEMO_N && glimp.easy >= 2 * DEMO_N);
     assert_true((double)glimp.hard_llm >= 0.95 * (double)glimp.hard);
@@ -191,34 +199,15 @@ static void test_routing_follows_the_hard_steps(void **state)
 }
 
 /* The SLM alone: H_init of each reasoning step against the kind of the rule
- * it applies. Step 0 restates the start; step k applies rule k. */
+ * it applies. */
 static void test_hinit_orders_easy_below_hard(void **state)
 {
     (void)state;
-    struct glimp_router_params p = demo_params("slm");
-    size_t cap = 4096, n_easy = 0, n_hard = 0;
-    double *easy = malloc(cap * sizeof *easy), *hard = malloc(cap * sizeof *hard);
-    assert_true(easy && hard);
-    for (size_t i = 0; i < DEMO_N; i++) {
-        struct glimp_router_result *r = run_one(D.slm, D.llm, i, &p);
-        json_t *kinds = json_array_get(D.kinds, i);
-        size_t k = 0;
-        for (size_t s = 0; s < r->n_steps; s++) {
-            const struct glimp_step_event *e = &r->steps[s];
-            if (e->phase != GLIMP_PHASE_THINK || strstr(e->text, "</think>"))
-                continue;
-            if (k > 0 && k <= json_array_size(kinds)) {
-                const char *kind = json_string_value(json_array_get(kinds, k - 1));
-                bool is_easy = kind && !strcmp(kind, "easy");
-                if (is_easy && n_easy < cap)
-                    easy[n_easy++] = e->h_init;
-                else if (!is_easy && n_hard < cap)
-                    hard[n_hard++] = e->h_init;
-            }
-            k++;
-        }
-        glimp_router_result_free(r);
-    }
+    static struct score slm;
+    run_method("slm", -1, &slm);
+    size_t n_easy = slm.easy < MAX_STEPS ? slm.easy : MAX_STEPS;
+    size_t n_hard = slm.hard < MAX_STEPS ? slm.hard : MAX_STEPS;
+    const double *easy = slm.h_easy, *hard = slm.h_hard;
     assert_true(n_easy >= 2 * DEMO_N && n_hard >= DEMO_N);
     size_t below = 0;
     for (size_t a = 0; a < n_easy; a++)
@@ -228,8 +217,6 @@ static void test_hinit_orders_easy_below_hard(void **state)
     print_message("H_init: %zu easy and %zu hard steps; easy below hard in %.4f of pairs\n",
                   n_easy, n_hard, frac);
     assert_true(frac >= 0.95);
-    free(easy);
-    free(hard);
 }
 
 /* Greedy GlimpRouter runs are the same, token for token and writer for
