@@ -720,6 +720,93 @@ def cmd_grow(args):
         sys.exit("train.py grow: the grown model does not compute what the small one does")
 
 
+def read_gguf(path):
+    """An F32 GGUF file as written by export: (metadata dict, {tensor name:
+    float32 tensor shaped as ggml lays it out, (ne1, ne0)}). Enough of the
+    format for glimp's own files; anything else is refused."""
+    import struct
+    import numpy as np
+    data = open(path, "rb").read()
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        v = struct.unpack_from("<" + fmt, data, pos)
+        pos += struct.calcsize("<" + fmt)
+        return v[0] if len(v) == 1 else v
+
+    def string():
+        nonlocal pos
+        n = take("Q")
+        v = data[pos:pos + n].decode("utf-8")
+        pos += n
+        return v
+
+    scalar = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q",
+              12: "d"}
+
+    def value(t):
+        if t in scalar:
+            return take(scalar[t])
+        if t == 8:
+            return string()
+        if t == 9:
+            et, n = take("I"), take("Q")
+            return [value(et) for _ in range(n)]
+        sys.exit(f"train.py: {path}: metadata type {t} unknown")
+
+    if data[:4] != b"GGUF" or take("4sI")[1] != 3:
+        sys.exit(f"train.py: {path}: not a GGUF v3 file")
+    n_tensors, n_kv = take("Q"), take("Q")
+    meta = {}
+    for _ in range(n_kv):
+        k = string()
+        meta[k] = value(take("I"))
+    infos = []
+    for _ in range(n_tensors):
+        name = string()
+        dims = [take("Q") for _ in range(take("I"))]
+        ttype, off = take("I"), take("Q")
+        if ttype != 0:
+            sys.exit(f"train.py: {path}: tensor {name} is not F32 (type {ttype})")
+        infos.append((name, dims, off))
+    align = meta.get("general.alignment", 32)
+    base = (pos + align - 1) // align * align
+    tensors = {}
+    for name, dims, off in infos:
+        n = int(np.prod(dims))
+        a = np.frombuffer(data, dtype="<f4", count=n, offset=base + off)
+        tensors[name] = torch.tensor(a.reshape(list(reversed(dims)))).squeeze()
+    return meta, tensors
+
+
+def cmd_import(args):
+    """A GGUF file written by export back into a file for train --init, so
+    that training can go on from shipped weights (models/demo/large.gguf)."""
+    meta, tensors = read_gguf(args.gguf)
+    a = meta.get("general.architecture")
+    if a != "qwen3":
+        sys.exit(f"train.py import: {args.gguf}: architecture {a}, not qwen3")
+    k = lambda key: meta[f"qwen3.{key}"]  # noqa: E731
+    cfg = Config(len(meta["tokenizer.ggml.tokens"]), k("block_count"), k("embedding_length"),
+                 k("attention.head_count"), k("attention.head_count_kv"),
+                 k("attention.key_length"), k("feed_forward_length"),
+                 "output.weight" not in tensors, k("rope.freq_base"),
+                 k("attention.layer_norm_rms_epsilon"), k("context_length"))
+    model = Qwen3(cfg)
+    with torch.no_grad():
+        for name, p in model.gguf_tensors():
+            t = tensors[name]
+            if tuple(t.shape) != tuple(p.shape):
+                sys.exit(f"train.py import: {name}: shape {tuple(t.shape)}, expected "
+                         f"{tuple(p.shape)}")
+            p.copy_(t)
+    torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "grown_from": args.gguf,
+                "grown_from_step": None}, args.out)
+    log(f"imported {args.gguf} ({n_params(model) / 1e6:.3f}M params, {cfg.to_dict()}) -> "
+        f"{args.out}; continue with train --init {args.out}")
+
+
 # ------------------------------------------------------------ equivalence
 
 
@@ -842,13 +929,17 @@ def main(argv=None):
     w.add_argument("--ff", dest="n_ff", type=int, default=576)
     w.add_argument("--seed", type=int, default=1)
 
+    m = sub.add_parser("import", help="a GGUF file from export back into a file for train --init")
+    m.add_argument("--gguf", required=True)
+    m.add_argument("--out", required=True)
+
     q = sub.add_parser("equiv", help="write the forward-pass equivalence fixture")
     q.add_argument("--out", default=os.path.join(REPO, "tests", "data", "demo-equiv"))
     q.add_argument("--seed", type=int, default=7)
 
     args = ap.parse_args(argv)
     {"train": cmd_train, "export": cmd_export, "eval": cmd_eval, "grow": cmd_grow,
-     "equiv": cmd_equiv}[args.cmd](args)
+     "import": cmd_import, "equiv": cmd_equiv}[args.cmd](args)
 
 
 if __name__ == "__main__":
