@@ -26,7 +26,8 @@ static const char demo_usage[] =
     "it with the methods it is measured against. Task A opens each step with\n"
     "its result, so the first token of a step decides it (the paper's case);\n"
     "task B opens each step with \"So\" and the hard token comes mid-step.\n"
-    "For each task: SLM alone, LLM alone, GlimpRouter (H_init > tau), and at\n"
+    "For each task: SLM alone, LLM alone, GlimpRouter (task A: H_init > tau;\n"
+    "task B: the share of steps with the highest H_init), and at\n"
     "the LLM share GlimpRouter measured: random routing, H_step (the SLM's\n"
     "mean entropy over the whole step) and glimpse K. Greedy decoding.\n"
     "Prints the table, a histogram of H_init and one transcript; writes each\n"
@@ -38,18 +39,21 @@ static const char demo_usage[] =
     "  --out DIR       where the reports go (default demo-out)\n"
     "  --limit N       problems per task (default 100; the sets hold 500)\n"
     "  --task A|B      one task only\n"
-    "  --tau X         GlimpRouter's threshold in nats (default 0.5)\n"
+    "  --tau X         GlimpRouter's threshold in nats on task A (default 0.5)\n"
+    "  --share-b S     GlimpRouter's LLM share on task B, where a threshold on\n"
+    "                  H_init routes almost nothing (default 0.3)\n"
     "  --glimpse K     tokens glimpsed for the glimpse method (default 4)\n"
     "  -t N            threads (default: one per core)\n"
     "  -h, --help      show this help\n";
 
 #define DEMO_TAU 0.5
+#define DEMO_SHARE_B 0.3
 #define DEMO_LIMIT 100
 
 struct demo_opts {
     const char *dir, *out, *task;
     uint32_t limit, glimpse, n_threads;
-    float tau;
+    float tau, share_b;
 };
 
 static int parse_args(int argc, char **argv, struct demo_opts *o)
@@ -74,6 +78,8 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
             ok = cli_parse_u32(v, 1, 100000, &o->limit);
         else if (!strcmp(a, "--tau"))
             ok = cli_parse_float(v, 0.0, 100.0, &o->tau);
+        else if (!strcmp(a, "--share-b"))
+            ok = cli_parse_float(v, 0.0, 1.0, &o->share_b);
         else if (!strcmp(a, "--glimpse"))
             ok = cli_parse_u32(v, 2, 64, &o->glimpse);
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
@@ -173,21 +179,29 @@ static int make_dir(const char *dir)
     return 0;
 }
 
-/* The methods, in table order. share=auto takes GlimpRouter's share. */
+/* The methods, in table order. share=auto takes GlimpRouter's share. On
+ * task B, H_init sees only "So" and a threshold routes almost nothing, so
+ * GlimpRouter runs there at a set share (the share policy on H_init): the
+ * comparisons then mean something. */
 struct demo_method {
     char spec[64];
     const char *label;
 };
 
-static size_t demo_methods(const struct demo_opts *o, struct demo_method *m)
+static size_t demo_methods(const struct demo_opts *o, bool task_b, struct demo_method *m)
 {
     size_t n = 0;
     snprintf(m[n].spec, sizeof m[n].spec, "slm:answer=slm");
     m[n++].label = "SLM alone";
     snprintf(m[n].spec, sizeof m[n].spec, "llm");
     m[n++].label = "LLM alone";
-    snprintf(m[n].spec, sizeof m[n].spec, "glimp:tau=%g", o->tau);
-    m[n++].label = "GlimpRouter (H_init > tau)";
+    if (task_b) {
+        snprintf(m[n].spec, sizeof m[n].spec, "glimp:share=%g", o->share_b);
+        m[n++].label = "GlimpRouter (H_init, share)";
+    } else {
+        snprintf(m[n].spec, sizeof m[n].spec, "glimp:tau=%g", o->tau);
+        m[n++].label = "GlimpRouter (H_init > tau)";
+    }
     snprintf(m[n].spec, sizeof m[n].spec, "random:share=auto");
     m[n++].label = "random routing, same share";
     snprintf(m[n].spec, sizeof m[n].spec, "glimp:signal=hstep,share=auto");
@@ -345,7 +359,7 @@ static int print_histogram(const char *task_out, const char *spec, double tau)
             putchar('.');
         for (int i = 0; i < nh; i++)
             putchar('#');
-        if (tau >= lo && tau < lo + width)
+        if (tau >= lo && (tau < lo + width || b == BINS - 1))
             printf("  <- tau %.2f", tau);
         putchar('\n');
     }
@@ -427,15 +441,17 @@ done:
 
 int cmd_demo(int argc, char **argv)
 {
-    struct demo_opts o = {.out = "demo-out", .limit = DEMO_LIMIT, .glimpse = 4, .tau = DEMO_TAU};
+    struct demo_opts o = {.out = "demo-out", .limit = DEMO_LIMIT, .glimpse = 4, .tau = DEMO_TAU,
+                          .share_b = DEMO_SHARE_B};
     int status = parse_args(argc, argv, &o);
     if (status >= 0)
         return status;
     char dir[PATH_MAX];
     if (find_dir(&o, dir, sizeof dir) != 0 || make_dir(o.out) != 0)
         return 1;
-    struct demo_method m[8];
-    size_t n_m = demo_methods(&o, m);
+    struct demo_method m[2][8];
+    size_t n_m = demo_methods(&o, false, m[0]);
+    demo_methods(&o, true, m[1]);
     const char *tasks[] = {"A", "B"};
     const char *about[] = {"decision-first: a step opens with its result",
                            "decision-late: a step opens with \"So\", the result comes mid-step"};
@@ -449,23 +465,24 @@ int cmd_demo(int argc, char **argv)
         if (o.task && strcmp(o.task, tasks[t]))
             continue;
         fprintf(stderr, "glimp demo: task %s (%s), %s\n", tasks[t], about[t], dir);
-        if ((status = run_task(&o, dir, tasks[t], task_out[t], m, n_m)) != 0)
+        if ((status = run_task(&o, dir, tasks[t], task_out[t], m[t], n_m)) != 0)
             return status;
     }
     for (int t = 0; t < 2; t++) {
         if (o.task && strcmp(o.task, tasks[t]))
             continue;
         printf("\n== Task %s (%s), %u problems ==\n\n", tasks[t], about[t], o.limit);
-        if (print_table(task_out[t], m, n_m) != 0)
+        if (print_table(task_out[t], m[t], n_m) != 0)
             return 1;
         printf("\n");
-        if (print_histogram(task_out[t], m[2].spec, o.tau) != 0)
+        if (print_histogram(task_out[t], m[t][2].spec, t == 0 ? o.tau : NAN) != 0)
             return 1;
         printf("\n  Report: %s/report.md (pareto.svg, hinit.svg)\n", task_out[t]);
     }
-    const char *tt = o.task ? o.task : "A";
-    printf("\n== One problem of task %s, routed by GlimpRouter (tau %.2f) ==\n\n", tt, o.tau);
-    if (print_transcript(&o, dir, tt, m[2].spec) != 0)
+    int tt = o.task && !strcmp(o.task, "B");
+    printf("\n== One problem of task %s, routed by GlimpRouter (%s) ==\n\n", tasks[tt],
+           m[tt][2].spec);
+    if (print_transcript(&o, dir, tasks[tt], m[tt][2].spec) != 0)
         return 1;
     printf("\nglimp demo: %.0f s\n", cli_now() - t0);
     return 0;

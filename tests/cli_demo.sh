@@ -23,16 +23,21 @@ for t in A B; do
         check "task $t: wrote $f" test -s "$tmp/d/task$t/$f"
     done
     check "task $t: $n problems x 6 methods" test "$(wc -l <"$tmp/d/task$t/results.jsonl")" -eq $((n * 6))
+    # task A: a threshold on H_init; task B, where H_init sees only "So": a set share
+    router=glimp:tau=0.5
+    [ $t = B ] && router=glimp:share=0.3
     check "task $t: the methods in order" js "$tmp/d/task$t/summary.json" \
-        'j.methods.map((m) => m.method).join(" ") === "slm:answer=slm llm glimp:tau=0.5 random:share=auto glimp:signal=hstep,share=auto glimp:glimpse=4,share=auto"'
+        'j.methods.map((m) => m.method).join(" ") === "slm:answer=slm llm '$router' random:share=auto glimp:signal=hstep,share=auto glimp:glimpse=4,share=auto"'
     # every comparison runs at the share GlimpRouter measured
     check "task $t: same share" js "$tmp/d/task$t/summary.json" \
         'j.methods.slice(3).every((m) => Math.abs(m.share - j.methods[2].llm_share_steps) < 1e-9)'
 done
-for row in "SLM alone" "LLM alone" "GlimpRouter (H_init > tau)" "random routing, same share" \
-    "H_step, same share" "glimpse K, same share"; do
+for row in "SLM alone" "LLM alone" "random routing, same share" "H_step, same share" \
+    "glimpse K, same share"; do
     check "row '$row' in both tables" test "$(grep -cF "  $row " "$out")" -eq 2
 done
+check "task A: GlimpRouter with tau" test "$(grep -cF "  GlimpRouter (H_init > tau) " "$out")" -eq 1
+check "task B: GlimpRouter at a share" test "$(grep -cF "  GlimpRouter (H_init, share) " "$out")" -eq 1
 # the printed accuracy is the report's
 check "table accuracy = summary.json" node -e '
     const fs = require("fs");
@@ -42,7 +47,7 @@ check "table accuracy = summary.json" node -e '
         .find((l) => l.includes("GlimpRouter (H_init > tau)"));
     process.exit(line.trim().split(/\s+/).includes(want) ? 0 : 1);' "$tmp"
 check "histogram: 12 bins a task" test "$(grep -cE '^  [0-9]\.[0-9]{2}(-[0-9]\.[0-9]{2}|\+) ' "$out")" -eq 24
-check "histogram: tau marked" test "$(grep -c '<- tau 0.50' "$out")" -eq 2
+check "histogram: tau marked on task A only" test "$(grep -c '<- tau 0.50' "$out")" -eq 1
 # the bins count GlimpRouter's labelled steps
 check "histogram counts = labelled steps" node -e '
     const fs = require("fs");
@@ -55,6 +60,7 @@ check "histogram counts = labelled steps" node -e '
     const sum = bins.reduce((a, x) => a + Number(x.trim().split(/\s+/)[1]), 0);
     process.exit(sum === steps && steps > 0 ? 0 : 1);' "$tmp"
 check "transcript: the problem" has "$out" "problem A-0000: "
+check "transcript: names the router" has "$out" "routed by GlimpRouter (glimp:tau=0.5)"
 check "transcript: steps marked by writer and H_init" grep -qE '^  \[(slm|LLM) H=[0-9]+\.[0-9]{2}\] ' "$out"
 check "transcript: the answer checked" grep -qE '^  answer: .* \(expected [0-9]+: (right|wrong)\)$' "$out"
 check "timing line" grep -qE '^glimp demo: [0-9]+ s$' "$out"
@@ -83,4 +89,5 @@ want="unknown option '--tua'" usage_error "unknown option" "$glimp" demo --tua 1
 "$glimp" demo --help >"$tmp/help"
 check "help exit 0" test $? -eq 0
 check "help names --tau" has "$tmp/help" "--tau X"
+want="--share-b: bad value '2'" usage_error "share out of range" "$glimp" demo --share-b 2
 finish
