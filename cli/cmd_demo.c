@@ -47,6 +47,11 @@ static const char demo_usage[] =
     "  -h, --help      show this help\n";
 
 #define DEMO_TAU 0.5
+/* the budgets of every run, in tokens: a chain has at most 11 steps of
+ * about 35 tokens, and the answer is \boxed{D} */
+#define DEMO_MAX_THINK 512
+#define DEMO_MAX_STEP 48
+#define DEMO_MAX_ANSWER 16
 #define DEMO_SHARE_B 0.3
 #define DEMO_LIMIT 100
 
@@ -112,14 +117,19 @@ static bool join(char *out, size_t n, const char *dir, const char *name, const c
 static const char *const demo_files[] = {"small.gguf", "large.gguf", "prompt.txt", "taskA.jsonl",
                                          "taskB.jsonl"};
 
+/* The first demo file missing from dir, into path; NULL when all are there. */
+static const char *missing_file(const char *dir, char *path, size_t n)
+{
+    for (size_t i = 0; i < sizeof demo_files / sizeof demo_files[0]; i++)
+        if (!join(path, n, dir, demo_files[i], "") || !is_file(path))
+            return path;
+    return NULL;
+}
+
 static bool has_demo_files(const char *dir)
 {
-    for (size_t i = 0; i < sizeof demo_files / sizeof demo_files[0]; i++) {
-        char path[PATH_MAX];
-        if (!join(path, sizeof path, dir, demo_files[i], "") || !is_file(path))
-            return false;
-    }
-    return true;
+    char path[PATH_MAX];
+    return !missing_file(dir, path, sizeof path);
 }
 
 /* --dir, else models/demo of the source tree the program was built in
@@ -132,16 +142,13 @@ static int find_dir(const struct demo_opts *o, char *dir, size_t n)
             return 1;
         }
         strcpy(dir, o->dir);
-        for (size_t i = 0; i < sizeof demo_files / sizeof demo_files[0]; i++) {
-            char path[PATH_MAX];
-            if (!join(path, sizeof path, dir, demo_files[i], ""))
-                return 1;
-            if (!is_file(path)) {
-                fprintf(stderr, "glimp demo: %s: missing (a demo folder holds small.gguf, "
-                                "large.gguf, prompt.txt, taskA.jsonl and taskB.jsonl)\n",
-                        path);
-                return 1;
-            }
+        char path[PATH_MAX];
+        if (missing_file(dir, path, sizeof path)) {
+            fprintf(stderr,
+                    "glimp demo: %s: missing (a demo folder holds small.gguf, "
+                    "large.gguf, prompt.txt, taskA.jsonl and taskB.jsonl)\n",
+                    path);
+            return 1;
         }
         return 0;
     }
@@ -170,13 +177,18 @@ static int find_dir(const struct demo_opts *o, char *dir, size_t n)
     return 1;
 }
 
-static int make_dir(const char *dir)
+/* The files of the demo folder. */
+struct demo_paths {
+    char slm[PATH_MAX], llm[PATH_MAX], prompt[PATH_MAX], data[2][PATH_MAX];
+};
+
+static bool demo_paths(const char *dir, struct demo_paths *p)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "glimp demo: cannot create %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
-    return 0;
+    return join(p->slm, sizeof p->slm, dir, "small.gguf", "") &&
+           join(p->llm, sizeof p->llm, dir, "large.gguf", "") &&
+           join(p->prompt, sizeof p->prompt, dir, "prompt.txt", "") &&
+           join(p->data[0], sizeof p->data[0], dir, "taskA", ".jsonl") &&
+           join(p->data[1], sizeof p->data[1], dir, "taskB", ".jsonl");
 }
 
 /* The methods, in table order. share=auto takes GlimpRouter's share. On
@@ -212,30 +224,28 @@ static size_t demo_methods(const struct demo_opts *o, bool task_b, struct demo_m
 }
 
 /* glimp eval over one task, into OUT/taskX (its old results replaced). */
-static int run_task(const struct demo_opts *o, const char *dir, const char *task,
+static int run_task(const struct demo_opts *o, const struct demo_paths *p, int task,
                     const char *task_out, const struct demo_method *m, size_t n_m)
 {
-    char data[PATH_MAX], prompt[PATH_MAX], slm[PATH_MAX], llm[PATH_MAX], results[PATH_MAX];
-    char name[16];
-    snprintf(name, sizeof name, "task%s", task);
-    if (!join(data, sizeof data, dir, name, ".jsonl") ||
-        !join(prompt, sizeof prompt, dir, "prompt.txt", "") ||
-        !join(slm, sizeof slm, dir, "small.gguf", "") ||
-        !join(llm, sizeof llm, dir, "large.gguf", "") ||
-        !join(results, sizeof results, task_out, "results.jsonl", "") || make_dir(task_out) != 0)
+    char results[PATH_MAX];
+    if (!join(results, sizeof results, task_out, "results.jsonl", "") ||
+        cli_make_dir("demo", task_out) != 0)
         return 1;
     if (unlink(results) != 0 && errno != ENOENT) {
         fprintf(stderr, "glimp demo: cannot replace %s: %s\n", results, strerror(errno));
         return 1;
     }
-    char limit[16], threads[16];
+    char limit[16], threads[16], think[16], step[16], answer[16];
     snprintf(limit, sizeof limit, "%u", o->limit);
     snprintf(threads, sizeof threads, "%u", o->n_threads);
-    const char *argv[64] = {"eval",        "--slm",       slm,      "--llm",   llm,
-                            "--data",      data,          "--prompt", prompt,  "--no-chat",
-                            "--out",       task_out,      "--limit",  limit,   "-t",
-                            threads,       "--temp",      "0",        "--max-think", "512",
-                            "--max-step",  "48",          "--max-answer", "16"};
+    snprintf(think, sizeof think, "%u", DEMO_MAX_THINK);
+    snprintf(step, sizeof step, "%u", DEMO_MAX_STEP);
+    snprintf(answer, sizeof answer, "%u", DEMO_MAX_ANSWER);
+    const char *argv[64] = {
+        "eval",        "--slm",    p->slm,       "--llm",     p->llm,         "--data",
+        p->data[task], "--prompt", p->prompt,    "--no-chat", "--out",        task_out,
+        "--limit",     limit,      "-t",         threads,     "--temp",       "0",
+        "--max-think", think,      "--max-step", step,        "--max-answer", answer};
     int argc = 0;
     while (argv[argc])
         argc++;
@@ -369,17 +379,9 @@ static int print_histogram(const char *task_out, const char *spec, double tau)
 }
 
 /* One problem routed by GlimpRouter, each step under its writer and H_init. */
-static int print_transcript(const struct demo_opts *o, const char *dir, const char *task,
+static int print_transcript(const struct demo_opts *o, const struct demo_paths *p, int task,
                             const char *spec)
 {
-    char data[PATH_MAX], prompt_path[PATH_MAX], slm_path[PATH_MAX], llm_path[PATH_MAX];
-    char name[16];
-    snprintf(name, sizeof name, "task%s", task);
-    if (!join(data, sizeof data, dir, name, ".jsonl") ||
-        !join(prompt_path, sizeof prompt_path, dir, "prompt.txt", "") ||
-        !join(slm_path, sizeof slm_path, dir, "small.gguf", "") ||
-        !join(llm_path, sizeof llm_path, dir, "large.gguf", ""))
-        return 1;
     struct glimp_dataset *ds = NULL;
     struct glimp_backend *slm = NULL, *llm = NULL;
     struct glimp_router_result *r = NULL;
@@ -389,21 +391,21 @@ static int print_transcript(const struct demo_opts *o, const char *dir, const ch
     struct glimp_model_params mp = glimp_model_default_params();
     mp.n_threads = o->n_threads;
     int status = 1, rc;
-    if (cli_read_file("demo", prompt_path, &tmpl, &tlen) != 0)
+    if (cli_read_file("demo", p->prompt, &tmpl, &tlen) != 0)
         goto done;
-    if ((rc = glimp_dataset_load(data, false, NULL, NULL, &ds)) != GLIMP_OK ||
+    if ((rc = glimp_dataset_load(p->data[task], false, NULL, NULL, &ds)) != GLIMP_OK ||
         (rc = glimp_problem_prompt(&ds->items[0], tmpl, &prompt)) != GLIMP_OK ||
         (rc = glimp_method_parse(spec, NULL, &m)) != GLIMP_OK ||
-        (rc = glimp_backend_local_open(slm_path, &mp, &slm)) != GLIMP_OK ||
-        (rc = glimp_backend_local_open(llm_path, &mp, &llm)) != GLIMP_OK) {
+        (rc = glimp_backend_local_open(p->slm, &mp, &slm)) != GLIMP_OK ||
+        (rc = glimp_backend_local_open(p->llm, &mp, &llm)) != GLIMP_OK) {
         status = cli_fail("demo", rc);
         goto done;
     }
     m.params.chat = false;
     m.params.sampling.temperature = 0.0f;
-    m.params.max_think = 512;
-    m.params.max_step = 48;
-    m.params.max_answer = 16;
+    m.params.max_think = DEMO_MAX_THINK;
+    m.params.max_step = DEMO_MAX_STEP;
+    m.params.max_answer = DEMO_MAX_ANSWER;
     if ((rc = glimp_router_run(slm, llm, prompt, &m.params, &r)) != GLIMP_OK) {
         status = cli_fail("demo", rc);
         goto done;
@@ -441,13 +443,18 @@ done:
 
 int cmd_demo(int argc, char **argv)
 {
-    struct demo_opts o = {.out = "demo-out", .limit = DEMO_LIMIT, .glimpse = 4, .tau = DEMO_TAU,
+    struct demo_opts o = {.out = "demo-out",
+                          .limit = DEMO_LIMIT,
+                          .glimpse = 4,
+                          .tau = DEMO_TAU,
                           .share_b = DEMO_SHARE_B};
     int status = parse_args(argc, argv, &o);
     if (status >= 0)
         return status;
     char dir[PATH_MAX];
-    if (find_dir(&o, dir, sizeof dir) != 0 || make_dir(o.out) != 0)
+    static struct demo_paths paths;
+    if (find_dir(&o, dir, sizeof dir) != 0 || !demo_paths(dir, &paths) ||
+        cli_make_dir("demo", o.out) != 0)
         return 1;
     struct demo_method m[2][8];
     size_t n_m = demo_methods(&o, false, m[0]);
@@ -465,7 +472,7 @@ int cmd_demo(int argc, char **argv)
         if (o.task && strcmp(o.task, tasks[t]))
             continue;
         fprintf(stderr, "glimp demo: task %s (%s), %s\n", tasks[t], about[t], dir);
-        if ((status = run_task(&o, dir, tasks[t], task_out[t], m[t], n_m)) != 0)
+        if ((status = run_task(&o, &paths, t, task_out[t], m[t], n_m)) != 0)
             return status;
     }
     for (int t = 0; t < 2; t++) {
@@ -482,7 +489,7 @@ int cmd_demo(int argc, char **argv)
     int tt = o.task && !strcmp(o.task, "B");
     printf("\n== One problem of task %s, routed by GlimpRouter (%s) ==\n\n", tasks[tt],
            m[tt][2].spec);
-    if (print_transcript(&o, dir, tasks[tt], m[tt][2].spec) != 0)
+    if (print_transcript(&o, &paths, tt, m[tt][2].spec) != 0)
         return 1;
     printf("\nglimp demo: %.0f s\n", cli_now() - t0);
     return 0;

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char eval_usage[] =
@@ -493,15 +492,6 @@ static size_t count_done(struct eval_state *st, const struct eval_run *er)
     return n;
 }
 
-static int make_dir(const char *dir)
-{
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "glimp eval: cannot create %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
-    return 0;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     static struct eval_opts o;
@@ -553,7 +543,7 @@ int cmd_eval(int argc, char **argv)
     size_t tlen;
     if (o.prompt_file && cli_read_file("eval", o.prompt_file, &er.tmpl, &tlen) != 0)
         status = 1;
-    if (status < 0 && make_dir(o.out) != 0)
+    if (status < 0 && cli_make_dir("eval", o.out) != 0)
         status = 1;
     snprintf(er.results_path, sizeof er.results_path, "%s/results.jsonl", o.out);
     st.done = json_object();

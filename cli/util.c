@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
@@ -57,6 +58,15 @@ bool cli_parse_float(const char *s, double min, double max, float *out)
         return false;
     *out = (float)v;
     return true;
+}
+
+int cli_make_dir(const char *cmd, const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "glimp %s: cannot create %s: %s\n", cmd, dir, strerror(errno));
+        return 1;
+    }
+    return 0;
 }
 
 int cli_read_file(const char *cmd, const char *path, char **data, size_t *size)
