@@ -95,8 +95,8 @@ static size_t ticks_of(const char *svg, const char *cls, double *v, size_t max)
     return n;
 }
 
-/* Ticks at a 1-2-5 step, on multiples of it, covering [lo, hi], and not
- * wildly wider than the data. */
+/* Ticks at a 1-2-5 step, on multiples of it, covering [lo, hi], not
+ * wildly wider than the data, and none below 0 for data that has none. */
 static void check_ticks(const double *v, size_t n, double lo, double hi)
 {
     assert_true(n >= 2 && n <= 30);
@@ -118,6 +118,8 @@ static void check_ticks(const double *v, size_t n, double lo, double hi)
         fail_msg("ticks %g..%g do not cover %g..%g", v[0], v[n - 1], lo, hi);
     if (hi > lo && v[n - 1] - v[0] > 4 * (hi - lo) + 2 * step)
         fail_msg("ticks %g..%g too wide for %g..%g", v[0], v[n - 1], lo, hi);
+    if (lo >= 0 && v[0] < 0)
+        fail_msg("tick %g below 0 for data from %g to %g", v[0], lo, hi);
 }
 
 static void check_header(const char *svg)
@@ -277,7 +279,7 @@ static void test_ticks_random(void **state)
         double x[40], y[40], lx = INFINITY, hx = -INFINITY, ly = INFINITY, hy = -INFINITY;
         for (size_t i = 0; i < n; i++) {
             x[i] = offset + scale * tu_rng_normal(&st);
-            y[i] = (tu_rng_uniform(&st) - 0.3) * scale;
+            y[i] = (tu_rng_uniform(&st) - (it % 2 ? 0.3 : 0.0)) * scale; /* odd: some below 0 */
             lx = fmin(lx, x[i]);
             hx = fmax(hx, x[i]);
             ly = fmin(ly, y[i]);

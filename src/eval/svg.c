@@ -143,16 +143,19 @@ struct axis {
 };
 
 /* Ticks at 1, 2 or 5 times a power of ten, about five intervals, covering
- * [dmin, dmax]. A single value gets room around it; integer_step keeps the
- * step at 1 or more (counts). */
+ * [dmin, dmax]. A single value gets room around it (above it for 0, so that
+ * an axis of counts or accuracies never dips below 0); integer_step keeps
+ * the step at 1 or more (counts). */
 static int nice_axis(double dmin, double dmax, bool have, bool integer_step, struct axis *a)
 {
     if (!have) {
         dmin = 0;
         dmax = 1;
     }
-    if (dmin == dmax) {
-        double d = fabs(dmin) > 0 ? fabs(dmin) * 0.1 : 1;
+    if (dmin == dmax && dmin == 0) {
+        dmax = 1;
+    } else if (dmin == dmax) {
+        double d = fabs(dmin) * 0.1;
         dmin -= d;
         dmax += d;
     }
@@ -430,12 +433,15 @@ int ev_svg_xy(const struct ev_plot *p, char **out)
             ymax = fmax(ymax, s->y[i]);
         }
     }
-    /* a little room so that no point sits on the frame */
+    /* a little room so that no point sits on the frame, but none below 0
+     * for data that has no negative value */
     double padx = have ? 0.02 * xmax - 0.02 * xmin : 0, pady = have ? 0.02 * ymax - 0.02 * ymin : 0;
+    double xlo = xmin >= 0 ? fmax(0, xmin - padx) : xmin - padx;
+    double ylo = ymin >= 0 ? fmax(0, ymin - pady) : ymin - pady;
     struct frame f;
-    int rc = nice_axis(xmin - padx, xmax + padx, have, false, &f.ax);
+    int rc = nice_axis(xlo, xmax + padx, have, false, &f.ax);
     if (rc == GLIMP_OK)
-        rc = nice_axis(ymin - pady, ymax + pady, have, false, &f.ay);
+        rc = nice_axis(ylo, ymax + pady, have, false, &f.ay);
     if (rc != GLIMP_OK)
         return rc;
     struct legend_item *items = calloc(p->n_series ? p->n_series : 1, sizeof *items);
