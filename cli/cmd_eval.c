@@ -85,7 +85,8 @@ struct eval_method {
 struct eval_state {
     struct eval_method methods[MAX_METHODS];
     size_t n_methods;
-    json_t *done; /* "spec|run|id" -> true for lines already in results.jsonl */
+    json_t *done;   /* "spec|run|id" -> true for lines already in results.jsonl */
+    json_t *replay; /* "spec|run" -> the steps of its share-policy lines, in order */
     FILE *results;
     size_t total, finished, skipped;
     double t_start, t_busy;
@@ -209,6 +210,49 @@ static struct eval_method *find_method(struct eval_state *st, const char *spec)
     return NULL;
 }
 
+/* The steps of a share-policy result line, kept to be replayed into the
+ * policy's state before its run goes on (see replay_steps). */
+static void keep_replay(struct eval_state *st, const char *spec, uint32_t run, json_t *steps)
+{
+    char *k = done_key(spec, run, "");
+    json_t *all = k ? json_object_get(st->replay, k) : NULL;
+    if (k && !all && (all = json_array()))
+        json_object_set_new(st->replay, k, all);
+    if (all)
+        json_array_extend(all, steps);
+    free(k);
+}
+
+/* The share policy ranks each step's signal among all the run's earlier
+ * ones: before a resumed run goes on, the steps already recorded go through
+ * its state in their order, so that it routes what is left as the unbroken
+ * run would have. A step the replay routes otherwise than recorded (a
+ * record from another version, say) is counted and reported. */
+static void replay_steps(struct eval_state *st, const char *spec, uint32_t run,
+                         struct glimp_policy_state *ps)
+{
+    char *k = done_key(spec, run, "");
+    json_t *all = k ? json_object_get(st->replay, k) : NULL;
+    free(k);
+    size_t i, differ = 0;
+    json_t *step;
+    json_array_foreach(all, i, step)
+    {
+        json_t *sig = json_object_get(step, "sig");
+        enum glimp_writer w =
+            glimp_policy_state_replay(ps, json_is_number(sig) ? json_number_value(sig) : NAN);
+        const char *was = json_string_value(json_object_get(step, "w"));
+        if (!was || strcmp(was, glimp_writer_name(w)) != 0)
+            differ++;
+    }
+    if (differ)
+        fprintf(stderr,
+                "glimp eval: %s, run %u: replaying %zu recorded steps, the share policy chose "
+                "another writer at %zu; what is left may route otherwise than in an unbroken "
+                "run\n",
+                spec, run + 1, json_array_size(all), differ);
+}
+
 /* Read what an earlier run left in results.jsonl: which problems are done,
  * and the shares measured. A torn last line (the process was killed while
  * writing it) is cut off. */
@@ -243,6 +287,10 @@ static int load_done(const char *path, struct eval_state *st)
             if (k)
                 json_object_set_new(st->done, k, json_true());
             free(k);
+            const char *policy = json_string_value(json_object_get(o, "policy"));
+            json_t *steps = json_object_get(o, "steps");
+            if (policy && !strcmp(policy, "share") && json_is_array(steps))
+                keep_replay(st, spec, (uint32_t)json_integer_value(run), steps);
             struct eval_method *m = find_method(st, spec);
             json_t *sh = json_object_get(o, "llm_share_steps");
             if (m && json_is_number(sh)) {
@@ -410,6 +458,7 @@ static int run_method(struct eval_state *st, struct eval_run *er, size_t mi)
             int rc = glimp_policy_state_init(&em->m.params, &ps);
             if (rc != GLIMP_OK)
                 return cli_fail("eval", rc);
+            replay_steps(st, em->m.spec, run, ps);
         }
         int status = run_problems(st, er, em, run, ps);
         glimp_policy_state_free(ps);
@@ -547,6 +596,7 @@ int cmd_eval(int argc, char **argv)
         status = 1;
     snprintf(er.results_path, sizeof er.results_path, "%s/results.jsonl", o.out);
     st.done = json_object();
+    st.replay = json_object();
     if (status < 0 && !o.resume && access(er.results_path, F_OK) == 0) {
         fprintf(stderr,
                 "glimp eval: %s exists: add --resume to continue it, or choose another --out\n",
@@ -606,6 +656,7 @@ int cmd_eval(int argc, char **argv)
     if (status == 130)
         fprintf(stderr, "glimp eval: interrupted; finished problems are kept (--resume goes on)\n");
     json_decref(st.done);
+    json_decref(st.replay);
     glimp_backend_free(er.slm);
     glimp_backend_free(er.llm);
     glimp_dataset_free(er.data);

@@ -732,6 +732,13 @@ struct glimp_router_params glimp_router_default_params(void);
 struct glimp_policy_state;
 int glimp_policy_state_init(const struct glimp_router_params *p, struct glimp_policy_state **out);
 void glimp_policy_state_free(struct glimp_policy_state *s); /* accepts NULL */
+/* Take one decision made earlier (its step's signal, as the run recorded
+ * it) into the state, as the run that made it did: the share policy's
+ * history, counts and random stream move on exactly as then, so that runs
+ * resumed from a record route as an unbroken series would. Returns the
+ * writer the decision picks, which equals the recorded one when the replay
+ * is faithful. */
+enum glimp_writer glimp_policy_state_replay(struct glimp_policy_state *s, double signal);
 
 struct glimp_router_summary {
     uint32_t steps_slm, steps_llm;   /* thinking steps by writer */

@@ -100,6 +100,25 @@ check "resumed summary accuracy = unbroken" test \
     "$(node -e 'console.log(JSON.stringify(require(process.argv[1]).methods.map((m) => [m.method, m.accuracy_mean, m.tokens_slm_mean, m.tokens_llm_mean])))' "$tmp/cut/summary.json")" = \
     "$(node -e 'console.log(JSON.stringify(require(process.argv[1]).methods.map((m) => [m.method, m.accuracy_mean, m.tokens_slm_mean, m.tokens_llm_mean])))' "$tmp/whole/summary.json")"
 
+# --- the share policy ranks each signal among all earlier ones, those of
+# problems done before a resume too: stopped after 2 problems and resumed,
+# it routes every step as an unbroken run does
+"$glimp" eval "${common[@]}" --method glimp:share=0.4 --out "$tmp/sh-whole" >/dev/null 2>&1
+"$glimp" eval "${common[@]}" --method glimp:share=0.4 --limit 2 --out "$tmp/sh-cut" >/dev/null 2>&1
+"$glimp" eval "${common[@]}" --method glimp:share=0.4 --out "$tmp/sh-cut" --resume >/dev/null 2>"$tmp/err"
+check "share policy resumed: exit 0" test $? -eq 0
+check "share policy resumed: no replay warning" lacks "$tmp/err" "chose another writer"
+check "share policy resumed: the LLM wrote some steps" has "$tmp/sh-whole/results.jsonl" '"w":"llm"'
+check "share policy resumed = unbroken (every step's writer)" test \
+    "$(stable "$tmp/sh-cut/results.jsonl")" = "$(stable "$tmp/sh-whole/results.jsonl")"
+
+# a record the replay routes otherwise (edited here) is reported, not fatal
+"$glimp" eval "${common[@]}" --method glimp:share=0.4 --limit 2 --out "$tmp/sh-edit" >/dev/null 2>&1
+sed -i '1s/"w":"slm"/"w":"llm"/' "$tmp/sh-edit/results.jsonl"
+"$glimp" eval "${common[@]}" --method glimp:share=0.4 --out "$tmp/sh-edit" --resume >/dev/null 2>"$tmp/err"
+check "edited record resumed: exit 0" test $? -eq 0
+check "edited record: the replay says it differs" has "$tmp/err" "chose another writer at 1"
+
 # --- bad lines: reported with their number, skipped; --strict stops
 {
     cat "$fixture"

@@ -141,6 +141,11 @@ void glimp_policy_state_free(struct glimp_policy_state *st)
     free(st);
 }
 
+enum glimp_writer glimp_policy_state_replay(struct glimp_policy_state *st, double signal)
+{
+    return rt_policy_decide(st->pol, signal, NULL);
+}
+
 struct rt_policy *rt_policy_of_state(struct glimp_policy_state *st)
 {
     return st->pol;

@@ -23,6 +23,9 @@ check() {
 # has FILE NEEDLE: FILE contains the fixed string NEEDLE
 has() { grep -qF -- "$2" "$1"; }
 
+# lacks FILE NEEDLE: FILE does not contain the fixed string NEEDLE
+lacks() { ! grep -qF -- "$2" "$1"; }
+
 # same GOT WANT: the two strings are equal; if not, both are shown
 same() { [ "$1" = "$2" ] || { echo "  got:  $1"; echo "  want: $2"; false; }; }
 
