@@ -41,6 +41,9 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 bool cli_parse_float(const char *s, double min, double max, float *out);
+/* A double in [min, max], the whole string; "inf" and "-inf" when the
+ * range holds them; never NaN or an overflow. */
+bool cli_parse_double(const char *s, double min, double max, double *out);
 /* mkdir that accepts a folder already there; 0, or 1 after a message. */
 int cli_make_dir(const char *cmd, const char *dir);
 /* A whole file ("-": stdin), NUL-terminated, in a malloc'ed buffer. */

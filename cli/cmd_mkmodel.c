@@ -6,6 +6,7 @@
 #include "glimp.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,43 +62,6 @@ usage_error(const char *fmt, ...)
     fprintf(stderr, "\n\n%s", mkmodel_usage);
     va_end(ap);
     return 2;
-}
-
-/* A decimal integer in [min, max], the whole string, no sign tricks. */
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    if (!s || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    uint64_t v;
-    if (!parse_u64(s, min, max, &v))
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
-/* A finite positive float. */
-static bool parse_pos_float(const char *s, float *out)
-{
-    if (!s || *s == '\0')
-        return false;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(v) || !(v > 0.0) || v > 3.0e38)
-        return false;
-    *out = (float)v;
-    return true;
 }
 
 static const uint32_t mkmodel_types[] = {
@@ -252,27 +216,27 @@ int cmd_mkmodel(int argc, char **argv)
             p.arch = val;
             ok = !strcmp(val, "qwen3") || !strcmp(val, "qwen2") || !strcmp(val, "llama");
         } else if (!strcmp(name, "--layers"))
-            ok = parse_u32(val, 1, 1024, &p.n_layer);
+            ok = cli_parse_u32(val, 1, 1024, &p.n_layer);
         else if (!strcmp(name, "--embd"))
-            ok = parse_u32(val, 1, 1u << 20, &p.n_embd);
+            ok = cli_parse_u32(val, 1, 1u << 20, &p.n_embd);
         else if (!strcmp(name, "--heads"))
-            ok = parse_u32(val, 1, 1u << 20, &p.n_head);
+            ok = cli_parse_u32(val, 1, 1u << 20, &p.n_head);
         else if (!strcmp(name, "--kv-heads"))
-            ok = parse_u32(val, 1, 1u << 20, &p.n_head_kv);
+            ok = cli_parse_u32(val, 1, 1u << 20, &p.n_head_kv);
         else if (!strcmp(name, "--head-dim"))
-            ok = parse_u32(val, 1, 1u << 20, &p.head_dim);
+            ok = cli_parse_u32(val, 1, 1u << 20, &p.head_dim);
         else if (!strcmp(name, "--ff"))
-            ok = parse_u32(val, 1, 1u << 20, &p.n_ff);
+            ok = cli_parse_u32(val, 1, 1u << 20, &p.n_ff);
         else if (!strcmp(name, "--ctx"))
-            ok = parse_u32(val, 1, UINT32_MAX, &p.n_ctx);
+            ok = cli_parse_u32(val, 1, UINT32_MAX, &p.n_ctx);
         else if (!strcmp(name, "--rope-base"))
-            ok = rope_set = parse_pos_float(val, &p.rope_base);
+            ok = rope_set = cli_parse_float(val, FLT_TRUE_MIN, FLT_MAX, &p.rope_base);
         else if (!strcmp(name, "--rms-eps"))
-            ok = eps_set = parse_pos_float(val, &p.rms_eps);
+            ok = eps_set = cli_parse_float(val, FLT_TRUE_MIN, FLT_MAX, &p.rms_eps);
         else if (!strcmp(name, "--type"))
             ok = parse_type(val, &p.weight_type, &p.mix);
         else if (!strcmp(name, "--seed"))
-            ok = parse_u64(val, 0, UINT64_MAX, &p.seed);
+            ok = cli_parse_u64(val, 0, UINT64_MAX, &p.seed);
         else if (!strcmp(name, "--tokenizer")) {
             tokenizer = val;
             ok = *val != '\0';

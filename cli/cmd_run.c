@@ -92,22 +92,6 @@ struct run_opts {
 
 /* ------------------------------------------------------------- arguments */
 
-/* A double in [min, max]: what strtod reads, the whole string; "inf" and
- * "-inf" when the range holds them; never NaN or an overflow. */
-static bool parse_double(const char *s, double min, double max, double *out)
-{
-    if (!s || *s == '\0' || isspace((unsigned char)*s)) /* strtod would skip it */
-        return false;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    bool overflow = errno == ERANGE && fabs(v) > 1.0; /* underflow: the tiny value stands */
-    if (*end != '\0' || overflow || isnan(v) || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 static bool parse_policy(const char *s, enum glimp_policy *out)
 {
     for (int i = GLIMP_POLICY_GLIMP; i <= GLIMP_POLICY_SPECREASON; i++)
@@ -225,15 +209,15 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         else if (!strcmp(a, "--glimpse"))
             ok = o->set_signal = cli_parse_u32(v, 1, 1u << 20, &p->glimpse);
         else if (!strcmp(a, "--tau"))
-            ok = o->set_tau = parse_double(v, -INFINITY, INFINITY, &p->tau);
+            ok = o->set_tau = cli_parse_double(v, -INFINITY, INFINITY, &p->tau);
         else if (!strcmp(a, "--share"))
-            ok = o->set_share = parse_double(v, 0.0, 1.0, &p->share);
+            ok = o->set_share = cli_parse_double(v, 0.0, 1.0, &p->share);
         else if (!strcmp(a, "--instance-k"))
             ok = o->set_instance = cli_parse_u32(v, 1, UINT32_MAX, &p->instance_k);
         else if (!strcmp(a, "--instance-z"))
-            ok = o->set_instance = parse_double(v, -DBL_MAX, DBL_MAX, &p->instance_z);
+            ok = o->set_instance = cli_parse_double(v, -DBL_MAX, DBL_MAX, &p->instance_z);
         else if (!strcmp(a, "--threshold"))
-            ok = o->set_threshold = parse_double(v, 0.0, 10.0, &p->specreason_threshold);
+            ok = o->set_threshold = cli_parse_double(v, 0.0, 10.0, &p->specreason_threshold);
         else if (!strcmp(a, "--entropy"))
             ok = parse_entropy(v, &p->entropy_topk);
         else if (!strcmp(a, "--draft"))

@@ -60,6 +60,22 @@ bool cli_parse_float(const char *s, double min, double max, float *out)
     return true;
 }
 
+/* A double in [min, max]: what strtod reads, the whole string; "inf" and
+ * "-inf" when the range holds them; never NaN or an overflow. */
+bool cli_parse_double(const char *s, double min, double max, double *out)
+{
+    if (!s || *s == '\0' || isspace((unsigned char)*s)) /* strtod would skip it */
+        return false;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    bool overflow = errno == ERANGE && fabs(v) > 1.0; /* underflow: the tiny value stands */
+    if (*end != '\0' || overflow || isnan(v) || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
 int cli_make_dir(const char *cmd, const char *dir)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {

@@ -58,6 +58,13 @@ check "no output exit 2" test $? -eq 2
 "$glimp" mkmodel -o "$tmp/x.gguf" --layers abc >"$tmp/out" 2>"$tmp/err"
 check "bad number exit 2" test $? -eq 2
 check "bad number named" has "$tmp/err" "abc"
+# a float that would round to 0 or overflow as float32 is refused, not stored
+for v in 1e-300 0 -1 1e39 nan inf; do
+    want="'$v' for --rope-base"
+    usage_error "--rope-base $v" "$glimp" mkmodel -o "$tmp/x.gguf" --rope-base "$v"
+done
+want="'1e-50' for --rms-eps"
+usage_error "--rms-eps 1e-50" "$glimp" mkmodel -o "$tmp/x.gguf" --rms-eps 1e-50
 "$glimp" mkmodel -o "$tmp/x.gguf" --arch gpt5 >"$tmp/out" 2>"$tmp/err"
 check "unknown arch fails" test $? -ne 0
 check "unknown arch named" has "$tmp/err" "gpt5"
