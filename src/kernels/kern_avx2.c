@@ -961,19 +961,19 @@ TGT static void silu_mul_avx2(float *g, const float *u, size_t n)
         glimp_kernels_scalar.silu_mul(g + i, u + i, n - i);
 }
 
+/* What the avx2 and avxvnni tables share: the activations each weight type
+ * is multiplied with and their quantizers, attention and silu. */
+#define AVX2_ACTIVATIONS                                                                           \
+    .act = {[GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8,  [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,                   \
+            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8,  [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,                   \
+            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K, [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,                  \
+            [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K},                                                    \
+    .quantize = {[GLIMP_ACT_Q8] = quantize_q8, [GLIMP_ACT_Q8K] = quantize_q8k}, .attn = attn_avx2, \
+    .silu_mul = silu_mul_avx2
+
 const struct glimp_kernels glimp_kernels_avx2 = {
     .name = "avx2",
-    .act =
-        {
-            [GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K,
-            [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,
-            [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K,
-        },
-    .quantize = {[GLIMP_ACT_Q8] = quantize_q8, [GLIMP_ACT_Q8K] = quantize_q8k},
+    AVX2_ACTIVATIONS,
     .matmul =
         {
             [GLIMP_TYPE_F32] = mm_f32,
@@ -987,25 +987,13 @@ const struct glimp_kernels glimp_kernels_avx2 = {
             [GLIMP_TYPE_Q5_K] = mm_q5_K,
             [GLIMP_TYPE_Q6_K] = mm_q6_K,
         },
-    .attn = attn_avx2,
-    .silu_mul = silu_mul_avx2,
 };
 
 #ifdef HAVE_AVXVNNI
 /* The avx2 table with vpdpbusd in the products of the 32-blocks types. */
 const struct glimp_kernels glimp_kernels_avxvnni = {
     .name = "avxvnni",
-    .act =
-        {
-            [GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K,
-            [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,
-            [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K,
-        },
-    .quantize = {[GLIMP_ACT_Q8] = quantize_q8, [GLIMP_ACT_Q8K] = quantize_q8k},
+    AVX2_ACTIVATIONS,
     .matmul =
         {
             [GLIMP_TYPE_F32] = mm_f32,
@@ -1019,8 +1007,6 @@ const struct glimp_kernels glimp_kernels_avxvnni = {
             [GLIMP_TYPE_Q5_K] = mm_q5_K,
             [GLIMP_TYPE_Q6_K] = mm_q6_K,
         },
-    .attn = attn_avx2,
-    .silu_mul = silu_mul_avx2,
 };
 #endif
 

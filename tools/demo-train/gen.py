@@ -36,13 +36,18 @@ def raw_prompt(problem):
 
 
 def make_rule(rng, kind, mod):
-    """A rule as a dict: kind 'easy', 'two' (two-hop) or 'hard' (three-hop)."""
+    """A rule as a dict: kind 'easy', 'one' (one-hop), 'two' (two-hop) or
+    'hard' (three-hop)."""
     if kind == "easy":
         # +0, +1, +2, -1, -2 or a copy, uniformly
         op = rng.choice(["+0", "+1", "+2", "-1", "-2", "copy"])
         if op == "copy":
             return {"kind": "easy", "form": "copy"}
         return {"kind": "easy", "form": "add", "k": int(op)}
+    if kind == "one":  # x + a or x * c, any a, c: the primitives of two-hop rules
+        if rng.random() < 0.5:
+            return {"kind": "one", "form": "add", "k": rng.randrange(1, mod)}
+        return {"kind": "one", "form": "mul", "c": rng.randrange(2, mod)}
     if kind == "two":
         a, c, d = rng.randrange(1, mod), rng.randrange(2, mod), rng.randrange(1, mod)
         if rng.random() < 0.5:
@@ -58,6 +63,8 @@ def rule_apply(r, v, mod):
         return v
     if f == "add":
         return (v + r["k"]) % mod
+    if f == "mul":
+        return v * r["c"] % mod
     if f == "addmul":
         return (v + r["a"]) * r["c"] % mod
     if f == "muladd":
@@ -73,6 +80,8 @@ def rule_text(r, x):
     if f == "add":
         k = r["k"]
         return f"{x} + {k}" if k >= 0 else f"{x} - {-k}"
+    if f == "mul":
+        return f"{x} * {r['c']}"
     if f == "addmul":
         return f"({x} + {r['a']}) * {r['c']}"
     if f == "muladd":
@@ -89,7 +98,9 @@ def make_problem(rng, args, task, train):
     rules = []
     for _ in range(n):
         if rng.random() < args.hard:
-            if train:
+            if train and args.one_hop and rng.random() < args.one_hop:
+                kind = "one"
+            elif train:
                 kind = "two" if rng.random() < args.two_hop else "hard"
             else:
                 kind = "two" if args.test_hops == 2 else "hard"
@@ -218,6 +229,10 @@ def main(argv=None):
     ap.add_argument("--two-hop", type=float, default=0.0,
                     help="train only: share of hard steps made two-hop instead "
                          "((x + a) * c or x * c + d), the warm-up")
+    ap.add_argument("--one-hop", type=float, default=0.0,
+                    help="train only: share of hard steps made one-hop (x + a or x * c "
+                         "for any a, c), a warm-up for two-hop rules; the rest follow "
+                         "--two-hop")
     ap.add_argument("--test-hops", type=int, choices=[2, 3], default=3,
                     help="the hard rules of the test set: three-hop (default) or two-hop")
     ap.add_argument("--err-easy", type=float, default=0.05,
