@@ -86,7 +86,7 @@ struct eval_state {
     struct eval_method methods[MAX_METHODS];
     size_t n_methods;
     json_t *done;   /* "spec|run|id" -> true for lines already in results.jsonl */
-    json_t *replay; /* "spec|run" -> the steps of its share-policy lines, in order */
+    json_t *replay; /* "spec|run" -> the steps of its share/random lines, in order */
     FILE *results;
     size_t total, finished, skipped;
     double t_start, t_busy;
@@ -210,8 +210,8 @@ static struct eval_method *find_method(struct eval_state *st, const char *spec)
     return NULL;
 }
 
-/* The steps of a share-policy result line, kept to be replayed into the
- * policy's state before its run goes on (see replay_steps). */
+/* The steps of a share or random policy's result line, kept to be replayed
+ * into the policy's state before its run goes on (see replay_steps). */
 static void keep_replay(struct eval_state *st, const char *spec, uint32_t run, json_t *steps)
 {
     char *k = done_key(spec, run, "");
@@ -224,10 +224,11 @@ static void keep_replay(struct eval_state *st, const char *spec, uint32_t run, j
 }
 
 /* The share policy ranks each step's signal among all the run's earlier
- * ones: before a resumed run goes on, the steps already recorded go through
- * its state in their order, so that it routes what is left as the unbroken
- * run would have. A step the replay routes otherwise than recorded (a
- * record from another version, say) is counted and reported. */
+ * ones, and random routing's coins follow on from theirs: before a resumed
+ * run goes on, the steps already recorded go through its state in their
+ * order, so that it routes what is left as the unbroken run would have. A
+ * step the replay routes otherwise than recorded (a record from another
+ * version, say) is counted and reported. */
 static void replay_steps(struct eval_state *st, const char *spec, uint32_t run,
                          struct glimp_policy_state *ps)
 {
@@ -247,7 +248,7 @@ static void replay_steps(struct eval_state *st, const char *spec, uint32_t run,
     }
     if (differ)
         fprintf(stderr,
-                "glimp eval: %s, run %u: replaying %zu recorded steps, the share policy chose "
+                "glimp eval: %s, run %u: replaying %zu recorded steps, the policy chose "
                 "another writer at %zu; what is left may route otherwise than in an unbroken "
                 "run\n",
                 spec, run + 1, json_array_size(all), differ);
@@ -289,7 +290,8 @@ static int load_done(const char *path, struct eval_state *st)
             free(k);
             const char *policy = json_string_value(json_object_get(o, "policy"));
             json_t *steps = json_object_get(o, "steps");
-            if (policy && !strcmp(policy, "share") && json_is_array(steps))
+            if (policy && (!strcmp(policy, "share") || !strcmp(policy, "random")) &&
+                json_is_array(steps))
                 keep_replay(st, spec, (uint32_t)json_integer_value(run), steps);
             struct eval_method *m = find_method(st, spec);
             json_t *sh = json_object_get(o, "llm_share_steps");
@@ -452,9 +454,13 @@ static int run_method(struct eval_state *st, struct eval_run *er, size_t mi)
         em->m.params.share = g->share_sum / g->share_n;
     }
     for (uint32_t run = 0; run < er->o->runs; run++) {
-        /* the share policy tracks its quantile over all problems of a run */
+        /* The share policy tracks its quantile over all problems of a run,
+         * and random routing draws its coins from one stream over them: a
+         * stream seeded afresh for each problem would flip the same coins on
+         * every problem, the same steps going to the LLM each time. */
         struct glimp_policy_state *ps = NULL;
-        if (em->m.params.policy == GLIMP_POLICY_SHARE) {
+        enum glimp_policy pol = em->m.params.policy;
+        if (pol == GLIMP_POLICY_SHARE || pol == GLIMP_POLICY_RANDOM) {
             int rc = glimp_policy_state_init(&em->m.params, &ps);
             if (rc != GLIMP_OK)
                 return cli_fail("eval", rc);

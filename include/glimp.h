@@ -718,23 +718,27 @@ struct glimp_router_params {
      * that follow. Default false. */
     bool label_steps;
     /* Policy state carried from run to run (glimp_policy_state_init), so
-     * that the share policy's running quantile spans every problem, not
-     * each problem alone; NULL: a fresh state for each run. */
+     * that the share policy's running quantile and random routing's coins
+     * span every problem, not each problem alone; NULL: a fresh state for
+     * each run. */
     struct glimp_policy_state *policy_state;
 };
 
 struct glimp_router_params glimp_router_default_params(void);
 
 /* A policy's state, to share across runs through params.policy_state: the
- * share policy's history of signals and its LLM count carry on from problem
- * to problem (instance calibration starts over with each run). Made from
- * the params the runs use (policy, tau, share, ...); one run at a time. */
+ * share policy's history of signals and its LLM count, and the random
+ * stream of random routing, carry on from problem to problem (instance
+ * calibration starts over with each run). Without it, runs with one seed
+ * draw the same coins: random routing sends the same steps of every
+ * problem to the LLM. Made from the params the runs use (policy, tau,
+ * share, ...); one run at a time. */
 struct glimp_policy_state;
 int glimp_policy_state_init(const struct glimp_router_params *p, struct glimp_policy_state **out);
 void glimp_policy_state_free(struct glimp_policy_state *s); /* accepts NULL */
 /* Take one decision made earlier (its step's signal, as the run recorded
- * it) into the state, as the run that made it did: the share policy's
- * history, counts and random stream move on exactly as then, so that runs
+ * it) into the state, as the run that made it did: the policy's history,
+ * counts and random stream move on exactly as then, so that runs
  * resumed from a record route as an unbroken series would. Returns the
  * writer the decision picks, which equals the recorded one when the replay
  * is faithful. */

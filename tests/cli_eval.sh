@@ -100,12 +100,24 @@ check "resumed summary accuracy = unbroken" test \
     "$(node -e 'console.log(JSON.stringify(require(process.argv[1]).methods.map((m) => [m.method, m.accuracy_mean, m.tokens_slm_mean, m.tokens_llm_mean])))' "$tmp/cut/summary.json")" = \
     "$(node -e 'console.log(JSON.stringify(require(process.argv[1]).methods.map((m) => [m.method, m.accuracy_mean, m.tokens_slm_mean, m.tokens_llm_mean])))' "$tmp/whole/summary.json")"
 
+# --- random routing flips other coins on other problems: the writers of
+# the first two steps are not the same on all five (one seed per problem
+# gave every problem the same ones)
+"$glimp" eval "${common[@]}" --method random:share=0.5 --out "$tmp/coins" >/dev/null 2>&1
+check "random routing: other coins on other problems" node -e '
+    const l = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse);
+    const pat = l.map((r) => r.steps.slice(0, 2).map((s) => s.w).join(","));
+    process.exit(l.length === 5 && l.every((r) => r.steps.length >= 2) && new Set(pat).size > 1 ? 0 : 1);' \
+    "$tmp/coins/results.jsonl"
+
 # --- the share policy ranks each signal among all earlier ones, those of
-# problems done before a resume too: stopped after 2 problems and resumed,
-# it routes every step as an unbroken run does
-"$glimp" eval "${common[@]}" --method glimp:share=0.4 --out "$tmp/sh-whole" >/dev/null 2>&1
-"$glimp" eval "${common[@]}" --method glimp:share=0.4 --limit 2 --out "$tmp/sh-cut" >/dev/null 2>&1
-"$glimp" eval "${common[@]}" --method glimp:share=0.4 --out "$tmp/sh-cut" --resume >/dev/null 2>"$tmp/err"
+# problems done before a resume too, and random routing's coins follow on:
+# stopped after 2 problems and resumed, they route every step as an
+# unbroken run does
+shm=(--method glimp:share=0.4 --method random:share=0.4)
+"$glimp" eval "${common[@]}" "${shm[@]}" --out "$tmp/sh-whole" >/dev/null 2>&1
+"$glimp" eval "${common[@]}" "${shm[@]}" --limit 2 --out "$tmp/sh-cut" >/dev/null 2>&1
+"$glimp" eval "${common[@]}" "${shm[@]}" --out "$tmp/sh-cut" --resume >/dev/null 2>"$tmp/err"
 check "share policy resumed: exit 0" test $? -eq 0
 check "share policy resumed: no replay warning" lacks "$tmp/err" "chose another writer"
 check "share policy resumed: the LLM wrote some steps" has "$tmp/sh-whole/results.jsonl" '"w":"llm"'

@@ -31,7 +31,7 @@
 #ifndef DEMO_N
 #define DEMO_N 100
 #endif
-#define DEMO_TAU 0.5   /* glimp demo's default threshold */
+#define DEMO_TAU 0.5 /* glimp demo's default threshold */
 #define PROMPT "{problem}\n\n"
 
 struct demo {
@@ -118,7 +118,7 @@ static struct glimp_router_result *run_one(struct glimp_backend *slm, struct gli
 
 struct score {
     double accuracy, share;
-    size_t hard_llm, hard, easy_slm, easy; /* think steps by the rule's kind */
+    size_t hard_llm, hard, easy_slm, easy;       /* think steps by the rule's kind */
     double h_easy[MAX_STEPS], h_hard[MAX_STEPS]; /* their H_init */
 };
 
@@ -155,6 +155,11 @@ static void run_method(const char *spec, double share, struct score *out)
     struct glimp_router_params p = demo_params(spec);
     if (share >= 0)
         p.share = share;
+    /* one random stream over all problems, as glimp eval runs them */
+    struct glimp_policy_state *ps = NULL;
+    if (p.policy == GLIMP_POLICY_RANDOM || p.policy == GLIMP_POLICY_SHARE)
+        assert_int_equal(glimp_policy_state_init(&p, &ps), GLIMP_OK);
+    p.policy_state = ps;
     struct score *s = out;
     memset(s, 0, sizeof *s);
     size_t right = 0;
@@ -166,6 +171,7 @@ static void run_method(const char *spec, double share, struct score *out)
         count_kinds(r, json_array_get(D.kinds, i), s);
         glimp_router_result_free(r);
     }
+    glimp_policy_state_free(ps);
     s->accuracy = (double)right / DEMO_N;
     s->share = share_sum / DEMO_N;
     print_message("%-32s accuracy %.3f, LLM share of steps %.3f; hard steps to the LLM %zu/%zu, "
@@ -214,8 +220,8 @@ static void test_hinit_orders_easy_below_hard(void **state)
         for (size_t b = 0; b < n_hard; b++)
             below += easy[a] < hard[b];
     double frac = (double)below / ((double)n_easy * (double)n_hard);
-    print_message("H_init: %zu easy and %zu hard steps; easy below hard in %.4f of pairs\n",
-                  n_easy, n_hard, frac);
+    print_message("H_init: %zu easy and %zu hard steps; easy below hard in %.4f of pairs\n", n_easy,
+                  n_hard, frac);
     assert_true(frac >= 0.95);
 }
 
