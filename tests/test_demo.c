@@ -180,12 +180,12 @@ static void run_method(const char *spec, double share, struct score *out)
 }
 
 /* What GlimpRouter does on task A: the SLM's first-token entropy sends the
- * hard rules' steps to the LLM and keeps the easy ones, and random routing
- * runs at the share that gives. The accuracies are printed, not asserted:
- * the issue's margins (GlimpRouter at least 10 points above random at the
- * same share and within 5 of the LLM alone, the LLM 15 above the SLM) need
- * an LLM that gets hard steps right, and the shipped one does not yet (see
- * models/demo/README.md). */
+ * hard rules' steps to the LLM and keeps the easy ones; random routing runs
+ * at the share that gives. Then the issue's margins on accuracy: the LLM
+ * alone at least 15 points above the SLM alone, and GlimpRouter at least
+ * 10 above random routing at its share and no more than 5 below the LLM
+ * alone. The margins need the statistics of 100 problems; under the
+ * sanitizers (20 problems) only the routing is checked. */
 static void test_routing_follows_the_hard_steps(void **state)
 {
     (void)state;
@@ -201,7 +201,12 @@ static void test_routing_follows_the_hard_steps(void **state)
     assert_true((double)glimp.hard_llm >= 0.95 * (double)glimp.hard);
     assert_true((double)glimp.easy_slm >= 0.95 * (double)glimp.easy);
     assert_true(glimp.share >= 0.15 && glimp.share <= 0.40);
-    assert_true(fabs(rnd.share - glimp.share) <= 0.08);
+    assert_true(fabs(rnd.share - glimp.share) <= 0.05);
+    if (DEMO_N >= 100) {
+        assert_true(llm.accuracy >= slm.accuracy + 0.15);
+        assert_true(glimp.accuracy >= rnd.accuracy + 0.10);
+        assert_true(glimp.accuracy >= llm.accuracy - 0.05);
+    }
 }
 
 /* The SLM alone: H_init of each reasoning step against the kind of the rule

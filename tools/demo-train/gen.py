@@ -235,6 +235,9 @@ def main(argv=None):
                          "--two-hop")
     ap.add_argument("--test-hops", type=int, choices=[2, 3], default=3,
                     help="the hard rules of the test set: three-hop (default) or two-hop")
+    ap.add_argument("--exclude", action="append", default=[], metavar="JSONL",
+                    help="keep the test set apart from the problems of this training "
+                         "file too (repeatable)")
     ap.add_argument("--err-easy", type=float, default=0.05,
                     help="task B train: chance of an injected wrong result on an easy step")
     ap.add_argument("--err-hard", type=float, default=0.25,
@@ -257,6 +260,9 @@ def main(argv=None):
         train.append({"id": f"{t}-train-{i}", "problem": d["problem"], "answer": d["answer"],
                       "text": d["text"], "prompt_len": d["prompt_len"], "spans": d["spans"]})
     seen = {row["problem"] for row in train}
+    for path in args.exclude:  # other training files: held out from those too
+        with open(path, encoding="utf-8") as f:
+            seen.update(json.loads(line)["problem"] for line in f if line.strip())
 
     rng = random.Random(f"glimp-demo-{t}-test-{test_seed}")
     test = []
