@@ -435,7 +435,8 @@ struct eval_run {
 };
 
 static int run_problems(struct eval_state *st, struct eval_run *er, struct eval_method *em,
-                        uint32_t run, struct glimp_policy_state *ps);
+                        const struct glimp_router_params *rp, uint32_t run,
+                        struct glimp_policy_state *ps);
 
 static int run_method(struct eval_state *st, struct eval_run *er, size_t mi)
 {
@@ -454,19 +455,18 @@ static int run_method(struct eval_state *st, struct eval_run *er, size_t mi)
         em->m.params.share = g->share_sum / g->share_n;
     }
     for (uint32_t run = 0; run < er->o->runs; run++) {
-        /* The share policy tracks its quantile over all problems of a run,
-         * and random routing draws its coins from one stream over them: a
-         * stream seeded afresh for each problem would flip the same coins on
-         * every problem, the same steps going to the LLM each time. */
+        /* Run k has seed S + k. Its problems share one policy state: the
+         * share policy tracks its quantile over all of them, and random
+         * routing draws its coins from one stream (a stream seeded afresh
+         * for each problem would flip the same coins on every problem). */
+        struct glimp_router_params rp = em->m.params;
+        rp.seed = er->o->base.seed + run;
         struct glimp_policy_state *ps = NULL;
-        enum glimp_policy pol = em->m.params.policy;
-        if (pol == GLIMP_POLICY_SHARE || pol == GLIMP_POLICY_RANDOM) {
-            int rc = glimp_policy_state_init(&em->m.params, &ps);
-            if (rc != GLIMP_OK)
-                return cli_fail("eval", rc);
-            replay_steps(st, em->m.spec, run, ps);
-        }
-        int status = run_problems(st, er, em, run, ps);
+        int rc = glimp_policy_state_init(&rp, &ps);
+        if (rc != GLIMP_OK)
+            return cli_fail("eval", rc);
+        replay_steps(st, em->m.spec, run, ps);
+        int status = run_problems(st, er, em, &rp, run, ps);
         glimp_policy_state_free(ps);
         if (status != 0)
             return status;
@@ -474,9 +474,11 @@ static int run_method(struct eval_state *st, struct eval_run *er, size_t mi)
     return 0;
 }
 
-/* One run of a method over the problems not done yet. */
+/* One run of a method over the problems not done yet, with the run's
+ * params (its seed set) and policy state. */
 static int run_problems(struct eval_state *st, struct eval_run *er, struct eval_method *em,
-                        uint32_t run, struct glimp_policy_state *ps)
+                        const struct glimp_router_params *rp, uint32_t run,
+                        struct glimp_policy_state *ps)
 {
     for (size_t i = 0; i < er->n_problems; i++) {
         const struct glimp_problem *pb = &er->data->items[i];
@@ -491,8 +493,7 @@ static int run_problems(struct eval_state *st, struct eval_run *er, struct eval_
         int rc = glimp_problem_prompt(pb, er->tmpl, &prompt);
         if (rc != GLIMP_OK)
             return cli_fail("eval", rc);
-        struct glimp_router_params p = em->m.params;
-        p.seed = er->o->base.seed + run;
+        struct glimp_router_params p = *rp;
         p.cancel = &eval_cancel;
         p.label_steps = em->label;
         p.policy_state = ps;

@@ -110,6 +110,13 @@ check "random routing: other coins on other problems" node -e '
     process.exit(l.length === 5 && l.every((r) => r.steps.length >= 2) && new Set(pat).size > 1 ? 0 : 1);' \
     "$tmp/coins/results.jsonl"
 
+# ... and run k draws from seed S + k: two runs do not route alike
+"$glimp" eval "${common[@]}" --method random:share=0.5 --runs 2 --out "$tmp/coins2" >/dev/null 2>&1
+check "random routing: other coins in another run" node -e '
+    const l = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse);
+    const pat = (k) => l.filter((r) => r.run === k).map((r) => r.steps.map((s) => s.w).join(",")).join(";");
+    process.exit(l.length === 10 && pat(0) !== pat(1) ? 0 : 1);' "$tmp/coins2/results.jsonl"
+
 # --- the share policy ranks each signal among all earlier ones, those of
 # problems done before a resume too, and random routing's coins follow on:
 # stopped after 2 problems and resumed, they route every step as an

@@ -155,10 +155,10 @@ static void run_method(const char *spec, double share, struct score *out)
     struct glimp_router_params p = demo_params(spec);
     if (share >= 0)
         p.share = share;
-    /* one random stream over all problems, as glimp eval runs them */
+    /* one policy state over all problems (one random stream), as glimp
+     * eval runs them */
     struct glimp_policy_state *ps = NULL;
-    if (p.policy == GLIMP_POLICY_RANDOM || p.policy == GLIMP_POLICY_SHARE)
-        assert_int_equal(glimp_policy_state_init(&p, &ps), GLIMP_OK);
+    assert_int_equal(glimp_policy_state_init(&p, &ps), GLIMP_OK);
     p.policy_state = ps;
     struct score *s = out;
     memset(s, 0, sizeof *s);
