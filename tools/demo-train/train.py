@@ -901,8 +901,9 @@ def main(argv=None):
     t.add_argument("--save-every", type=int, default=500)
     t.add_argument("--time-limit", type=float, help="stop after this many seconds")
     t.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
-    t.add_argument("--init", help="start from this grown model (train.py grow) instead of "
-                                  "random weights")
+    t.add_argument("--init", help="start from this model instead of random weights: a "
+                                  "grown (train.py grow), imported (train.py import) or "
+                                  "trained one (OUT/ckpt.pt), with a fresh optimizer")
     t.add_argument("--type", default="F32", help="GGUF weight type (glimp mkmodel --type)")
     t.add_argument("--name", help="general.name of the GGUF file")
     t.add_argument("--no-export", action="store_true")
