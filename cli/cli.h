@@ -56,8 +56,6 @@ int cli_load_model(const char *cmd, const char *path, uint32_t n_threads, struct
  * does not already start with it; an empty result is an error. */
 int cli_tokenize_prompt(const char *cmd, const struct glimp_tokenizer *t, const char *text,
                         size_t len, bool parse_special, struct glimp_tokens *out);
-/* Seconds on a monotonic clock. */
-double cli_now(void);
 
 /* A number for JSON output: finite as itself, NaN (not computed) as null,
  * +-inf, which JSON has no number for, as the strings "inf" and "-inf". */

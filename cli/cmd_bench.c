@@ -147,12 +147,12 @@ static double run_test(struct glimp_seq *seq, int32_t *ids, uint32_t n, bool gen
         ids[i] = (int32_t)(next_rand(rng) % n_vocab);
     int rc = glimp_seq_truncate(seq, 0);
     const float *logits;
-    double t0 = cli_now();
+    double t0 = glimp_now();
     if (rc == GLIMP_OK && !gen)
         rc = glimp_seq_append(seq, ids, n, false, &logits);
     for (uint32_t i = 0; rc == GLIMP_OK && gen && i < n; i++)
         rc = glimp_seq_append(seq, &ids[i], 1, false, &logits);
-    double t1 = cli_now();
+    double t1 = glimp_now();
     if (rc != GLIMP_OK) {
         cli_fail("bench", rc);
         return -1.0;

@@ -462,7 +462,7 @@ int cmd_demo(int argc, char **argv)
     const char *tasks[] = {"A", "B"};
     const char *about[] = {"decision-first: a step opens with its result",
                            "decision-late: a step opens with \"So\", the result comes mid-step"};
-    double t0 = cli_now();
+    double t0 = glimp_now();
     char task_out[2][PATH_MAX];
     for (int t = 0; t < 2; t++) {
         char name[16];
@@ -491,6 +491,6 @@ int cmd_demo(int argc, char **argv)
            m[tt][2].spec);
     if (print_transcript(&o, &paths, tt, m[tt][2].spec) != 0)
         return 1;
-    printf("\nglimp demo: %.0f s\n", cli_now() - t0);
+    printf("\nglimp demo: %.0f s\n", glimp_now() - t0);
     return 0;
 }

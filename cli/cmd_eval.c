@@ -56,7 +56,7 @@ static const char eval_usage[] =
 
 #define MAX_METHODS 256
 
-static volatile int eval_cancel;
+static atomic_int eval_cancel;
 
 static void on_sigint(int sig)
 {
@@ -383,7 +383,7 @@ static void progress(struct eval_state *st, const char *spec, uint32_t run, cons
     double eta = todo > done ? per * (double)(todo - done) : 0.0;
     char eta_s[32], el_s[32];
     fmt_time(eta, eta_s, sizeof eta_s);
-    fmt_time(cli_now() - st->t_start, el_s, sizeof el_s);
+    fmt_time(glimp_now() - st->t_start, el_s, sizeof el_s);
     if (st->tty) {
         int width = 30, fill = todo ? (int)((double)width * (double)done / (double)todo) : width;
         char bar[64];
@@ -498,7 +498,7 @@ static int run_problems(struct eval_state *st, struct eval_run *er, struct eval_
         p.label_steps = em->label;
         p.policy_state = ps;
         struct glimp_router_result *r = NULL;
-        double t0 = cli_now();
+        double t0 = glimp_now();
         rc = glimp_router_run(er->slm, er->llm, prompt, &p, &r);
         free(prompt);
         if (rc != GLIMP_OK) {
@@ -526,7 +526,7 @@ static int run_problems(struct eval_state *st, struct eval_run *er, struct eval_
         em->share_sum += r->summary.llm_share_steps;
         em->share_n++;
         st->finished++;
-        st->t_busy += cli_now() - t0;
+        st->t_busy += glimp_now() - t0;
         progress(st, em->m.spec, run + 1, pb->id, correct, r->summary.wall_s);
         free(extracted);
         glimp_router_result_free(r);
@@ -623,7 +623,7 @@ int cmd_eval(int argc, char **argv)
 
     if (status < 0) {
         st.tty = isatty(STDERR_FILENO);
-        st.t_start = cli_now();
+        st.t_start = glimp_now();
         struct sigaction sa = {.sa_handler = on_sigint};
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);

@@ -217,10 +217,10 @@ int cmd_generate(int argc, char **argv)
     }
 
     const float *logits = NULL;
-    double t0 = cli_now(), t1 = t0, t2 = t0;
+    double t0 = glimp_now(), t1 = t0, t2 = t0;
     if (status == 0 && (rc = glimp_seq_append(seq, prompt.ids, prompt.n, false, &logits)) != 0)
         status = cli_fail("generate", rc);
-    t1 = t2 = cli_now();
+    t1 = t2 = glimp_now();
 
     const int32_t eos = glimp_tokenizer_eos(t), eot = glimp_tokenizer_eot(t);
     size_t n_gen = 0;
@@ -235,18 +235,10 @@ int cmd_generate(int argc, char **argv)
             break;
         n_gen++;
         if (o.ids) {
-            if (out.n == out.cap) {
-                size_t cap = out.cap ? out.cap * 2 : 256;
-                int32_t *ids = realloc(out.ids, cap * sizeof *ids);
-                if (!ids) {
-                    fprintf(stderr, "glimp generate: out of memory\n");
-                    status = 1;
-                    break;
-                }
-                out.ids = ids;
-                out.cap = cap;
+            if ((rc = glimp_tokens_push(&out, &id, 1)) != GLIMP_OK) {
+                status = cli_fail("generate", rc);
+                break;
             }
-            out.ids[out.n++] = id;
         } else {
             const char *piece;
             size_t n;
@@ -270,7 +262,7 @@ int cmd_generate(int argc, char **argv)
             break;
         }
     }
-    t2 = cli_now();
+    t2 = glimp_now();
 
     if (status == 0 && !out_gone) {
         if (o.ids) {

@@ -452,7 +452,7 @@ static json_t *result_json(const struct run_opts *o, const struct glimp_backend 
 /* ---------------------------------------------------------------- output */
 
 /* Set by Ctrl-C; the router polls it between tokens. */
-static volatile int interrupted;
+static atomic_int interrupted;
 
 static void on_sigint(int sig)
 {

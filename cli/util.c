@@ -153,19 +153,8 @@ int cli_tokenize_prompt(const char *cmd, const struct glimp_tokenizer *t, const 
     if (rc != GLIMP_OK)
         return cli_fail(cmd, rc);
     if (glimp_tokenizer_add_bos(t) && bos >= 0 && (out->n == 0 || out->ids[0] != bos)) {
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 16;
-            int32_t *ids = realloc(out->ids, cap * sizeof *ids);
-            if (!ids) {
-                fprintf(stderr, "glimp %s: out of memory\n", cmd);
-                return 1;
-            }
-            out->ids = ids;
-            out->cap = cap;
-        }
-        memmove(out->ids + 1, out->ids, out->n * sizeof *out->ids);
-        out->ids[0] = bos;
-        out->n++;
+        if ((rc = glimp_tokens_insert(out, 0, &bos, 1)) != GLIMP_OK)
+            return cli_fail(cmd, rc);
     }
     if (out->n == 0) {
         fprintf(stderr, "glimp %s: the prompt is empty: no tokens to evaluate\n", cmd);
@@ -174,12 +163,6 @@ int cli_tokenize_prompt(const char *cmd, const struct glimp_tokenizer *t, const 
     return 0;
 }
 
-double cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 bool cli_router_option(const char *a, const char *v, struct glimp_router_params *p, bool *ok)
 {

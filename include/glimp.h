@@ -8,6 +8,7 @@
 #ifndef GLIMP_H
 #define GLIMP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,10 @@ const char *glimp_strerror(int code);
  * end of file (size 8000000)". Valid until the next glimp call on this
  * thread; "" when nothing failed yet. */
 const char *glimp_last_error(void);
+
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC): the clock every time
+ * glimp reports is read from. */
+double glimp_now(void);
 
 /* ------------------------------------------------------------ tensor types */
 
@@ -328,6 +333,11 @@ struct glimp_tokens {
     size_t cap;
 };
 void glimp_tokens_free(struct glimp_tokens *tokens);
+/* Insert n ids at position at (0..t->n) of t, or append them (push),
+ * growing the list; GLIMP_ERR_INVALID for a position past the end,
+ * GLIMP_ERR_NOMEM (t unchanged). */
+int glimp_tokens_insert(struct glimp_tokens *t, size_t at, const int32_t *ids, size_t n);
+int glimp_tokens_push(struct glimp_tokens *t, const int32_t *ids, size_t n);
 
 /* Encode len bytes of text and append the ids to out. With parse_special,
  * control tokens written in the text ("<|im_start|>") become their ids;
@@ -577,6 +587,10 @@ int glimp_sampler_sample(struct glimp_sampler *s, const float *logits, uint32_t 
  * logit can overflow. -inf logits are tokens of probability 0. NaN when n is
  * 0, when no logit is finite, or when any logit is NaN or +inf. */
 double glimp_entropy_full(const float *logits, size_t n);
+/* ln sum_i exp(x_i), in double, shifted by the largest so that nothing
+ * overflows: ln p(i) = x_i - glimp_log_sum_exp(x, n). NaN for no entries or
+ * a NaN or +inf one, -inf when every entry is -inf. */
+double glimp_log_sum_exp(const float *x, size_t n);
 
 /* Entropy in nats of the k largest logits' probabilities renormalised to sum
  * to 1, which is what the reference GlimpRouter code computes from a
@@ -684,6 +698,23 @@ struct glimp_step_event {
 /* Return false to stop the run (it then ends cleanly with what it has). */
 typedef bool (*glimp_step_cb)(const struct glimp_step_event *ev, void *user);
 
+/* One token of the output as it is written, for streaming: a token is
+ * passed on once its step's writer is settled (tokens a glimpse or a
+ * SpecReason judge throws away are never passed on). piece is valid only
+ * during the callback. */
+struct glimp_token_event {
+    uint32_t step; /* the index its step will have */
+    enum glimp_phase phase;
+    enum glimp_writer writer;
+    double h_init; /* its step's H_init (NaN when none) */
+    int32_t id;    /* in the writer's vocabulary */
+    const char *piece; /* its bytes in the text (may split a UTF-8 character) */
+    size_t len;
+};
+
+/* Return false to stop the run after this token. */
+typedef bool (*glimp_token_cb)(const struct glimp_token_event *ev, void *user);
+
 struct glimp_router_params {
     enum glimp_policy policy;   /* default GLIMP */
     enum glimp_signal signal;   /* default HINIT */
@@ -700,16 +731,20 @@ struct glimp_router_params {
     uint32_t max_step;          /* tokens per step; default 512 */
     uint32_t max_answer;        /* answer budget in tokens; default 2048 */
     enum glimp_writer answer_model; /* default LLM */
-    struct glimp_sampler_params sampling; /* default T 0.6, top-p 0.95, top-k 0, min-p 0 */
-    uint64_t seed;              /* sampling and random policy; default 0 */
+    struct glimp_sampler_params sampling; /* default T 0.6, top-p 0.95, top-k 0, min-p 0;
+                                             its seed must be 0 or equal seed */
+    uint64_t seed;              /* sampling (model w's sampler: seed * 2 + w) and the
+                                   random policy; default 0 */
     bool chat;                  /* prompt as one user message through the chat template;
                                    default true */
     bool think;                 /* thinking on; default true */
     uint32_t n_ctx;             /* tokens per sequence; 0: each model's default */
-    glimp_step_cb on_step;      /* may be NULL */
-    void *user;
-    /* Polled between tokens; nonzero stops the run cleanly (Ctrl-C). */
-    const volatile int *cancel;
+    glimp_step_cb on_step;      /* glimp_router_run: after each step; may be NULL */
+    glimp_token_cb on_token;    /* each token as it is written; may be NULL */
+    void *user;                 /* passed to both */
+    /* Polled between tokens; nonzero stops the run cleanly (Ctrl-C; an
+     * atomic store is safe from a signal handler). May be NULL. */
+    const atomic_int *cancel;
     /* Label each thinking step easy or hard (glimp_step_event.easy): the
      * model that did not write it writes it too from the same prefix, and
      * the texts are compared; then that is rolled back. Costs a second
@@ -778,11 +813,37 @@ struct glimp_router_result {
 int glimp_router_check_vocab(const struct glimp_backend *slm, const struct glimp_backend *llm,
                              bool *shared);
 
-/* Run one problem: the prompt (rendered with each model's chat template
- * when p->chat), thinking in steps routed by the policy, then the answer.
- * Fails with GLIMP_ERR_INVALID for bad params (naming them), draft > 0 with
- * different vocabularies, GLIMP_ERR_RANGE for a prompt longer than the
- * context, plus backend errors. When the callback or cancel stops the run,
+/* A request: one problem advanced a step at a time, so that a caller can
+ * stream its tokens, interleave many requests and stop one at any step. */
+struct glimp_request;
+
+/* Make a request: the prompt (rendered with each model's chat template when
+ * p->chat; p NULL: defaults; p is copied), thinking in steps routed by the
+ * policy, then the answer. Fails with GLIMP_ERR_INVALID for bad params
+ * (naming them), draft > 0 with different vocabularies,
+ * GLIMP_ERR_UNSUPPORTED for a setting a backend cannot honour (entropy
+ * full or drafting without a full distribution, naming the backend),
+ * GLIMP_ERR_RANGE for a prompt longer than the context, plus backend
+ * errors. The backends must outlive the request; one thread at a time
+ * drives it. */
+int glimp_request_init(struct glimp_backend *slm, struct glimp_backend *llm, const char *prompt,
+                       const struct glimp_router_params *p, struct glimp_request **out);
+void glimp_request_free(struct glimp_request *q); /* accepts NULL */
+/* Take the next step: a thinking step, or once thinking ends the answer.
+ * *ev is the step made (valid until the next call), or NULL when the
+ * request ended without one (stopped, budget or context used up); then,
+ * and after the answer, glimp_request_done is true. A failed step ends the
+ * request. */
+int glimp_request_step(struct glimp_request *q, const struct glimp_step_event **ev);
+bool glimp_request_done(const struct glimp_request *q); /* NULL: true */
+/* Stop the request at its next token: safe from any thread. The next
+ * glimp_request_step ends it (summary.stopped). */
+void glimp_request_cancel(struct glimp_request *q);
+/* Hand over the result of a done request (once; the caller frees it). */
+int glimp_request_result(struct glimp_request *q, struct glimp_router_result **out);
+
+/* Run one problem to its end: a loop over glimp_request_step, calling
+ * p->on_step after each step. When the callback or cancel stops the run,
  * it still returns GLIMP_OK with the partial result (summary.stopped). */
 int glimp_router_run(struct glimp_backend *slm, struct glimp_backend *llm, const char *prompt,
                      const struct glimp_router_params *p, struct glimp_router_result **out);

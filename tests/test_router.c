@@ -423,7 +423,7 @@ static void test_stop_and_errors(void **state)
     assert_string_equal(r->answer, "");
     glimp_router_result_free(r);
 
-    volatile int cancel = 1;
+    atomic_int cancel = 1;
     p = greedy();
     p.cancel = &cancel;
     r = run(&p);

@@ -5,6 +5,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +15,7 @@ void bk_gen_reset(struct bk_gen_out *out)
     out->text_len = 0;
     if (out->text)
         out->text[0] = '\0';
-    out->eos = out->blank = out->ctx_full = out->cancelled = false;
-    out->t_first = 0.0;
+    out->eos = out->blank = out->ctx_full = out->cancelled = out->stopped = false;
 }
 
 bool bk_has_blank_line(const char *text, size_t len, size_t from)
@@ -50,4 +50,54 @@ uint32_t glimp_backend_n_vocab(const struct glimp_backend *b)
 const char *glimp_backend_warning(const struct glimp_backend *b)
 {
     return b ? b->warning : "";
+}
+
+int bk_gen_keep(struct bk_gen_out *out, const struct bk_gen_rule *r, int32_t id, const char *piece,
+                size_t len, double entropy, double logprob)
+{
+    size_t before = out->text_len;
+    int rc = bk_text_append(out, piece, len);
+    if (rc != GLIMP_OK)
+        return rc;
+    out->ids[out->n] = id;
+    if (out->entropy)
+        out->entropy[out->n] = entropy;
+    if (out->logprob)
+        out->logprob[out->n] = logprob;
+    out->n++;
+    if (r->on_token && !r->on_token(r->user, id, piece, len))
+        out->stopped = true;
+    if (r->stop_blank_line && bk_has_blank_line(out->text, out->text_len, before))
+        out->blank = true;
+    return GLIMP_OK;
+}
+
+double bk_dist_entropy(const struct bk_dist *d, uint32_t n_vocab, uint32_t k)
+{
+    if (d->logits)
+        return k ? glimp_entropy_topk(d->logits, n_vocab, k) : glimp_entropy_full(d->logits, n_vocab);
+    if (k == 0 || d->k == 0)
+        return NAN;
+    /* the top entries renormalised: H = ln Z - sum e_i x_i / Z over
+     * x_i = lp_i - lp_0 <= 0, summed largest first as from the logits */
+    uint32_t n = d->k < k ? d->k : k;
+    double z = 0.0, s = 0.0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (d->logprob[i] == -INFINITY)
+            continue;
+        double x = d->logprob[i] - d->logprob[0], e = exp(x);
+        z += e;
+        s += e * x;
+    }
+    double h = log(z) - s / z;
+    return h > 0.0 ? h : 0.0;
+}
+
+void bk_dist_fill_topk(struct bk_dist *d, uint32_t n_vocab, uint32_t k)
+{
+    k = k < BK_TOPK_MAX ? k : BK_TOPK_MAX;
+    d->k = (uint32_t)glimp_logits_top_k(d->logits, n_vocab, k, d->id);
+    double lse = glimp_log_sum_exp(d->logits, n_vocab);
+    for (uint32_t i = 0; i < d->k; i++)
+        d->logprob[i] = (double)d->logits[d->id[i]] - lse;
 }

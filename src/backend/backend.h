@@ -1,34 +1,72 @@
-/* backend.h - the one interface between the router and a model: the
- * vtable every backend fills in (the local engine now, an OpenAI-compatible
- * server later) and thin inline calls through it. Nothing in the router may
- * assume more about a model than what is here. */
+/* backend.h - the model interface: what the router may ask of a model, as a
+ * vtable that the local engine (local.c), a remote OpenAI-compatible server
+ * and the scripted fake of the tests all fill in, plus what they share.
+ *
+ * A model gives the distribution of the next token as a small value (the
+ * top-k ids with their log-probabilities, and the whole logit vector only
+ * where it has one), writes a step by sampling on its own side (streaming
+ * each token through a callback), scores given tokens, and rolls back. Its
+ * capability flags say which of the costly or exact things it can do, so
+ * that the router refuses a setting a backend cannot honour, clearly, before
+ * anything runs. */
 #ifndef GLIMP_BACKEND_H
 #define GLIMP_BACKEND_H
 
 #include "glimp.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* What a backend can do beyond the common ground (top-k distributions,
+ * step generation, text in and out). */
+enum bk_cap {
+    BK_CAP_FULL_DIST = 1u << 0, /* bk_dist.logits: the whole next-token vector,
+                                   and the sampler calls over it (sample, probs,
+                                   draw, uniform, score) */
+    BK_CAP_EXACT_IDS = 1u << 1, /* token ids in and out are the model's own */
+    BK_CAP_ROLLBACK = 1u << 2,  /* truncate is cheap and in this process */
+};
+
+/* The most top-k entries a distribution carries (a remote server's
+ * top_logprobs is at most 20 on vLLM by default). */
+#define BK_TOPK_MAX 20
+
+/* The distribution of a sequence's next token. */
+struct bk_dist {
+    /* n_vocab raw logits (T = 1) where the backend has them (FULL_DIST),
+     * else NULL; valid until the next call on the sequence. */
+    const float *logits;
+    uint32_t k;                 /* entries below, most likely first */
+    int32_t id[BK_TOPK_MAX];
+    double logprob[BK_TOPK_MAX]; /* ln p at T = 1 */
+};
+
 struct bk_seq;
+
+/* Called with each token a generate call keeps (id, and its bytes as the
+ * text shows them); false stops the call after that token. */
+typedef bool (*bk_token_cb)(void *user, int32_t id, const char *piece, size_t len);
 
 /* How far one generate call may go. */
 struct bk_gen_rule {
-    uint32_t max_tokens;        /* >= 1 */
+    uint32_t max_tokens;        /* >= 1: out->n stops there */
     bool stop_blank_line;       /* stop once out->text (what it held before
                                    the call included) holds "\n\n" */
     bool want_entropy;          /* fill out->entropy */
     bool want_logprob;          /* fill out->logprob */
-    uint32_t entropy_topk;      /* 0: full entropy */
-    const volatile int *cancel; /* polled before each token */
+    uint32_t entropy_topk;      /* 0: full entropy (FULL_DIST only) */
+    const atomic_int *cancel;   /* polled before each token; may be NULL */
+    bk_token_cb on_token;       /* may be NULL */
+    void *user;
 };
 
 /* What one generate call wrote. ids, entropy and logprob are caller-owned
  * arrays of at least max_tokens entries (entropy/logprob may be NULL when
  * not wanted); text grows as needed (the caller frees it). Every token in
- * ids was appended to the sequence, so its logits are the distribution of
- * the next token. An end-of-generation token is not kept. */
+ * ids was appended to the sequence, so its distribution is that of the
+ * next token. An end-of-generation token is not kept. */
 struct bk_gen_out {
     int32_t *ids;
     double *entropy; /* entropy (nats) of the distribution each token was drawn from */
@@ -40,7 +78,7 @@ struct bk_gen_out {
     bool blank;     /* stopped at "\n\n" */
     bool ctx_full;  /* the sequence's context is full */
     bool cancelled; /* *cancel was set */
-    double t_first; /* CLOCK_MONOTONIC seconds when the first token came; 0: none yet */
+    bool stopped;   /* on_token said stop */
 };
 
 struct bk_ops {
@@ -49,7 +87,7 @@ struct bk_ops {
      * tokenize it with special tokens, adding BOS as the model asks. */
     int (*prompt_tokens)(struct glimp_backend *b, const char *text, bool chat, bool think,
                          struct glimp_tokens *out);
-    /* Tokenize text (special tokens parsed), no BOS. */
+    /* Tokenize text (special tokens parsed), no BOS, appending to out. */
     int (*tokenize)(struct glimp_backend *b, const char *text, size_t len,
                     struct glimp_tokens *out);
     bool (*is_eog)(const struct glimp_backend *b, int32_t id);
@@ -63,34 +101,42 @@ struct bk_ops {
                        size_t *len);
 
     /* A sequence with its own context of n_ctx tokens (0: the model's) and
-     * its own sampler. */
+     * its own sampler (sp; its seed is the sequence's). */
     int (*seq_init)(struct glimp_backend *b, uint32_t n_ctx, const struct glimp_sampler_params *sp,
                     struct bk_seq **out);
     void (*seq_free)(struct bk_seq *s);
     uint32_t (*seq_len)(const struct bk_seq *s);
     uint32_t (*seq_n_ctx)(const struct bk_seq *s);
-    /* Evaluate n tokens; *logits gets the last position's n_vocab logits,
-     * or all n rows with all_logits; valid until the next append, truncate
-     * or generate on s. */
-    int (*append)(struct bk_seq *s, const int32_t *ids, size_t n, bool all_logits,
-                  const float **logits);
+    /* Read n tokens; the sequence then has the distribution of the next. */
+    int (*append)(struct bk_seq *s, const int32_t *ids, size_t n);
+    /* Keep the first len tokens; the next-token distribution is then
+     * unknown until the next append (GLIMP_ERR_INVALID from next). */
     int (*truncate)(struct bk_seq *s, uint32_t len);
-    /* Sampling with the sequence's sampler. */
+    /* The distribution after the last token read, with its top k entries
+     * (k <= BK_TOPK_MAX; 0: logits only, FULL_DIST backends). */
+    int (*next)(struct bk_seq *s, uint32_t k, struct bk_dist *d);
+    /* Sample from the next-token distribution, append, and sample on until
+     * the rule stops it. */
+    int (*generate)(struct bk_seq *s, const struct bk_gen_rule *r, struct bk_gen_out *out);
+
+    /* FULL_DIST backends only (NULL elsewhere): read n tokens and give the
+     * logits after each (*rows: n rows of n_logits, valid until the next call
+     * on s), as speculative decoding verifies drafts; and the sequence's
+     * sampler over whole vectors. */
+    int (*score)(struct bk_seq *s, const int32_t *ids, size_t n, const float **rows);
     int (*sample)(struct bk_seq *s, const float *logits, int32_t *id);
     int (*probs)(struct bk_seq *s, const float *logits, float *probs);
     int (*draw)(struct bk_seq *s, const float *probs, int32_t *id);
     double (*uniform)(struct bk_seq *s);
-    /* Sample from *logits (the distribution after the sequence's last
-     * token), append, and sample on until the rule stops it; *logits ends
-     * as the distribution after the last token appended. */
-    int (*generate)(struct bk_seq *s, const float **logits, const struct bk_gen_rule *r,
-                    struct bk_gen_out *out);
 };
 
 /* The common head of every backend and sequence. */
 struct glimp_backend {
     const struct bk_ops *ops;
+    unsigned caps;    /* enum bk_cap flags */
     uint32_t n_vocab; /* ids that can be sampled and decoded */
+    uint32_t n_logits; /* floats in a row of logits (>= n_vocab: rows past the
+                          vocabulary are the model's padding) */
     char desc[256];
     char warning[600]; /* "" or what people should know (a fallback taken) */
 };
@@ -98,6 +144,11 @@ struct glimp_backend {
 struct bk_seq {
     struct glimp_backend *b;
 };
+
+static inline bool bk_has(const struct glimp_backend *b, unsigned caps)
+{
+    return (b->caps & caps) == caps;
+}
 
 /* Empty out for the next generate: no tokens, no text, no flags (the
  * arrays and the text buffer stay). */
@@ -110,5 +161,23 @@ bool bk_has_blank_line(const char *text, size_t len, size_t from);
 
 /* Append len bytes to out->text, growing it; GLIMP_ERR_NOMEM. */
 int bk_text_append(struct bk_gen_out *out, const char *s, size_t len);
+
+/* Keep one token that a generate call drew: its id (and entropy, logprob
+ * when the arrays are there), its bytes in the text; then apply the rule's
+ * stops (blank line, on_token). What every backend's generate does with a
+ * token, in one place. */
+int bk_gen_keep(struct bk_gen_out *out, const struct bk_gen_rule *r, int32_t id, const char *piece,
+                size_t len, double entropy, double logprob);
+
+/* The entropy (nats) of a distribution over its top k entries
+ * renormalised (k > 0), as the reference code computes it from a server's
+ * top-20, or over the whole vocabulary (k == 0, logits needed). From the
+ * logits where the distribution has them, so that the local path stays
+ * exactly what it was; else from the top-k log-probabilities. NaN when it
+ * cannot be computed. */
+double bk_dist_entropy(const struct bk_dist *d, uint32_t n_vocab, uint32_t k);
+
+/* Fill d's top k entries from its logits (k <= BK_TOPK_MAX). */
+void bk_dist_fill_topk(struct bk_dist *d, uint32_t n_vocab, uint32_t k);
 
 #endif

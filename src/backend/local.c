@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct local_backend {
     struct glimp_backend base;
@@ -24,6 +23,7 @@ struct local_seq {
     struct bk_seq base;
     struct glimp_seq *seq;
     struct glimp_sampler *smp;
+    const float *next; /* logits of the next token, or NULL after a truncate */
 };
 
 static struct local_backend *lb(const struct glimp_backend *b)
@@ -42,22 +42,6 @@ static void local_free(struct glimp_backend *b)
     glimp_tokenizer_free(l->tok);
     glimp_model_free(l->model);
     free(l);
-}
-
-static int push_front(struct glimp_tokens *t, int32_t id)
-{
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        int32_t *ids = realloc(t->ids, cap * sizeof *ids);
-        if (!ids)
-            return glimp_error(GLIMP_ERR_NOMEM, "backend: out of memory");
-        t->ids = ids;
-        t->cap = cap;
-    }
-    memmove(t->ids + 1, t->ids, t->n * sizeof *t->ids);
-    t->ids[0] = id;
-    t->n++;
-    return GLIMP_OK;
 }
 
 static int local_prompt_tokens(struct glimp_backend *b, const char *text, bool chat, bool think,
@@ -80,7 +64,7 @@ static int local_prompt_tokens(struct glimp_backend *b, const char *text, bool c
         return rc;
     int32_t bos = glimp_tokenizer_bos(l->tok);
     if (glimp_tokenizer_add_bos(l->tok) && bos >= 0 && (out->n == 0 || out->ids[0] != bos))
-        rc = push_front(out, bos);
+        rc = glimp_tokens_insert(out, 0, &bos, 1);
     if (rc == GLIMP_OK && out->n == 0)
         rc = glimp_error(GLIMP_ERR_INVALID, "backend: the prompt is empty: no tokens");
     return rc;
@@ -145,15 +129,42 @@ static uint32_t local_seq_n_ctx(const struct bk_seq *s)
     return glimp_seq_n_ctx(ls(s)->seq);
 }
 
-static int local_append(struct bk_seq *s, const int32_t *ids, size_t n, bool all_logits,
-                        const float **logits)
+static int local_append(struct bk_seq *s, const int32_t *ids, size_t n)
 {
-    return glimp_seq_append(ls(s)->seq, ids, n, all_logits, logits);
+    struct local_seq *q = ls(s);
+    int rc = glimp_seq_append(q->seq, ids, n, false, &q->next);
+    if (rc != GLIMP_OK)
+        q->next = NULL;
+    return rc;
+}
+
+static int local_score(struct bk_seq *s, const int32_t *ids, size_t n, const float **rows)
+{
+    struct local_seq *q = ls(s);
+    int rc = glimp_seq_append(q->seq, ids, n, true, rows);
+    q->next = rc == GLIMP_OK ? *rows + (n - 1) * (size_t)s->b->n_logits : NULL;
+    return rc;
 }
 
 static int local_truncate(struct bk_seq *s, uint32_t len)
 {
-    return glimp_seq_truncate(ls(s)->seq, len);
+    int rc = glimp_seq_truncate(ls(s)->seq, len);
+    if (rc == GLIMP_OK)
+        ls(s)->next = NULL;
+    return rc;
+}
+
+static int local_next(struct bk_seq *s, uint32_t k, struct bk_dist *d)
+{
+    const float *logits = ls(s)->next;
+    if (!logits)
+        return glimp_error(GLIMP_ERR_INVALID,
+                           "backend: no next-token distribution (nothing read since a rollback)");
+    d->logits = logits;
+    d->k = 0;
+    if (k > 0)
+        bk_dist_fill_topk(d, s->b->n_vocab, k);
+    return GLIMP_OK;
 }
 
 static int local_sample(struct bk_seq *s, const float *logits, int32_t *id)
@@ -176,38 +187,26 @@ static double local_uniform(struct bk_seq *s)
     return glimp_sampler_uniform(ls(s)->smp);
 }
 
-/* ln p(id) under softmax(logits) at T = 1, in double. */
-static double log_prob(const float *logits, uint32_t n, int32_t id)
-{
-    double mx = -INFINITY;
-    for (uint32_t i = 0; i < n; i++)
-        if (logits[i] > mx)
-            mx = logits[i];
-    double z = 0.0;
-    for (uint32_t i = 0; i < n; i++)
-        z += exp((double)logits[i] - mx);
-    return (double)logits[id] - mx - log(z);
-}
-
 static int local_token_bytes(const struct glimp_backend *b, int32_t id, char *buf, size_t cap,
                              size_t *len)
 {
     return glimp_token_to_bytes(lb(b)->tok, id, false, buf, cap, len);
 }
 
-static int local_generate(struct bk_seq *s, const float **logitsp, const struct bk_gen_rule *r,
-                          struct bk_gen_out *o)
+static int local_generate(struct bk_seq *s, const struct bk_gen_rule *r, struct bk_gen_out *o)
 {
-    const float *logits = *logitsp;
     struct local_seq *q = ls(s);
     struct local_backend *l = lb(s->b);
     const uint32_t nv = s->b->n_vocab;
     char piece[1024];
-    while (o->n < r->max_tokens) {
-        if (r->cancel && *r->cancel) {
+    if (!q->next)
+        return glimp_error(GLIMP_ERR_INVALID, "backend: generate with no distribution to draw from");
+    while (o->n < r->max_tokens && !o->blank && !o->stopped) {
+        if (r->cancel && atomic_load(r->cancel)) {
             o->cancelled = true;
             break;
         }
+        const float *logits = q->next;
         int32_t id;
         int rc = glimp_sampler_sample(q->smp, logits, nv, &id);
         if (rc != GLIMP_OK)
@@ -225,32 +224,15 @@ static int local_generate(struct bk_seq *s, const float **logitsp, const struct 
             ent = r->entropy_topk ? glimp_entropy_topk(logits, nv, r->entropy_topk)
                                   : glimp_entropy_full(logits, nv);
         if (r->want_logprob)
-            lp = log_prob(logits, nv, id);
+            lp = (double)logits[id] - glimp_log_sum_exp(logits, nv);
         size_t plen;
         rc = glimp_token_to_bytes(l->tok, id, false, piece, sizeof piece, &plen);
+        if (rc == GLIMP_OK)
+            rc = local_append(s, &id, 1);
+        if (rc == GLIMP_OK)
+            rc = bk_gen_keep(o, r, id, piece, plen, ent, lp);
         if (rc != GLIMP_OK)
             return rc;
-        if ((rc = glimp_seq_append(q->seq, &id, 1, false, &logits)) != GLIMP_OK)
-            return rc;
-        *logitsp = logits;
-        size_t before = o->text_len;
-        if ((rc = bk_text_append(o, piece, plen)) != GLIMP_OK)
-            return rc;
-        if (o->t_first == 0.0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            o->t_first = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-        }
-        o->ids[o->n] = id;
-        if (o->entropy)
-            o->entropy[o->n] = ent;
-        if (o->logprob)
-            o->logprob[o->n] = lp;
-        o->n++;
-        if (r->stop_blank_line && bk_has_blank_line(o->text, o->text_len, before)) {
-            o->blank = true;
-            break;
-        }
     }
     return GLIMP_OK;
 }
@@ -269,11 +251,13 @@ static const struct bk_ops local_ops = {
     .seq_n_ctx = local_seq_n_ctx,
     .append = local_append,
     .truncate = local_truncate,
+    .next = local_next,
+    .generate = local_generate,
+    .score = local_score,
     .sample = local_sample,
     .probs = local_probs,
     .draw = local_draw,
     .uniform = local_uniform,
-    .generate = local_generate,
 };
 
 /* FNV-1a over every token's text and type, so two files with the same
@@ -320,7 +304,9 @@ int glimp_backend_local_open(const char *path, const struct glimp_model_params *
     if (glimp_tokenizer_n_vocab(l->tok) < nv)
         nv = glimp_tokenizer_n_vocab(l->tok);
     l->base.ops = &local_ops;
+    l->base.caps = BK_CAP_FULL_DIST | BK_CAP_EXACT_IDS | BK_CAP_ROLLBACK;
     l->base.n_vocab = nv;
+    l->base.n_logits = mi->n_vocab;
     l->eos = glimp_tokenizer_eos(l->tok);
     l->eot = glimp_tokenizer_eot(l->tok);
     l->vocab_hash = hash_vocab(l->tok);

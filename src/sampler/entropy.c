@@ -75,3 +75,16 @@ double glimp_entropy_topk(const float *logits, size_t n, size_t k)
         free(ids);
     return h;
 }
+
+double glimp_log_sum_exp(const float *x, size_t n)
+{
+    if (!x || n == 0)
+        return NAN;
+    double m = max_logit(x, n);
+    if (isnan(m) || m == -INFINITY)
+        return m;
+    double z = 0.0;
+    for (size_t i = 0; i < n; i++)
+        z += exp((double)x[i] - m);
+    return m + log(z);
+}

@@ -58,20 +58,44 @@ static uint64_t heap_pop(struct heap *h)
     return top;
 }
 
+int glimp_tokens_insert(struct glimp_tokens *t, size_t at, const int32_t *ids, size_t n)
+{
+    if (!t || at > t->n || (!ids && n))
+        return glimp_error(GLIMP_ERR_INVALID, "tokens: nothing to insert into, or at %zu of %zu",
+                           at, t ? t->n : 0);
+    if (n == 0)
+        return GLIMP_OK;
+    if (n > SIZE_MAX / sizeof *t->ids - t->n)
+        return glimp_error(GLIMP_ERR_NOMEM, "tokens: a list of %zu + %zu tokens is too long", t->n,
+                           n);
+    if (t->n + n > t->cap) {
+        size_t cap = t->cap ? t->cap : 64;
+        while (cap < t->n + n)
+            cap = cap > SIZE_MAX / 2 / sizeof *t->ids ? t->n + n : cap * 2;
+        int32_t *p = realloc(t->ids, cap * sizeof *p);
+        if (!p)
+            return glimp_error(GLIMP_ERR_NOMEM, "tokens: out of memory for %zu tokens", cap);
+        t->ids = p;
+        t->cap = cap;
+    }
+    memmove(t->ids + at + n, t->ids + at, (t->n - at) * sizeof *t->ids);
+    memcpy(t->ids + at, ids, n * sizeof *ids);
+    t->n += n;
+    return GLIMP_OK;
+}
+
+int glimp_tokens_push(struct glimp_tokens *t, const int32_t *ids, size_t n)
+{
+    return glimp_tokens_insert(t, t ? t->n : 0, ids, n);
+}
+
 int tok_push(struct glimp_tokens *out, int32_t id)
 {
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 64;
-        if (cap > SIZE_MAX / sizeof *out->ids)
-            return glimp_error(GLIMP_ERR_NOMEM, "tokenize: token list too long");
-        int32_t *ids = realloc(out->ids, cap * sizeof *ids);
-        if (!ids)
-            return glimp_error(GLIMP_ERR_NOMEM, "tokenize: out of memory for %zu tokens", cap);
-        out->ids = ids;
-        out->cap = cap;
+    if (out->n < out->cap) { /* the tokenizer's hot path */
+        out->ids[out->n++] = id;
+        return GLIMP_OK;
     }
-    out->ids[out->n++] = id;
-    return GLIMP_OK;
+    return glimp_tokens_push(out, &id, 1);
 }
 
 void glimp_tokens_free(struct glimp_tokens *tokens)
