@@ -25,6 +25,12 @@ int cmd_generate(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
+/* An eval run as glimp eval shows it (cmd_eval.c): the plan, progress on
+ * stderr, Ctrl-C as a clean stop, then the report. Sets p's callbacks and
+ * cancel. Returns 0, 1 after a message, or 130 when interrupted. */
+struct glimp_eval_params;
+int cli_eval_run(struct glimp_eval_params *p);
+
 /* Print "glimp <cmd>: <message>" for the library's last error to stderr and
  * return the exit code for a failed command. */
 int cli_fail(const char *cmd, int err);

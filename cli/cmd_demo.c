@@ -1,12 +1,12 @@
 /* cmd_demo.c - `glimp demo`: GlimpRouter on the trained demo pair that ships
- * in models/demo. For each task it runs glimp eval's machinery with a fixed
+ * in models/demo. For each task it runs an eval (glimp_eval_run) with a fixed
  * set of methods (SLM alone, LLM alone, GlimpRouter on H_init, then random
  * routing, H_step and glimpse K at the share GlimpRouter measured), prints
  * the table, a terminal histogram of H_init and one routed transcript, and
  * leaves each task's eval report in a folder of its own. */
 #include "cli.h"
 
-#include "glimp.h"
+#include "glimp_eval.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -223,7 +223,19 @@ static size_t demo_methods(const struct demo_opts *o, bool task_b, struct demo_m
     return n;
 }
 
-/* glimp eval over one task, into OUT/taskX (its old results replaced). */
+/* The params every demo run has: greedy, raw prompts, the budgets. */
+static struct glimp_router_params demo_base(void)
+{
+    struct glimp_router_params p = glimp_router_default_params();
+    p.chat = false;
+    p.sampling.temperature = 0.0f;
+    p.max_think = DEMO_MAX_THINK;
+    p.max_step = DEMO_MAX_STEP;
+    p.max_answer = DEMO_MAX_ANSWER;
+    return p;
+}
+
+/* An eval of one task, into OUT/taskX (its old results replaced). */
 static int run_task(const struct demo_opts *o, const struct demo_paths *p, int task,
                     const char *task_out, const struct demo_method *m, size_t n_m)
 {
@@ -235,25 +247,47 @@ static int run_task(const struct demo_opts *o, const struct demo_paths *p, int t
         fprintf(stderr, "glimp demo: cannot replace %s: %s\n", results, strerror(errno));
         return 1;
     }
-    char limit[16], threads[16], think[16], step[16], answer[16];
-    snprintf(limit, sizeof limit, "%u", o->limit);
-    snprintf(threads, sizeof threads, "%u", o->n_threads);
-    snprintf(think, sizeof think, "%u", DEMO_MAX_THINK);
-    snprintf(step, sizeof step, "%u", DEMO_MAX_STEP);
-    snprintf(answer, sizeof answer, "%u", DEMO_MAX_ANSWER);
-    const char *argv[64] = {
-        "eval",        "--slm",    p->slm,       "--llm",     p->llm,         "--data",
-        p->data[task], "--prompt", p->prompt,    "--no-chat", "--out",        task_out,
-        "--limit",     limit,      "-t",         threads,     "--temp",       "0",
-        "--max-think", think,      "--max-step", step,        "--max-answer", answer};
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    for (size_t i = 0; i < n_m; i++) {
-        argv[argc++] = "--method";
-        argv[argc++] = m[i].spec;
+    struct glimp_router_params base = demo_base();
+    struct glimp_method methods[8];
+    struct glimp_dataset *data = NULL;
+    struct glimp_backend *slm = NULL, *llm = NULL;
+    char *tmpl = NULL;
+    size_t tlen;
+    struct glimp_model_params mp = glimp_model_default_params();
+    mp.n_threads = o->n_threads;
+    int status = 1, rc = GLIMP_OK;
+    for (size_t i = 0; i < n_m && rc == GLIMP_OK; i++)
+        rc = glimp_method_parse(m[i].spec, &base, &methods[i]);
+    if (rc == GLIMP_OK)
+        rc = glimp_dataset_load(p->data[task], false, NULL, NULL, &data);
+    if (rc != GLIMP_OK) {
+        status = cli_fail("demo", rc);
+        goto done;
     }
-    return cmd_eval(argc, (char **)argv);
+    if (cli_read_file("demo", p->prompt, &tmpl, &tlen) != 0)
+        goto done;
+    if ((rc = glimp_backend_local_open(p->slm, &mp, &slm)) != GLIMP_OK ||
+        (rc = glimp_backend_local_open(p->llm, &mp, &llm)) != GLIMP_OK) {
+        status = cli_fail("demo", rc);
+        goto done;
+    }
+    struct glimp_eval_params ep = glimp_eval_default_params();
+    ep.slm = slm;
+    ep.llm = llm;
+    ep.dataset = data;
+    ep.limit = o->limit;
+    ep.methods = methods;
+    ep.n_methods = n_m;
+    ep.base = base;
+    ep.out_dir = task_out;
+    ep.prompt_template = tmpl;
+    status = cli_eval_run(&ep);
+done:
+    glimp_backend_free(slm);
+    glimp_backend_free(llm);
+    glimp_dataset_free(data);
+    free(tmpl);
+    return status;
 }
 
 static json_t *find_summary(json_t *methods, const char *spec)
@@ -303,53 +337,51 @@ static int print_table(const char *task_out, const struct demo_method *m, size_t
     return 0;
 }
 
+enum { BINS = 12 };
+
+/* The steps of one method, binned by H_init. */
+struct hist {
+    const char *spec;
+    double width;
+    size_t easy[BINS], hard[BINS], unlabelled;
+};
+
+static int hist_add(const struct glimp_eval_record *r, void *user)
+{
+    struct hist *h = user;
+    if (strcmp(r->method, h->spec) != 0)
+        return GLIMP_OK;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        const struct glimp_eval_step *st = &r->steps[i];
+        if (!isfinite(st->h_init))
+            continue;
+        int b = (int)(st->h_init / h->width);
+        b = b < 0 ? 0 : b >= BINS ? BINS - 1 : b;
+        if (st->easy < 0)
+            h->unlabelled++;
+        else if (st->easy)
+            h->easy[b]++;
+        else
+            h->hard[b]++;
+    }
+    return GLIMP_OK;
+}
+
 /* A histogram of the SLM's first-token entropy over GlimpRouter's steps,
  * each bar split into steps both models write alike (easy, '.') and steps
  * they write differently (hard, '#'); tau marked. */
 static int print_histogram(const char *task_out, const char *spec, double tau)
 {
-    enum { BINS = 12 };
     const double width = 0.25; /* nats; the last bin takes everything above */
-    size_t easy[BINS] = {0}, hard[BINS] = {0}, unlabelled = 0;
     char path[PATH_MAX];
     if (!join(path, sizeof path, task_out, "results.jsonl", ""))
         return 1;
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "glimp demo: %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        const char *m = json_string_value(json_object_get(o, "method"));
-        if (m && !strcmp(m, spec)) {
-            size_t i;
-            json_t *st;
-            json_array_foreach(json_object_get(o, "steps"), i, st)
-            {
-                double h = num(st, "h");
-                json_t *e = json_object_get(st, "easy");
-                if (isnan(h))
-                    continue;
-                int b = (int)(h / width);
-                b = b < 0 ? 0 : b >= BINS ? BINS - 1 : b;
-                if (!json_is_integer(e) || json_integer_value(e) < 0)
-                    unlabelled++;
-                else if (json_integer_value(e))
-                    easy[b]++;
-                else
-                    hard[b]++;
-            }
-        }
-        json_decref(o);
-    }
-    free(line);
-    fclose(f);
+    struct hist h = {.spec = spec, .width = width};
+    if (glimp_eval_records_read(path, hist_add, &h) != GLIMP_OK)
+        return cli_fail("demo", GLIMP_ERR_IO);
     size_t top = 1;
     for (int b = 0; b < BINS; b++)
-        top = easy[b] + hard[b] > top ? easy[b] + hard[b] : top;
+        top = h.easy[b] + h.hard[b] > top ? h.easy[b] + h.hard[b] : top;
     printf("  H_init (nats)   steps   '.' both models write it alike, '#' they differ\n");
     for (int b = 0; b < BINS; b++) {
         double lo = b * width;
@@ -358,13 +390,13 @@ static int print_histogram(const char *task_out, const char *spec, double tau)
             snprintf(range, sizeof range, "%.2f+", lo);
         else
             snprintf(range, sizeof range, "%.2f-%.2f", lo, lo + width);
-        int ne = (int)lround(50.0 * (double)easy[b] / (double)top);
-        int nh = (int)lround(50.0 * (double)hard[b] / (double)top);
-        if (easy[b] && !ne)
+        int ne = (int)lround(50.0 * (double)h.easy[b] / (double)top);
+        int nh = (int)lround(50.0 * (double)h.hard[b] / (double)top);
+        if (h.easy[b] && !ne)
             ne = 1;
-        if (hard[b] && !nh)
+        if (h.hard[b] && !nh)
             nh = 1;
-        printf("  %-11s %5zu  ", range, easy[b] + hard[b]);
+        printf("  %-11s %5zu  ", range, h.easy[b] + h.hard[b]);
         for (int i = 0; i < ne; i++)
             putchar('.');
         for (int i = 0; i < nh; i++)
@@ -373,8 +405,8 @@ static int print_histogram(const char *task_out, const char *spec, double tau)
             printf("  <- tau %.2f", tau);
         putchar('\n');
     }
-    if (unlabelled)
-        printf("  (%zu steps unlabelled)\n", unlabelled);
+    if (h.unlabelled)
+        printf("  (%zu steps unlabelled)\n", h.unlabelled);
     return 0;
 }
 
@@ -388,6 +420,7 @@ static int print_transcript(const struct demo_opts *o, const struct demo_paths *
     char *tmpl = NULL, *prompt = NULL, *extracted = NULL;
     size_t tlen;
     struct glimp_method m;
+    struct glimp_router_params base = demo_base();
     struct glimp_model_params mp = glimp_model_default_params();
     mp.n_threads = o->n_threads;
     int status = 1, rc;
@@ -395,17 +428,12 @@ static int print_transcript(const struct demo_opts *o, const struct demo_paths *
         goto done;
     if ((rc = glimp_dataset_load(p->data[task], false, NULL, NULL, &ds)) != GLIMP_OK ||
         (rc = glimp_problem_prompt(&ds->items[0], tmpl, &prompt)) != GLIMP_OK ||
-        (rc = glimp_method_parse(spec, NULL, &m)) != GLIMP_OK ||
+        (rc = glimp_method_parse(spec, &base, &m)) != GLIMP_OK ||
         (rc = glimp_backend_local_open(p->slm, &mp, &slm)) != GLIMP_OK ||
         (rc = glimp_backend_local_open(p->llm, &mp, &llm)) != GLIMP_OK) {
         status = cli_fail("demo", rc);
         goto done;
     }
-    m.params.chat = false;
-    m.params.sampling.temperature = 0.0f;
-    m.params.max_think = DEMO_MAX_THINK;
-    m.params.max_step = DEMO_MAX_STEP;
-    m.params.max_answer = DEMO_MAX_ANSWER;
     if ((rc = glimp_router_run(slm, llm, prompt, &m.params, &r)) != GLIMP_OK) {
         status = cli_fail("demo", rc);
         goto done;

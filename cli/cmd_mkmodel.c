@@ -3,7 +3,7 @@
  * built-in vocabulary, for tests, benchmarks and the demo models. */
 #include "cli.h"
 
-#include "glimp.h"
+#include "glimp_testmodel.h"
 
 #include <errno.h>
 #include <float.h>

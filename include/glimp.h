@@ -1,8 +1,11 @@
-/* glimp.h - the public interface of libglimp.
+/* glimp.h - the public interface of libglimp: inference and routing.
  *
  * glimp pairs a small and a large reasoning model and routes each reasoning
- * step by the small model's first-token entropy. This header is the only one
- * a program needs: errors, tensor types, GGUF files and test models so far.
+ * step by the small model's first-token entropy. This header holds errors,
+ * tensor types, GGUF files, the tokenizer, chat templates, models and
+ * sequences, sampling, backends and the router. Two more headers build on
+ * it: glimp_eval.h (benchmark problems, methods, the eval run and its
+ * report) and glimp_testmodel.h (GGUF models with seeded random weights).
  * The library never prints or exits; every failure returns a negative
  * glimp_err code and leaves a detailed message in glimp_last_error(). */
 #ifndef GLIMP_H
@@ -16,6 +19,26 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ----------------------------------------------------- version and export */
+
+/* The library's version; CMakeLists.txt's project(VERSION) must match (the
+ * configure step checks). */
+#define GLIMP_VERSION_MAJOR 0
+#define GLIMP_VERSION_MINOR 1
+#define GLIMP_VERSION_PATCH 0
+#define GLIMP_VERSION_STRING "0.1.0"
+
+/* Marks the functions a shared libglimp exports. */
+#if defined(__GNUC__) || defined(__clang__)
+#define GLIMP_API __attribute__((visibility("default")))
+#else
+#define GLIMP_API
+#endif
+
+/* GLIMP_VERSION_STRING of the library linked in, which may be newer than
+ * the header compiled against. A static string. */
+GLIMP_API const char *glimp_version(void);
 
 /* ------------------------------------------------------------------ errors */
 
@@ -853,132 +876,6 @@ const char *glimp_policy_name(enum glimp_policy p);   /* "glimp", ... */
 const char *glimp_signal_name(enum glimp_signal s);   /* "hinit", ... */
 const char *glimp_writer_name(enum glimp_writer w);   /* "slm", "llm" */
 const char *glimp_think_end_name(enum glimp_think_end e); /* "tag", "repeat", ... */
-
-/* --------------------------------------------------------------- evaluation */
-
-enum glimp_problem_type { GLIMP_PROBLEM_MATH = 0, GLIMP_PROBLEM_CHOICE = 1 };
-
-/* One benchmark problem, from a JSONL line:
- *   {"id": "...", "problem": "...", "answer": "...", "type": "math"|"choice",
- *    "choices": ["...", ...]}
- * id may be a string or a number; type defaults to math; a choice problem
- * needs 2 to 26 choices, lettered A, B, ... */
-struct glimp_problem {
-    char *id;
-    char *problem;
-    char *answer;
-    enum glimp_problem_type type;
-    char **choices;
-    size_t n_choices;
-    uint32_t line; /* where it came from, 1-based */
-};
-
-struct glimp_dataset {
-    struct glimp_problem *items;
-    size_t n;
-};
-
-/* Called for each line that cannot be used (bad JSON, a missing or wrong
- * field, a duplicate id), with its 1-based number and what is wrong. */
-typedef void (*glimp_bad_line_cb)(uint32_t line, const char *message, void *user);
-
-/* Read a JSONL file. Blank lines are skipped. A bad line goes to on_bad
- * (may be NULL) and is skipped, or with strict is an error
- * (GLIMP_ERR_FORMAT, "data.jsonl:12: ..."). GLIMP_ERR_IO when the file
- * cannot be read, GLIMP_ERR_FORMAT when no problem is left. */
-int glimp_dataset_load(const char *path, bool strict, glimp_bad_line_cb on_bad, void *user,
-                       struct glimp_dataset **out);
-void glimp_dataset_free(struct glimp_dataset *d); /* accepts NULL */
-
-/* The prompt for a problem: tmpl NULL gives the default for its type (math:
- * reason step by step, separate steps with a blank line, final answer in
- * \boxed{}; choice: the lettered choices, the letter in \boxed{}). A custom
- * template replaces {problem} and {choices} (the lettered list); other
- * text stays as it is. Malloc'ed. */
-int glimp_problem_prompt(const struct glimp_problem *p, const char *tmpl, char **out);
-
-/* Score a response: the last \boxed{...} against the reference answer
- * (normalised, numbers compared by value; a letter for choice problems).
- * *extracted (may be NULL) gets the boxed text, malloc'ed, or NULL when
- * there is none. */
-bool glimp_answer_correct(const struct glimp_problem *p, const char *response, char **extracted);
-
-/* A method: a router configuration named by a spec such as "slm", "llm",
- * "random:share=0.25", "glimp:tau=1.0", "glimp:share=0.25" (the share
- * policy), "glimp:signal=hstep,share=0.25", "glimp:glimpse=4,tau=0.8",
- * "glimp:instance,z=1.0,k=4", "specreason:threshold=7", any of them with
- * ",draft=3"; share=auto (random, or glimp with any signal) takes the share
- * that an earlier glimp method measured. */
-struct glimp_method {
-    char spec[128];                    /* as given, spaces removed */
-    struct glimp_router_params params; /* base params with the spec applied */
-    bool share_auto;                   /* share=auto */
-};
-
-/* Parse spec over base (p NULL: defaults). GLIMP_ERR_INVALID naming the
- * bad part ("method 'glimp:tua=1': unknown key 'tua'"). */
-int glimp_method_parse(const char *spec, const struct glimp_router_params *base,
-                       struct glimp_method *out);
-
-/* Read DIR/results.jsonl (one line per problem, run and method, as glimp
- * eval writes them) and write DIR/report.md, DIR/summary.json,
- * DIR/pareto.svg and DIR/hinit.svg. GLIMP_ERR_IO, GLIMP_ERR_FORMAT naming
- * the line. */
-int glimp_eval_report(const char *dir);
-
-/* ------------------------------------------------------------- test models */
-
-/* Mixes of tensor types as llama.cpp's llama-quantize makes them (values:
- * its llama_ftype, written as general.file_type). Under a mix each 2-D
- * weight gets the type llama-quantize would give it from an F16 file:
- * token_embd (when tied) and output Q6_K, attn_v and ffn_down Q6_K in the
- * "more bits" layers, the rest Q4_K (Q5_K); a row length that is not a
- * multiple of 256 falls back as llama.cpp does (Q4_K -> Q5_0, Q5_K -> Q5_1,
- * Q6_K -> Q8_0; output and a tied token_embd straight to Q8_0). */
-enum glimp_testmodel_mix {
-    GLIMP_MIX_NONE = 0,    /* every 2-D weight has weight_type */
-    GLIMP_MIX_Q4_K_M = 15, /* LLAMA_FTYPE_MOSTLY_Q4_K_M */
-    GLIMP_MIX_Q5_K_M = 17, /* LLAMA_FTYPE_MOSTLY_Q5_K_M */
-};
-
-/* A GGUF model with seeded random weights, laid out with the metadata keys
- * and tensor names of files converted from Hugging Face checkpoints, so the
- * loader that reads these also reads real downloads. */
-struct glimp_testmodel_params {
-    const char *arch; /* "qwen3", "qwen2" or "llama" */
-    uint32_t n_layer;
-    uint32_t n_embd;
-    uint32_t n_head;
-    uint32_t n_head_kv;
-    uint32_t head_dim; /* 0: n_embd / n_head */
-    uint32_t n_ff;
-    uint32_t n_ctx;
-    float rope_base;
-    float rms_eps;
-    bool tied_output;     /* no output.weight; token_embd serves */
-    uint32_t weight_type; /* enum glimp_type for 2-D weights; 1-D stay F32 */
-    uint32_t mix;         /* enum glimp_testmodel_mix; not NONE: weight_type is
-                             ignored and rows must be multiples of 32 */
-    uint64_t seed;
-    /* Vocabulary: a Hugging Face tokenizer.json (+ tokenizer_config.json for
-     * special tokens and the chat template), or both NULL for the small
-     * built-in byte-level one. */
-    const char *tokenizer_json;
-    const char *tokenizer_config_json;
-    const char *name; /* general.name; NULL: "glimp test model" */
-    /* NULL: seeded random weights. Otherwise a folder holding every tensor
-     * as <gguf tensor name>.f32 (raw little-endian float32, ggml's layout:
-     * rows of ne0 values, so an (n_in -> n_out) weight is n_out rows of
-     * n_in); each file's size must match the tensor's shape exactly. The
-     * values are then converted to weight_type (or the mix) as random ones
-     * would be; seed is unused. Only read during glimp_testmodel_write. */
-    const char *weights_dir;
-};
-
-/* Defaults: a tiny qwen3 (2 layers, 64 wide, 4 heads, 2 KV heads, F32, seed 1). */
-struct glimp_testmodel_params glimp_testmodel_default_params(void);
-
-int glimp_testmodel_write(const struct glimp_testmodel_params *p, const char *path);
 
 #ifdef __cplusplus
 }

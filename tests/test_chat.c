@@ -21,7 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "glimp.h"
+#include "glimp_testmodel.h"
 #include "testutil.h"
 
 #define R1_BOS "<｜begin▁of▁sentence｜>"

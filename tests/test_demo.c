@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "glimp.h"
+#include "glimp_eval.h"
 
 /* Problems of task A: 100, as glimp demo runs; under the sanitizers, where
  * the engine runs many times slower, 20 (memory errors do not need the

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "glimp.h"
+#include "glimp_testmodel.h"
 #include "testutil.h"
 
 #define FIXTURE_DIR GLIMP_TEST_DATA "/demo-equiv"

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "glimp.h"
+#include "glimp_testmodel.h"
 #include "ref_forward.h"
 #include "testutil.h"
 

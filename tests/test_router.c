@@ -15,7 +15,7 @@
 #include <math.h>
 
 #include "backend/backend.h"
-#include "glimp.h"
+#include "glimp_testmodel.h"
 #include "testutil.h"
 
 static char slm_path[512], llm_path[512], other_path[512];

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "glimp.h"
+#include "glimp_testmodel.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------- helpers */

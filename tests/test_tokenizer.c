@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "glimp.h"
+#include "glimp_testmodel.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------- helpers */

@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <utf8proc.h>
 
-#include "glimp.h"
+#include "glimp_testmodel.h"
 #include "testutil.h"
 
 #define CORPUS GLIMP_TEST_DATA "/tokenizer-corpus.json"

@@ -5,7 +5,7 @@
 #include "eval/answer.h"
 
 #include "core/buf.h"
-#include "glimp.h"
+#include "glimp_eval.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
 #ifndef GLIMP_EVAL_DATASET_H
 #define GLIMP_EVAL_DATASET_H
 
-#include "glimp.h"
+#include "glimp_eval.h"
 
 #include <stdio.h>
 

@@ -1,6 +1,6 @@
 /* method.c - the method specs of glimp eval ("glimp:signal=hstep,share=0.25")
  * turned into router params. */
-#include "glimp.h"
+#include "glimp_eval.h"
 
 #include "core/error.h"
 

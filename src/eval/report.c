@@ -1,8 +1,10 @@
-/* report.c - from DIR/results.jsonl (one line per problem, run and method)
- * to what people read: report.md (the paper-style table), summary.json,
+/* report.c - from DIR/results.jsonl (its records, read by record.c) to
+ * what people read: report.md (the paper-style table), summary.json,
  * pareto.svg (accuracy against latency) and hinit.svg (H_init by writer
  * and by easy/hard step). */
 #include "eval/svg.h"
+
+#include "glimp_eval.h"
 
 #include "core/error.h"
 
@@ -43,6 +45,7 @@ struct rp {
     struct rp_method m[RP_MAX_METHODS];
     size_t n_methods;
     size_t lines;
+    const char *path; /* results.jsonl, for messages */
 };
 
 static int push(double **v, size_t *n, size_t *cap, double x)
@@ -59,87 +62,66 @@ static int push(double **v, size_t *n, size_t *cap, double x)
     return GLIMP_OK;
 }
 
-static double num(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    if (json_is_number(v))
-        return json_number_value(v);
-    const char *s = json_string_value(v);
-    if (s && !strcmp(s, "inf"))
-        return INFINITY;
-    if (s && !strcmp(s, "-inf"))
-        return -INFINITY;
-    return NAN;
-}
-
 static bool is_glimp_family(const char *policy)
 {
     return !strcmp(policy, "glimp") || !strcmp(policy, "share") || !strcmp(policy, "instance");
 }
 
-static int add_line(struct rp *rp, json_t *o, const char *path, size_t no)
+static double or0(double v)
 {
-    const char *spec = json_string_value(json_object_get(o, "method"));
-    json_t *run = json_object_get(o, "run");
-    json_t *correct = json_object_get(o, "correct");
-    double lat = num(o, "latency_s");
-    if (!spec || !json_is_integer(run) || !json_is_boolean(correct) || !isfinite(lat))
-        return glimp_error(GLIMP_ERR_FORMAT,
-                           "%s:%zu: not a result line (method, run, correct, latency_s)", path, no);
+    return isfinite(v) ? v : 0;
+}
+
+static int add_record(const struct glimp_eval_record *rec, void *user)
+{
+    struct rp *rp = user;
     struct rp_method *m = NULL;
     for (size_t i = 0; i < rp->n_methods && !m; i++)
-        if (!strcmp(rp->m[i].spec, spec))
+        if (!strcmp(rp->m[i].spec, rec->method))
             m = &rp->m[i];
     if (!m) {
         if (rp->n_methods == RP_MAX_METHODS)
-            return glimp_error(GLIMP_ERR_RANGE, "%s:%zu: more than %d methods", path, no,
+            return glimp_error(GLIMP_ERR_RANGE, "%s:%u: more than %d methods", rp->path, rec->line,
                                RP_MAX_METHODS);
         m = &rp->m[rp->n_methods++];
-        snprintf(m->spec, sizeof m->spec, "%s", spec);
-        const char *pol = json_string_value(json_object_get(o, "policy"));
-        const char *sig = json_string_value(json_object_get(o, "signal"));
-        snprintf(m->policy, sizeof m->policy, "%s", pol ? pol : "?");
-        snprintf(m->signal, sizeof m->signal, "%s", sig ? sig : "?");
-        m->tau = num(o, "tau");
-        m->share = num(o, "share");
-        m->draft = (int)json_integer_value(json_object_get(o, "draft"));
+        snprintf(m->spec, sizeof m->spec, "%s", rec->method);
+        snprintf(m->policy, sizeof m->policy, "%s", rec->policy[0] ? rec->policy : "?");
+        snprintf(m->signal, sizeof m->signal, "%s", rec->signal[0] ? rec->signal : "?");
+        m->tau = rec->tau;
+        m->share = rec->share;
+        m->draft = (int)rec->draft;
     }
-    json_int_t r = json_integer_value(run);
-    uint32_t ri = r < 0 ? 0 : r > 63 ? 63 : (uint32_t)r;
+    uint32_t ri = rec->run > 63 ? 63 : rec->run;
     if (ri + 1 > m->n_runs)
         m->n_runs = ri + 1;
     m->runs_seen[ri]++;
-    m->correct_run[ri] += json_is_true(correct);
-    int rc = push(&m->lat, &m->n, &m->cap, lat);
+    m->correct_run[ri] += rec->correct;
+    int rc = push(&m->lat, &m->n, &m->cap, rec->latency_s);
     if (rc != GLIMP_OK)
         return rc;
-    double t = num(o, "ttft_s");
-    if (isfinite(t)) {
-        m->ttft_sum += t;
+    if (isfinite(rec->ttft_s)) {
+        m->ttft_sum += rec->ttft_s;
         m->ttft_n++;
     }
-    double v;
-    m->share_steps += isfinite(v = num(o, "llm_share_steps")) ? v : 0;
-    m->share_tokens += isfinite(v = num(o, "llm_share_tokens")) ? v : 0;
-    m->tok_slm += isfinite(v = num(o, "tokens_slm")) ? v : 0;
-    m->tok_llm += isfinite(v = num(o, "tokens_llm")) ? v : 0;
-    m->draft_prop += isfinite(v = num(o, "draft_proposed")) ? v : 0;
-    m->draft_acc += isfinite(v = num(o, "draft_accepted")) ? v : 0;
+    m->share_steps += or0(rec->llm_share_steps);
+    m->share_tokens += or0(rec->llm_share_tokens);
+    m->tok_slm += (double)rec->tokens_slm;
+    m->tok_llm += (double)rec->tokens_llm;
+    m->draft_prop += (double)rec->draft_proposed;
+    m->draft_acc += (double)rec->draft_accepted;
+    rp->lines++;
 
     /* H_init of the steps, split by writer and easy/hard */
     if (!is_glimp_family(m->policy))
         return GLIMP_OK;
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(o, "steps"), i, s)
-    {
-        double h = num(s, "h"), e = num(s, "easy");
-        const char *w = json_string_value(json_object_get(s, "w"));
-        if (!isfinite(h) || !w)
+    for (size_t i = 0; i < rec->n_steps; i++) {
+        const struct glimp_eval_step *s = &rec->steps[i];
+        if (!isfinite(s->h_init) || !s->writer[0])
             continue;
-        int wi = !strcmp(w, "llm"), ei = e == 0 ? 0 : e == 1 ? 1 : 2;
+        int wi = !strcmp(s->writer, "llm"), ei = s->easy == 0 ? 0 : s->easy == 1 ? 1 : 2;
         m->h.labelled = m->h.labelled || ei < 2;
-        if ((rc = push(&m->h.v[wi][ei], &m->h.n[wi][ei], &m->h.cap[wi][ei], h)) != GLIMP_OK)
+        rc = push(&m->h.v[wi][ei], &m->h.n[wi][ei], &m->h.cap[wi][ei], s->h_init);
+        if (rc != GLIMP_OK)
             return rc;
     }
     return GLIMP_OK;
@@ -450,33 +432,11 @@ int glimp_eval_report(const char *dir)
         return glimp_error(GLIMP_ERR_INVALID, "report: dir is NULL");
     char path[4096];
     snprintf(path, sizeof path, "%s/results.jsonl", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return glimp_error(GLIMP_ERR_IO, "%s: %s", path, strerror(errno));
     struct rp *rp = calloc(1, sizeof *rp);
-    if (!rp) {
-        fclose(f);
+    if (!rp)
         return glimp_error(GLIMP_ERR_NOMEM, "report: out of memory");
-    }
-    char *line = NULL;
-    size_t lcap = 0, no = 0;
-    ssize_t got;
-    int rc = GLIMP_OK;
-    while (rc == GLIMP_OK && (got = getline(&line, &lcap, f)) >= 0) {
-        no++;
-        if (got <= 1)
-            continue;
-        json_error_t err;
-        json_t *o = json_loadb(line, (size_t)got, 0, &err);
-        if (!o)
-            rc = glimp_error(GLIMP_ERR_FORMAT, "%s:%zu: not JSON: %s", path, no, err.text);
-        else
-            rc = add_line(rp, o, path, no);
-        json_decref(o);
-        rp->lines += rc == GLIMP_OK;
-    }
-    free(line);
-    fclose(f);
+    rp->path = path;
+    int rc = glimp_eval_records_read(path, add_record, rp);
     if (rc == GLIMP_OK && rp->n_methods == 0)
         rc = glimp_error(GLIMP_ERR_FORMAT, "%s: no results", path);
     struct rp_stats *st = rc == GLIMP_OK ? calloc(rp->n_methods, sizeof *st) : NULL;

@@ -3,6 +3,7 @@
  * convert_hf_to_gguf.py writes for Qwen3, Qwen2 and Llama checkpoints, so a
  * loader that reads these files reads real downloads too. */
 #include "core/error.h"
+#include "glimp_testmodel.h"
 #include "kernels/quant.h"
 #include "testmodel/vocab.h"
 
