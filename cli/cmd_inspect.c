@@ -39,14 +39,9 @@ static void print_str(const struct glimp_str *s, uint64_t limit)
         else if (ch < 0x80)
             putchar(ch);
         else {
-            /* copy a whole valid UTF-8 sequence, escape anything else */
-            int len = ch >= 0xf0 && ch < 0xf5   ? 4
-                      : ch >= 0xe0              ? 3
-                      : ch >= 0xc2 && ch < 0xe0 ? 2
-                                                : 0;
-            bool ok = len > 0 && i + (uint64_t)len <= n;
-            for (int k = 1; ok && k < len; k++)
-                ok = ((unsigned char)s->ptr[i + (uint64_t)k] & 0xc0) == 0x80;
+            /* copy a whole well-formed UTF-8 character, escape anything else */
+            size_t len = glimp_utf8_char_len(s->ptr + i, (size_t)(n - i));
+            bool ok = len > 0;
             if (ok) {
                 fwrite(s->ptr + i, 1, (size_t)len, stdout);
                 i += (uint64_t)len - 1;

@@ -271,63 +271,27 @@ static void note_unused(const struct run_opts *o)
 
 /* ------------------------------------------------------------------ JSON */
 
-/* Bytes of the well-formed UTF-8 character at s (n bytes left); 0 when the
- * bytes there are not one (overlong, surrogate, past U+10FFFF, cut off). */
-static size_t utf8_char_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3Fu);
-    }
-    if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
-        return 0;
-    if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))
-        return 0;
-    return len;
-}
-
 /* n bytes of text as a JSON string. A step may end inside a character (and
  * a random model writes any bytes): what is not UTF-8 becomes U+FFFD, one
- * per byte. NULL when out of memory. */
+ * per maximal subpart, as Unicode advises. NULL when out of memory. */
 static json_t *text_json(const char *text, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)text;
     size_t bad = 0;
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_char_len(s + i, n - i);
+        size_t len = glimp_utf8_char_len(text + i, n - i);
         bad += len == 0;
-        i += len ? len : 1;
+        i += len ? len : glimp_utf8_bad_len(text + i, n - i);
     }
     if (bad == 0)
         return json_stringn(text, n);
-    if (bad > (SIZE_MAX - n) / 2)
+    if (bad > (SIZE_MAX - n) / 3)
         return NULL;
-    char *buf = malloc(n + 2 * bad); /* each bad byte grows to 3 */
+    char *buf = malloc(n + 3 * bad); /* a stretch of 1 or more bytes grows to 3 */
     if (!buf)
         return NULL;
     size_t m = 0;
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_char_len(s + i, n - i);
+        size_t len = glimp_utf8_char_len(text + i, n - i);
         if (len) {
             memcpy(buf + m, text + i, len);
             m += len;
@@ -335,7 +299,7 @@ static json_t *text_json(const char *text, size_t n)
         } else {
             memcpy(buf + m, "\xEF\xBF\xBD", 3);
             m += 3;
-            i++;
+            i += glimp_utf8_bad_len(text + i, n - i);
         }
     }
     json_t *j = json_stringn(buf, m);

@@ -362,6 +362,14 @@ void glimp_tokens_free(struct glimp_tokens *tokens);
 int glimp_tokens_insert(struct glimp_tokens *t, size_t at, const int32_t *ids, size_t n);
 int glimp_tokens_push(struct glimp_tokens *t, const int32_t *ids, size_t n);
 
+/* UTF-8 as the tokenizer reads it (the Unicode standard's table 3-7), for
+ * whoever shows model text, which may end inside a character or hold any
+ * bytes: the length of the well-formed character at s (n bytes left), 0
+ * when there is none; and the length of the ill-formed stretch at s that
+ * one U+FFFD stands for (Unicode's maximal subpart), at least 1 when n > 0. */
+size_t glimp_utf8_char_len(const char *s, size_t n);
+size_t glimp_utf8_bad_len(const char *s, size_t n);
+
 /* Encode len bytes of text and append the ids to out. With parse_special,
  * control tokens written in the text ("<|im_start|>") become their ids;
  * user-defined added tokens ("<think>") always do, as in llama.cpp. No BOS

@@ -67,26 +67,13 @@ static void GLIMP_PRINTF(2, 3) putf(struct buf *b, const char *fmt, ...)
     put_n(b, tmp, (size_t)k);
 }
 
-/* Length of a valid UTF-8 sequence at s that XML 1.0 allows, else 0. */
-static size_t xml_char(const unsigned char *s)
+/* Is the well-formed character of len bytes at s one that XML 1.0 allows? */
+static bool xml_allows(const unsigned char *s, size_t len)
 {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ? 1 : 0;
-    size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0)
-        return 0;
-    uint32_t cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE ||
-        cp == 0xFFFF)
-        return 0;
-    return len;
+    if (len == 1)
+        return s[0] >= 0x20 || s[0] == '\t' || s[0] == '\n' || s[0] == '\r';
+    /* U+FFFE and U+FFFF: EF BF BE, EF BF BF */
+    return !(len == 3 && s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE);
 }
 
 /* Text as XML character data or attribute value: the five specials as
@@ -94,10 +81,11 @@ static size_t xml_char(const unsigned char *s)
  * U+FFFD. */
 static void put_text(struct buf *b, const char *text)
 {
-    const unsigned char *s = (const unsigned char *)(text ? text : "");
-    while (*s && !b->err) {
+    const char *t = text ? text : "";
+    const size_t n = strlen(t);
+    for (size_t i = 0; i < n && !b->err;) {
         const char *ent = NULL;
-        switch (*s) {
+        switch (t[i]) {
         case '&': ent = "&amp;"; break;
         case '<': ent = "&lt;"; break;
         case '>': ent = "&gt;"; break;
@@ -110,16 +98,16 @@ static void put_text(struct buf *b, const char *text)
         }
         if (ent) {
             put(b, ent);
-            s++;
+            i++;
             continue;
         }
-        size_t k = xml_char(s);
-        if (k == 0) {
+        size_t k = glimp_utf8_char_len(t + i, n - i);
+        if (k && xml_allows((const unsigned char *)t + i, k)) {
+            put_n(b, t + i, k);
+            i += k;
+        } else { /* one U+FFFD for a character XML cannot hold or a bad stretch */
             put(b, "\xEF\xBF\xBD");
-            s++;
-        } else {
-            put_n(b, (const char *)s, k);
-            s += k;
+            i += k ? k : glimp_utf8_bad_len(t + i, n - i);
         }
     }
 }

@@ -99,3 +99,13 @@ int tok_cp_to_byte(uint32_t cp)
         return (int)(0x7F + n - 33);
     return n == 67 ? 0xAD : -1;
 }
+
+size_t glimp_utf8_char_len(const char *s, size_t n)
+{
+    return s && n ? tok_utf8_seq((const uint8_t *)s, n, NULL) : 0;
+}
+
+size_t glimp_utf8_bad_len(const char *s, size_t n)
+{
+    return s && n ? tok_utf8_bad_len((const uint8_t *)s, n) : 0;
+}
