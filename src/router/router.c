@@ -555,7 +555,9 @@ static int router_init(struct router *r, struct glimp_backend *slm, struct glimp
     }
     if (rc != GLIMP_OK)
         return rc;
-    r->slm_live = !(p->policy == GLIMP_POLICY_LLM && p->draft == 0);
+    /* The LLM policy needs no probe; drafting syncs the SLM itself, as far
+     * as its context allows (spec.c), so that drafts change nothing. */
+    r->slm_live = p->policy != GLIMP_POLICY_LLM;
     r->step_cap = p->max_step > p->max_answer ? p->max_step : p->max_answer;
     r->step.ids = malloc(r->step_cap * sizeof *r->step.ids);
     r->step.entropy = malloc(r->step_cap * sizeof *r->step.entropy);
