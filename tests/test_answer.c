@@ -72,6 +72,8 @@ static const struct pair pairs[] = {
     /* a decimal against a fraction: within 1e-9 relative */
     {'m', "\\boxed{0.333333333333}", "\\frac{1}{3}", true},
     {'m', "\\boxed{1.25}", "\\frac{5}{4}", true},
+    /* a quotient with a decimal in it is a decimal: compared within 1e-9 too */
+    {'m', "\\boxed{\\frac{1.666666666667}{5}}", "\\frac{1}{3}", true},
     /* decided: 2\frac{1}{2} is the mixed number 5/2, as MATH writes it */
     {'m', "\\boxed{2\\frac{1}{2}}", "\\frac{5}{2}", true},
     {'m', "\\boxed{\\frac{10}{4}}", "\\frac{5}{2}", true},

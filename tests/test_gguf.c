@@ -447,6 +447,27 @@ static void test_valid_edge_files(void **state)
     assert_int_equal(glimp_gguf_n_kv(g), 5);
     glimp_gguf_close(g);
 
+    /* a key of the longest name allowed (GLIMP_GGUF_MAX_NAME, 65535
+     * bytes), its u8 value ending the file */
+    {
+        const size_t name = 65535, size = 24 + 8 + name + 4 + 1;
+        uint8_t *big = calloc(size, 1);
+        assert_non_null(big);
+        memcpy(big, "GGUF", 4);
+        big[4] = 3;   /* version */
+        big[16] = 1;  /* one key, no tensors */
+        big[24] = (uint8_t)name;
+        big[25] = (uint8_t)(name >> 8);
+        memset(big + 32, 'k', name);
+        big[32 + name] = GLIMP_GGUF_U8;
+        big[size - 1] = 1;
+        if (glimp_gguf_open_memory(big, size, &g) != GLIMP_OK)
+            fail_msg("a key of %zu bytes was rejected: %s", name, glimp_last_error());
+        assert_int_equal(glimp_gguf_n_kv(g), 1);
+        glimp_gguf_close(g);
+        free(big);
+    }
+
     /* a tensor whose data ends exactly at the end of the file */
     b_header(&b, 3, 1, 0);
     uint64_t ne[1] = {3};
