@@ -72,9 +72,29 @@ static const struct pair pairs[] = {
     /* a decimal against a fraction: within 1e-9 relative */
     {'m', "\\boxed{0.333333333333}", "\\frac{1}{3}", true},
     {'m', "\\boxed{1.25}", "\\frac{5}{4}", true},
+    /* a quotient with a decimal in it is a decimal: compared within 1e-9 too */
+    {'m', "\\boxed{\\frac{1.666666666667}{5}}", "\\frac{1}{3}", true},
     /* decided: 2\frac{1}{2} is the mixed number 5/2, as MATH writes it */
     {'m', "\\boxed{2\\frac{1}{2}}", "\\frac{5}{2}", true},
     {'m', "\\boxed{\\frac{10}{4}}", "\\frac{5}{2}", true},
+    /* signs inside fractions: the quotient's sign is the XOR of the
+     * numerator's and the denominator's, then the leading minus */
+    {'m', "\\boxed{\\frac{-1}{-2}}", "0.5", true},
+    {'m', "\\boxed{\\frac{1}{-2}}", "-0.5", true},
+    {'m', "\\boxed{\\frac{-1}{2}}", "-\\frac{1}{2}", true},
+    {'m', "\\boxed{\\frac{+1}{-2}}", "-\\frac12", true},
+    {'m', "\\boxed{-\\frac{-1}{-2}}", "-0.5", true},
+    {'m', "\\boxed{-\\frac{1}{-2}}", "0.5", true},
+    {'m', "\\boxed{-\\frac{-1}{2}}", "\\frac{1}{2}", true},
+    {'m', "\\boxed{\\frac{-3}{-4}}", "\\frac34", true},
+    {'m', "\\boxed{-\\frac{-3}{-4}}", "-0.75", true},
+    {'m', "\\boxed{\\frac{-1.5}{-3}}", "0.5", true},
+    /* mixed numbers, whatever the signs inside their positive fraction */
+    {'m', "\\boxed{2\\frac{-1}{-2}}", "2.5", true},
+    {'m', "\\boxed{2\\frac{1}{2}}", "2.5", true},
+    {'m', "\\boxed{-2\\frac{1}{2}}", "-2.5", true},
+    {'m', "\\boxed{-2\\frac{-1}{-2}}", "-\\frac{5}{2}", true},
+    {'m', "\\boxed{3\\frac{2}{3}}", "\\frac{11}{3}", true},
     {'m', "\\boxed{-0}", "0", true},
     {'m', "\\boxed{\\sqrt{2}}", "\\sqrt2", true},
     {'m', "\\boxed{k = 7}", "7", true},
@@ -129,6 +149,17 @@ static const struct pair pairs[] = {
     {'m', "\\boxed{[1,2)}", "(1,2]", false},
     {'m', "\\boxed{-5}", "5", false},
     {'m', "\\boxed{0.33}", "\\frac{1}{3}", false},
+    /* signs inside fractions and mixed numbers, wrong ones */
+    {'m', "\\boxed{-\\frac{-1}{-2}}", "0.5", false},
+    {'m', "\\boxed{\\frac{-1}{-2}}", "-0.5", false},
+    {'m', "\\boxed{\\frac{1}{-2}}", "0.5", false},
+    {'m', "\\boxed{-\\frac{1}{-2}}", "-0.5", false},
+    {'m', "\\boxed{\\frac{-3}{-4}}", "-\\frac34", false},
+    {'m', "\\boxed{2\\frac{-1}{-2}}", "1.5", false},
+    {'m', "\\boxed{-2\\frac{1}{2}}", "-1.5", false},
+    {'m', "\\boxed{-2\\frac{1}{2}}", "2.5", false},
+    {'m', "\\boxed{2\\frac{1}{-2}}", "2.5", false},
+    {'m', "\\boxed{2\\frac{1}{-2}}", "1.5", false},
     /* decided: no algebra, \sqrt{12} is not rewritten to 2\sqrt{3} */
     {'m', "\\boxed{\\sqrt{12}}", "2\\sqrt{3}", false},
     {'m', "\\boxed{2\\sqrt{3}}", "3\\sqrt{2}", false},

@@ -340,6 +340,146 @@ static void test_empty_file(void **state)
     glimp_gguf_writer_free(w);
 }
 
+/* Open the first b->n bytes of b, which must be accepted. */
+static struct glimp_gguf *open_exact(const struct buf *b)
+{
+    struct glimp_gguf *g = NULL;
+    if (glimp_gguf_open_memory(b->d, b->n, &g) != GLIMP_OK)
+        fail_msg("a valid file of %zu bytes was rejected: %s", b->n, glimp_last_error());
+    return g;
+}
+
+/* Valid files whose last value ends exactly at the end of the file, with
+ * no tensors (so no padding follows): every bound check must let the last
+ * byte be read. The corruption battery (test_gguf_corrupt.c) checks that
+ * one byte less is rejected. */
+static void test_valid_edge_files(void **state)
+{
+    (void)state;
+    struct buf b;
+    struct glimp_gguf *g;
+    struct glimp_str s;
+
+    /* the header alone: no keys, no tensors, 24 bytes */
+    b_header(&b, 3, 0, 0);
+    g = open_exact(&b);
+    assert_int_equal(glimp_gguf_n_kv(g), 0);
+    glimp_gguf_close(g);
+
+    /* a string value that ends at the end of the file, then an empty one */
+    const char *const last[] = {"abc", ""};
+    for (int i = 0; i < 2; i++) {
+        b_header(&b, 3, 0, 2);
+        b_str(&b, "first");
+        b_u32(&b, GLIMP_GGUF_U32);
+        b_u32(&b, 7);
+        b_str(&b, "last");
+        b_u32(&b, GLIMP_GGUF_STR);
+        b_str(&b, last[i]);
+        g = open_exact(&b);
+        assert_int_equal(glimp_gguf_n_kv(g), 2);
+        assert_int_equal(glimp_gguf_get_str(g, "last", &s), GLIMP_OK);
+        assert_int_equal(s.len, strlen(last[i]));
+        assert_memory_equal(s.ptr, last[i], s.len);
+        glimp_gguf_close(g);
+    }
+
+    /* an array of strings whose last string ends there, or is empty there */
+    for (int i = 0; i < 2; i++) {
+        b_header(&b, 3, 0, 1);
+        b_str(&b, "arr");
+        b_u32(&b, GLIMP_GGUF_ARR);
+        b_u32(&b, GLIMP_GGUF_STR);
+        b_u64(&b, 2);
+        b_str(&b, "x");
+        b_str(&b, last[i]);
+        g = open_exact(&b);
+        const struct glimp_gguf_kv *kv = glimp_gguf_find(g, "arr");
+        assert_non_null(kv);
+        assert_int_equal(kv->val.arr.n, 2);
+        assert_int_equal(kv->val.arr.strs[1].len, strlen(last[i]));
+        glimp_gguf_close(g);
+    }
+
+    /* an array of u32 that ends there, and an empty array there */
+    for (uint64_t n = 0; n <= 3; n += 3) {
+        b_header(&b, 3, 0, 1);
+        b_str(&b, "nums");
+        b_u32(&b, GLIMP_GGUF_ARR);
+        b_u32(&b, GLIMP_GGUF_U32);
+        b_u64(&b, n);
+        for (uint64_t k = 0; k < n; k++)
+            b_u32(&b, (uint32_t)(10 + k));
+        g = open_exact(&b);
+        const struct glimp_gguf_kv *kv = glimp_gguf_find(g, "nums");
+        assert_non_null(kv);
+        assert_int_equal(kv->val.arr.n, n);
+        glimp_gguf_close(g);
+    }
+
+    /* scalars of every fixed size at the end: u8, bool, u16, f32, u64 */
+    const struct {
+        uint32_t type;
+        size_t size;
+    } sc[] = {{GLIMP_GGUF_U8, 1}, {GLIMP_GGUF_BOOL, 1}, {GLIMP_GGUF_U16, 2},
+              {GLIMP_GGUF_F32, 4}, {GLIMP_GGUF_U64, 8}};
+    for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++) {
+        b_header(&b, 3, 0, 1);
+        b_str(&b, "v");
+        b_u32(&b, sc[i].type);
+        for (size_t k = 0; k < sc[i].size; k++)
+            b_u8(&b, k == 0);
+        g = open_exact(&b);
+        assert_int_equal(glimp_gguf_find(g, "v")->val.type, sc[i].type);
+        glimp_gguf_close(g);
+    }
+
+    /* keys of the smallest size (a 1-byte name and a u8: 14 bytes) filling
+     * the file exactly: the count check in the header must let them be */
+    b_header(&b, 3, 0, 5);
+    for (int i = 0; i < 5; i++) {
+        char key[2] = {(char)('a' + i), '\0'};
+        b_str(&b, key);
+        b_u32(&b, GLIMP_GGUF_U8);
+        b_u8(&b, (uint8_t)i);
+    }
+    g = open_exact(&b);
+    assert_int_equal(glimp_gguf_n_kv(g), 5);
+    glimp_gguf_close(g);
+
+    /* a key of the longest name allowed (GLIMP_GGUF_MAX_NAME, 65535
+     * bytes), its u8 value ending the file */
+    {
+        const size_t name = 65535, size = 24 + 8 + name + 4 + 1;
+        uint8_t *big = calloc(size, 1);
+        assert_non_null(big);
+        memcpy(big, "GGUF", 4);
+        big[4] = 3;   /* version */
+        big[16] = 1;  /* one key, no tensors */
+        big[24] = (uint8_t)name;
+        big[25] = (uint8_t)(name >> 8);
+        memset(big + 32, 'k', name);
+        big[32 + name] = GLIMP_GGUF_U8;
+        big[size - 1] = 1;
+        if (glimp_gguf_open_memory(big, size, &g) != GLIMP_OK)
+            fail_msg("a key of %zu bytes was rejected: %s", name, glimp_last_error());
+        assert_int_equal(glimp_gguf_n_kv(g), 1);
+        glimp_gguf_close(g);
+        free(big);
+    }
+
+    /* a tensor whose data ends exactly at the end of the file */
+    b_header(&b, 3, 1, 0);
+    uint64_t ne[1] = {3};
+    b_tensor(&b, "t", 1, ne, GLIMP_TYPE_F32, 0);
+    b_pad(&b, 32);
+    float x[3] = {1.0f, 2.0f, 3.0f};
+    b_raw(&b, x, sizeof x);
+    g = open_exact(&b);
+    assert_int_equal(glimp_gguf_find_tensor(g, "t")->nbytes, 12);
+    glimp_gguf_close(g);
+}
+
 static void test_writer_rejects(void **state)
 {
     (void)state;
@@ -488,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_ggml_reference_file),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_valid_edge_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

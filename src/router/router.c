@@ -257,7 +257,9 @@ static int request_init(struct glimp_request *q, struct glimp_backend *slm,
         return rc;
     if (!(q->res = calloc(1, sizeof *q->res)))
         return glimp_error(GLIMP_ERR_NOMEM, "router: out of memory");
-    q->slm_live = !(p->policy == GLIMP_POLICY_LLM && p->draft == 0);
+    /* The LLM policy needs no probe; drafting syncs the SLM itself, as far
+     * as its context allows (spec.c), so that drafts change nothing. */
+    q->slm_live = p->policy != GLIMP_POLICY_LLM;
     q->step_cap = p->max_step > p->max_answer ? p->max_step : p->max_answer;
     q->step.ids = malloc(q->step_cap * sizeof *q->step.ids);
     q->step.entropy = malloc(q->step_cap * sizeof *q->step.entropy);

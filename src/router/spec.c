@@ -35,7 +35,8 @@ int rt_spec_write(struct glimp_request *q, uint32_t budget, bool stop_blank)
     int rc = GLIMP_OK;
 
     const enum rt_part was = q->clk.cur;
-    while (q->step.n < budget && !q->step.blank && !q->step.eos && !q->step.stopped) {
+    while (q->step.n < budget && !q->step.blank && !q->step.eos && !q->step.ctx_full &&
+           !q->step.stopped) {
         if (rt_cancelled(q)) {
             q->step.cancelled = true;
             break;
@@ -46,17 +47,21 @@ int rt_spec_write(struct glimp_request *q, uint32_t budget, bool stop_blank)
         if ((rc = rt_sync_but_last(q, L, &k)) != GLIMP_OK)
             return rc;
         const uint32_t have = (uint32_t)lm->ids.n - k;
-        if ((rc = rt_sync(q, S)) != GLIMP_OK)
-            return rc;
+        /* Room, so that drafting changes nothing whichever context fills
+         * first. The LLM keeps a token only where it can read it, as when
+         * it writes alone: lroom more at most, the drafts and the one after
+         * them (none when lroom is 0: the round then tells the end of the
+         * step from a full context). The SLM reads its ids and every draft
+         * but the last; with no room left it drafts nothing and the LLM
+         * carries on alone, one token a round. */
+        const uint32_t lroom = lo->seq_n_ctx(lm->seq) - (uint32_t)lm->ids.n;
+        const uint32_t s_ctx = so->seq_n_ctx(sm->seq), s_n = (uint32_t)sm->ids.n;
         uint32_t n = q->p.draft < budget - q->step.n ? q->p.draft : budget - q->step.n;
-        uint32_t lroom = so->seq_n_ctx(sm->seq) - (uint32_t)sm->ids.n + 1;
-        uint32_t room = lo->seq_n_ctx(lm->seq) - (uint32_t)lm->ids.n;
-        room = lroom < room ? lroom : room;
+        uint32_t room = s_n > s_ctx ? 0 : s_ctx - s_n + 1;
+        room = lroom == 0 ? 0 : lroom - 1 < room ? lroom - 1 : room;
         n = n < room ? n : room;
-        if (n == 0) {
-            q->ctx_full = q->step.ctx_full = true;
-            break;
-        }
+        if (n > 0 && (rc = rt_sync(q, S)) != GLIMP_OK)
+            return rc;
 
         /* draft: the SLM samples n tokens, reading all but the last */
         rt_charge(&q->clk, RT_PART_SLM);
@@ -158,6 +163,10 @@ int rt_spec_write(struct glimp_request *q, uint32_t budget, bool stop_blank)
         for (uint32_t t = 0; t < nn; t++) {
             if (lo->is_eog(lm->b, nt[t])) {
                 q->step.eos = true;
+                break;
+            }
+            if (lroom == 0) {
+                q->ctx_full = q->step.ctx_full = true;
                 break;
             }
             if ((rc = rt_step_add(q, L, nt[t], stop_blank)) != GLIMP_OK)
