@@ -156,6 +156,18 @@ static void test_stop_rules(void **state)
     assert_string_equal(r->reasoning, "a\n\nsame\n\nsame\n\n");
     assert_string_equal(r->answer, "L-ANS");
     glimp_router_result_free(r);
+    close_pair(&pr);
+    /* the first two steps alike: thinking ends after the second */
+    const char *twice[] = {"same\n\n", "same\n\n", "never\n\n"};
+    open_pair(&pr, twice, 3, NULL, llm_steps, 4, ALL_CAPS, ALL_CAPS);
+    p.tau = INFINITY;
+    r = run_on(&pr, &p);
+    assert_int_equal(r->summary.think_end, GLIMP_THINK_REPEAT);
+    assert_string_equal(r->reasoning, "same\n\nsame\n\n");
+    glimp_router_result_free(r);
+    close_pair(&pr);
+    open_pair(&pr, rep, 4, NULL, llm_steps, 4, ALL_CAPS, ALL_CAPS);
+    p.tau = 1.0;
 
     /* the budget: 5 tokens of thinking, steps of at most 3 */
     p.max_think = 5;
@@ -388,6 +400,12 @@ static void test_capabilities(void **state)
     p.draft = 3;
     assert_int_equal(glimp_request_init(topk.slm, topk.llm, "Q?", &p, &q), GLIMP_ERR_UNSUPPORTED);
     assert_non_null(strstr(glimp_last_error(), "speculative decoding"));
+    p.draft = RT_DRAFT_MAX + 1;
+    assert_int_equal(glimp_request_init(full.slm, full.llm, "Q?", &p, &q), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "draft"));
+    p.draft = RT_DRAFT_MAX;
+    glimp_router_result_free(run_on(&full, &p));
+    p.draft = 3;
     /* with full distributions on both, drafting runs and changes nothing */
     a = run_on(&full, &p);
     p.draft = 0;
