@@ -388,8 +388,7 @@ static int print_transcript(const struct demo_opts *o, const struct demo_paths *
     char *tmpl = NULL, *prompt = NULL, *extracted = NULL;
     size_t tlen;
     struct glimp_method m;
-    struct glimp_model_params mp = glimp_model_default_params();
-    mp.n_threads = o->n_threads;
+    struct glimp_model_params mp = cli_model_params(o->n_threads);
     int status = 1, rc;
     if (cli_read_file("demo", p->prompt, &tmpl, &tlen) != 0)
         goto done;

@@ -439,6 +439,15 @@ struct glimp_model_params {
     /* Threads for the forward pass; 0: one per core. Changes speed only,
      * never the logits (work is split by output rows and heads). */
     uint32_t n_threads;
+    /* Which kernel table runs the forward pass, chosen at load: NULL or
+     * "auto" (default): the fastest the CPU runs; "ref": the scalar
+     * reference (slow, to the float64 reference's precision); "scalar": the
+     * fast algorithm in portable C, bitwise equal to the SIMD ones; "avx2",
+     * "avxvnni" (x86-64). A name glimp does not know, or one this CPU
+     * cannot run, fails the load naming it. Read only during the load; the
+     * library never reads the environment (the programs take it from
+     * GLIMP_KERNELS). */
+    const char *kernels;
 };
 
 struct glimp_model_params glimp_model_default_params(void);
@@ -474,8 +483,10 @@ struct glimp_model;
  * glimp cannot compute with or a RoPE scaling it does not know;
  * GLIMP_ERR_NOT_FOUND for a missing key or tensor; GLIMP_ERR_FORMAT for a
  * tensor of unexpected shape, head sizes that do not divide or other
- * inconsistent hyperparameters; plus the errors of glimp_gguf_open. A loaded
- * model is read-only and may serve sequences on several threads. */
+ * inconsistent hyperparameters; GLIMP_ERR_INVALID for n_batch, n_threads or
+ * kernels out of range, naming it (GLIMP_ERR_UNSUPPORTED for kernels this
+ * CPU cannot run); plus the errors of glimp_gguf_open. A loaded model is
+ * read-only and may serve sequences on several threads. */
 int glimp_model_load(const char *path, const struct glimp_model_params *p,
                      struct glimp_model **out);
 void glimp_model_free(struct glimp_model *m); /* accepts NULL; free its sequences first */

@@ -92,11 +92,12 @@ static double position_error(const float *got, const float *want, uint32_t n)
     return err / scale;
 }
 
-static struct glimp_model *load_fixture_model(const struct fixture *f)
+static struct glimp_model *load_fixture_model(const struct fixture *f, const char *kernels)
 {
     struct glimp_model *m = NULL;
     struct glimp_model_params mp = glimp_model_default_params();
     mp.n_threads = 2;
+    mp.kernels = kernels;
     if (glimp_model_load(FIXTURE_DIR "/tiny.gguf", &mp, &m) != GLIMP_OK)
         fail_msg("glimp_model_load(tiny.gguf): %s", glimp_last_error());
     /* the file carries the shape PyTorch ran */
@@ -122,11 +123,7 @@ static void check_against_torch(const char *kernels)
 {
     struct fixture f;
     fixture_load(&f);
-    if (kernels)
-        setenv("GLIMP_KERNELS", kernels, 1);
-    struct glimp_model *m = load_fixture_model(&f);
-    if (kernels)
-        unsetenv("GLIMP_KERNELS");
+    struct glimp_model *m = load_fixture_model(&f, kernels);
 
     struct glimp_seq *s = NULL;
     assert_int_equal(glimp_seq_init(m, 0, &s), GLIMP_OK);

@@ -23,7 +23,7 @@
  * position, divided by the largest |logit| of the reference, stays below
  * this. Both read identical weights, so only float32 rounding of the
  * activations separates them (measured: below 4e-7). It holds for the
- * scalar reference kernels (GLIMP_KERNELS=ref) on every type, and for the
+ * scalar reference kernels (kernels "ref") on every type, and for the
  * fast kernels on F32, F16 and BF16 weights (float activations there). */
 #define REF_TOL 1e-5
 
@@ -91,13 +91,16 @@ static struct glimp_model *load_ok(const char *path, uint32_t n_batch)
     return load_threads(path, n_batch, 0);
 }
 
-/* The same on the kernels GLIMP_KERNELS names ("ref": the scalar
- * reference; "scalar": the fast algorithm in portable C). */
+/* The same on the kernels named ("ref": the scalar reference; "scalar":
+ * the fast algorithm in portable C). */
 static struct glimp_model *load_kernels(const char *path, const char *kernels)
 {
-    setenv("GLIMP_KERNELS", kernels, 1);
-    struct glimp_model *m = load_ok(path, 0);
-    unsetenv("GLIMP_KERNELS");
+    struct glimp_model_params mp = glimp_model_default_params();
+    mp.kernels = kernels;
+    struct glimp_model *m = NULL;
+    int rc = glimp_model_load(path, &mp, &m);
+    if (rc != GLIMP_OK)
+        fail_msg("glimp_model_load(%s, kernels %s): %s", path, kernels, glimp_last_error());
     return m;
 }
 
@@ -170,7 +173,7 @@ static double ref_error(const char *path, const int32_t *ids, size_t n, const fl
 /* ----------------------------------------------------- per-model checks */
 
 static double max_err_by_type[GLIMP_TYPE_COUNT];     /* default kernels */
-static double max_ref_err_by_type[GLIMP_TYPE_COUNT]; /* GLIMP_KERNELS=ref */
+static double max_ref_err_by_type[GLIMP_TYPE_COUNT]; /* kernels "ref" */
 
 /* Everything a model must satisfy: agreement with the reference, and the
  * same bits for every way of feeding the same tokens. */
@@ -207,7 +210,7 @@ static void check_model(const struct mcfg *c)
     double er = ref_error(path, ids, N_TOK, append_ok(sr, ids, N_TOK, true), V);
     glimp_seq_free(sr);
     glimp_model_free(mr);
-    printf("    %-5s %-4s %s%s: max |engine - ref| / max |ref| = %.2e (GLIMP_KERNELS=ref: %.2e)\n",
+    printf("    %-5s %-4s %s%s: max |engine - ref| / max |ref| = %.2e (kernels=ref: %.2e)\n",
            c->arch, glimp_type_info(c->type)->name, c->tied ? "tied" : "untied",
            c->head_dim ? " (head_dim set)" : "", e, er);
     if (e > max_err_by_type[c->type])
@@ -217,8 +220,7 @@ static void check_model(const struct mcfg *c)
     if (!(e <= fast_tol(c->type)))
         fail_msg("%s: relative error %.3e over the tolerance %.1e", name, e, fast_tol(c->type));
     if (!(er <= REF_TOL))
-        fail_msg("%s: GLIMP_KERNELS=ref: relative error %.3e over the tolerance %.1e", name, er,
-                 REF_TOL);
+        fail_msg("%s: kernels=ref: relative error %.3e over the tolerance %.1e", name, er, REF_TOL);
 
     /* the portable C version of the default kernels: the same bits */
     struct glimp_model *ms = load_kernels(path, "scalar");
@@ -824,7 +826,7 @@ static int print_summary(void **state)
         GLIMP_TYPE_Q5_0, GLIMP_TYPE_Q5_1, GLIMP_TYPE_Q4_K, GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         printf(" %s %.1e", glimp_type_info(types[i])->name, max_err_by_type[types[i]]);
-    printf("\n    with GLIMP_KERNELS=ref (tolerance %.0e):", REF_TOL);
+    printf("\n    with kernels=ref (tolerance %.0e):", REF_TOL);
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         printf(" %s %.1e", glimp_type_info(types[i])->name, max_ref_err_by_type[types[i]]);
     printf("\n");

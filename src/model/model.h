@@ -41,7 +41,7 @@ struct glimp_model {
     struct glimp_layer *layers; /* (n_layer) */
 
     /* how the forward pass runs */
-    const struct glimp_kernels *kern; /* chosen at load (GLIMP_KERNELS, the CPU) */
+    const struct glimp_kernels *kern; /* chosen at load (params.kernels, the CPU) */
     uint32_t n_threads;               /* params.n_threads, 0 resolved */
 };
 
