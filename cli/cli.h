@@ -54,7 +54,11 @@ bool cli_parse_double(const char *s, double min, double max, double *out);
 int cli_make_dir(const char *cmd, const char *dir);
 /* A whole file ("-": stdin), NUL-terminated, in a malloc'ed buffer. */
 int cli_read_file(const char *cmd, const char *path, char **data, size_t *size);
-/* Load a model (n_threads 0: one per core) and, when t is not NULL, its
+/* The model defaults with n_threads (0: one per core) and the kernels the
+ * GLIMP_KERNELS environment variable names (unset: auto); the programs read
+ * the environment, the library does not. The string is getenv's. */
+struct glimp_model_params cli_model_params(uint32_t n_threads);
+/* Load a model (cli_model_params(n_threads)) and, when t is not NULL, its
  * tokenizer; the tokenizer's warning, if any, goes to stderr. */
 int cli_load_model(const char *cmd, const char *path, uint32_t n_threads, struct glimp_model **m,
                    struct glimp_tokenizer **t);

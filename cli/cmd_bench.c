@@ -140,8 +140,8 @@ static uint64_t next_rand(uint64_t *x)
 
 /* One timed run: n tokens from an empty sequence, in one append (pp) or one
  * at a time (tg). Returns seconds, or -1 after printing a failure. */
-static double run_test(struct glimp_seq *seq, int32_t *ids, uint32_t n, bool gen, uint32_t n_vocab,
-                       uint64_t *rng)
+static double run_test(struct glimp_ctx *ctx, struct glimp_seq *seq, int32_t *ids, uint32_t n,
+                       bool gen, uint32_t n_vocab, uint64_t *rng)
 {
     for (uint32_t i = 0; i < n; i++)
         ids[i] = (int32_t)(next_rand(rng) % n_vocab);
@@ -149,9 +149,9 @@ static double run_test(struct glimp_seq *seq, int32_t *ids, uint32_t n, bool gen
     const float *logits;
     double t0 = glimp_now();
     if (rc == GLIMP_OK && !gen)
-        rc = glimp_seq_append(seq, ids, n, false, &logits);
+        rc = glimp_seq_append(ctx, seq, ids, n, false, &logits);
     for (uint32_t i = 0; rc == GLIMP_OK && gen && i < n; i++)
-        rc = glimp_seq_append(seq, &ids[i], 1, false, &logits);
+        rc = glimp_seq_append(ctx, seq, &ids[i], 1, false, &logits);
     double t1 = glimp_now();
     if (rc != GLIMP_OK) {
         cli_fail("bench", rc);
@@ -202,9 +202,12 @@ int cmd_bench(int argc, char **argv)
         return status;
     const struct glimp_model_info *h = glimp_model_info(m);
     uint32_t n_ctx = n_prompt > n_gen ? n_prompt : n_gen;
+    struct glimp_ctx *ctx = NULL;
     struct glimp_seq *seq = NULL;
     int32_t *ids = malloc((size_t)n_ctx * sizeof *ids);
-    int rc = glimp_seq_init(m, n_ctx, &seq);
+    int rc = glimp_ctx_init(m, NULL, &ctx);
+    if (rc == GLIMP_OK)
+        rc = glimp_seq_init(m, n_ctx, &seq);
     double *ts = malloc((size_t)reps * sizeof *ts);
     if (rc != GLIMP_OK) {
         status = cli_fail("bench", rc);
@@ -242,13 +245,13 @@ int cmd_bench(int argc, char **argv)
         if (n == 0)
             continue;
         /* warm-up: pages of the mapping, caches, thread start-up */
-        if (run_test(seq, ids, gen ? 1 : n, gen, h->n_vocab, &rng) < 0) {
+        if (run_test(ctx, seq, ids, gen ? 1 : n, gen, h->n_vocab, &rng) < 0) {
             status = 1;
             break;
         }
         double sum = 0.0;
         for (uint32_t r = 0; r < reps; r++) {
-            double s = run_test(seq, ids, n, gen, h->n_vocab, &rng);
+            double s = run_test(ctx, seq, ids, n, gen, h->n_vocab, &rng);
             if (s < 0) {
                 status = 1;
                 break;
@@ -273,6 +276,7 @@ int cmd_bench(int argc, char **argv)
     free(ts);
     free(ids);
     glimp_seq_free(seq);
+    glimp_ctx_free(ctx);
     glimp_model_free(m);
     return status;
 }

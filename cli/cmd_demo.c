@@ -421,8 +421,7 @@ static int print_transcript(const struct demo_opts *o, const struct demo_paths *
     size_t tlen;
     struct glimp_method m;
     struct glimp_router_params base = demo_base();
-    struct glimp_model_params mp = glimp_model_default_params();
-    mp.n_threads = o->n_threads;
+    struct glimp_model_params mp = cli_model_params(o->n_threads);
     int status = 1, rc;
     if (cli_read_file("demo", p->prompt, &tmpl, &tlen) != 0)
         goto done;

@@ -313,8 +313,7 @@ int cmd_eval(int argc, char **argv)
     struct glimp_dataset *data = NULL;
     struct glimp_backend *slm = NULL, *llm = NULL;
     char *tmpl = NULL;
-    struct glimp_model_params mp = glimp_model_default_params();
-    mp.n_threads = o.n_threads;
+    struct glimp_model_params mp = cli_model_params(o.n_threads);
     int rc = glimp_dataset_load(o.data, o.strict, on_bad_line, (void *)o.data, &data);
     if (rc != GLIMP_OK)
         return cli_fail("eval", rc);

@@ -169,6 +169,7 @@ int cmd_generate(int argc, char **argv)
 
     struct glimp_model *m = NULL;
     struct glimp_tokenizer *t = NULL;
+    struct glimp_ctx *ctx = NULL;
     struct glimp_seq *seq = NULL;
     struct glimp_sampler *smp = NULL;
     struct glimp_decoder *dec = NULL;
@@ -192,6 +193,8 @@ int cmd_generate(int argc, char **argv)
         status = 1;
     }
     int rc = GLIMP_OK;
+    if (status == 0 && (rc = glimp_ctx_init(m, NULL, &ctx)) != GLIMP_OK)
+        status = cli_fail("generate", rc);
     if (status == 0 && (rc = glimp_seq_init(m, o.n_ctx, &seq)) != GLIMP_OK)
         status = cli_fail("generate", rc);
     if (status == 0 && prompt.n > glimp_seq_n_ctx(seq)) {
@@ -218,7 +221,7 @@ int cmd_generate(int argc, char **argv)
 
     const float *logits = NULL;
     double t0 = glimp_now(), t1 = t0, t2 = t0;
-    if (status == 0 && (rc = glimp_seq_append(seq, prompt.ids, prompt.n, false, &logits)) != 0)
+    if (status == 0 && (rc = glimp_seq_append(ctx, seq, prompt.ids, prompt.n, false, &logits)) != 0)
         status = cli_fail("generate", rc);
     t1 = t2 = glimp_now();
 
@@ -257,7 +260,7 @@ int cmd_generate(int argc, char **argv)
             ctx_full = true;
             break;
         }
-        if ((rc = glimp_seq_append(seq, &id, 1, false, &logits)) != GLIMP_OK) {
+        if ((rc = glimp_seq_append(ctx, seq, &id, 1, false, &logits)) != GLIMP_OK) {
             status = cli_fail("generate", rc);
             break;
         }
@@ -300,6 +303,7 @@ int cmd_generate(int argc, char **argv)
     glimp_decoder_free(dec);
     glimp_sampler_free(smp);
     glimp_seq_free(seq);
+    glimp_ctx_free(ctx);
     glimp_tokenizer_free(t);
     glimp_model_free(m);
     free(rendered);

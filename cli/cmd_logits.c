@@ -106,6 +106,7 @@ int cmd_logits(int argc, char **argv)
 
     struct glimp_model *m = NULL;
     struct glimp_tokenizer *t = NULL;
+    struct glimp_ctx *ctx = NULL;
     struct glimp_seq *seq = NULL;
     struct glimp_tokens toks = {0};
     int32_t *ids = NULL;
@@ -120,9 +121,12 @@ int cmd_logits(int argc, char **argv)
         fprintf(stderr, "glimp logits: the prompt is %zu tokens, too many\n", toks.n);
         status = 1;
     }
+    if (status == 0 && (rc = glimp_ctx_init(m, NULL, &ctx)) != GLIMP_OK)
+        status = cli_fail("logits", rc);
     if (status == 0 && (rc = glimp_seq_init(m, (uint32_t)toks.n, &seq)) != GLIMP_OK)
         status = cli_fail("logits", rc);
-    if (status == 0 && (rc = glimp_seq_append(seq, toks.ids, toks.n, true, &logits)) != GLIMP_OK)
+    if (status == 0 &&
+        (rc = glimp_seq_append(ctx, seq, toks.ids, toks.n, true, &logits)) != GLIMP_OK)
         status = cli_fail("logits", rc);
 
     if (status == 0) {
@@ -162,6 +166,7 @@ int cmd_logits(int argc, char **argv)
     free(ids);
     glimp_tokens_free(&toks);
     glimp_seq_free(seq);
+    glimp_ctx_free(ctx);
     glimp_tokenizer_free(t);
     glimp_model_free(m);
     free(file_text);

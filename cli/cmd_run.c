@@ -612,8 +612,7 @@ int cmd_run(int argc, char **argv)
 
     struct glimp_backend *slm = NULL, *llm = NULL;
     struct glimp_router_result *res = NULL;
-    struct glimp_model_params mp = glimp_model_default_params();
-    mp.n_threads = o.n_threads;
+    struct glimp_model_params mp = cli_model_params(o.n_threads);
     int rc = glimp_backend_local_open(o.slm, &mp, &slm);
     if (rc == GLIMP_OK)
         rc = glimp_backend_local_open(o.llm, &mp, &llm);

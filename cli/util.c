@@ -122,11 +122,18 @@ int cli_read_file(const char *cmd, const char *path, char **data, size_t *size)
     return 0;
 }
 
-int cli_load_model(const char *cmd, const char *path, uint32_t n_threads, struct glimp_model **m,
-                   struct glimp_tokenizer **t)
+struct glimp_model_params cli_model_params(uint32_t n_threads)
 {
     struct glimp_model_params mp = glimp_model_default_params();
     mp.n_threads = n_threads;
+    mp.kernels = getenv("GLIMP_KERNELS"); /* NULL: auto */
+    return mp;
+}
+
+int cli_load_model(const char *cmd, const char *path, uint32_t n_threads, struct glimp_model **m,
+                   struct glimp_tokenizer **t)
+{
+    struct glimp_model_params mp = cli_model_params(n_threads);
     int rc = glimp_model_load(path, &mp, m);
     if (rc != GLIMP_OK)
         return cli_fail(cmd, rc);

@@ -473,13 +473,20 @@ struct glimp_model_params {
     /* Cap in bytes on one sequence's KV cache when glimp_seq_init is asked
      * for the model's own context (n_ctx 0). Default 2 GiB. */
     uint64_t kv_budget;
-    /* Tokens computed together in one pass; a longer append runs in chunks
-     * of this many. Each sequence's scratch is sized by it. Default 32. It
-     * changes speed and memory, never the logits (batch invariance). */
+    /* The default n_batch of the model's contexts (glimp_ctx_params): tokens
+     * computed together in one pass. Default 32. */
     uint32_t n_batch;
-    /* Threads for the forward pass; 0: one per core. Changes speed only,
-     * never the logits (work is split by output rows and heads). */
+    /* The default n_threads of the model's contexts; 0: one per core. */
     uint32_t n_threads;
+    /* Which kernel table runs the forward pass, chosen at load: NULL or
+     * "auto" (default): the fastest the CPU runs; "ref": the scalar
+     * reference (slow, to the float64 reference's precision); "scalar": the
+     * fast algorithm in portable C, bitwise equal to the SIMD ones; "avx2",
+     * "avxvnni" (x86-64). A name glimp does not know, or one this CPU
+     * cannot run, fails the load naming it. Read only during the load; the
+     * library never reads the environment (the programs take it from
+     * GLIMP_KERNELS). */
+    const char *kernels;
 };
 
 struct glimp_model_params glimp_model_default_params(void);
@@ -515,11 +522,14 @@ struct glimp_model;
  * glimp cannot compute with or a RoPE scaling it does not know;
  * GLIMP_ERR_NOT_FOUND for a missing key or tensor; GLIMP_ERR_FORMAT for a
  * tensor of unexpected shape, head sizes that do not divide or other
- * inconsistent hyperparameters; plus the errors of glimp_gguf_open. A loaded
- * model is read-only and may serve sequences on several threads. */
+ * inconsistent hyperparameters; GLIMP_ERR_INVALID for n_batch, n_threads or
+ * kernels out of range, naming it (GLIMP_ERR_UNSUPPORTED for kernels this
+ * CPU cannot run); plus the errors of glimp_gguf_open. A loaded model is
+ * read-only and may serve contexts and sequences on several threads. */
 int glimp_model_load(const char *path, const struct glimp_model_params *p,
                      struct glimp_model **out);
-void glimp_model_free(struct glimp_model *m); /* accepts NULL; free its sequences first */
+/* Accepts NULL; free the model's contexts and sequences first. */
+void glimp_model_free(struct glimp_model *m);
 
 /* Valid until glimp_model_free. */
 const struct glimp_model_info *glimp_model_info(const struct glimp_model *m);
@@ -527,34 +537,77 @@ const struct glimp_model_info *glimp_model_info(const struct glimp_model *m);
  * Valid until glimp_model_free; do not close it. */
 const struct glimp_gguf *glimp_model_gguf(const struct glimp_model *m);
 
-/* A sequence: a token history with its own KV cache (F32), evaluated by one
- * model. Several sequences may share a model; one sequence is used by one
- * thread at a time. */
+/* A model computes in a context and remembers in sequences (llama.cpp's
+ * model / context split):
+ *   - a context holds the workspace of a forward pass: scratch for n_batch
+ *     tokens, the thread pool, per-thread attention scores. It is sized for
+ *     a batch, not for a history, so one context serves any number of
+ *     sequences of its model, one append at a time. A context is used by
+ *     one thread at a time.
+ *   - a sequence holds a token history: its KV cache (F32), its length and
+ *     the logits of its last append. One sequence is used by one thread at
+ *     a time; several sequences share a model and a context.
+ * A sequence's logits do not depend on the context that computed them nor
+ * on which other sequences it served: they are bitwise those of the same
+ * tokens appended alone (batch invariance across sequences). */
+struct glimp_ctx;
 struct glimp_seq;
+
+struct glimp_ctx_params {
+    /* Tokens computed together in one pass; a longer append runs in chunks
+     * of this many. The scratch is sized by it. 0: the model's n_batch. It
+     * changes speed and memory, never the logits (batch invariance). */
+    uint32_t n_batch;
+    /* Threads for the forward pass, the caller's included; 0: the model's
+     * n_threads. Changes speed only, never the logits (work is split by
+     * output rows and heads). */
+    uint32_t n_threads;
+};
+
+/* Everything 0: the model's n_batch and n_threads. */
+struct glimp_ctx_params glimp_ctx_default_params(void);
+
+/* A context for model m (p NULL: defaults): its scratch and its threads,
+ * all made here. The attention scores grow when a sequence longer than any
+ * before first appends (to that sequence's n_ctx, once); nothing else is
+ * allocated later. GLIMP_ERR_INVALID for n_batch over 4096 or n_threads
+ * over 1024, naming it; GLIMP_ERR_NOMEM when memory or threads cannot be
+ * had. The model must outlive the context. */
+int glimp_ctx_init(const struct glimp_model *m, const struct glimp_ctx_params *p,
+                   struct glimp_ctx **out);
+void glimp_ctx_free(struct glimp_ctx *c); /* accepts NULL; joins its threads */
+
+uint32_t glimp_ctx_n_batch(const struct glimp_ctx *c);
+uint32_t glimp_ctx_n_threads(const struct glimp_ctx *c);
 
 /* Allocate a sequence and its whole KV cache for n_ctx tokens; n_ctx 0: the
  * model's context length, capped by the model's kv_budget (rounded down to
  * a multiple of 256). No memory is allocated later, except that
  * glimp_seq_append with all_logits grows the logits buffer to the largest
- * batch asked for. The model must outlive the sequence. */
+ * batch asked for. The model must outlive the sequence; a sequence needs no
+ * context but while it appends. */
 int glimp_seq_init(const struct glimp_model *m, uint32_t n_ctx, struct glimp_seq **out);
 void glimp_seq_free(struct glimp_seq *s); /* accepts NULL */
 
 uint32_t glimp_seq_len(const struct glimp_seq *s);   /* tokens held */
 uint32_t glimp_seq_n_ctx(const struct glimp_seq *s); /* most tokens it can hold */
 
-/* Evaluate n tokens at positions len .. len+n-1 and keep them. *logits
- * (when logits is not NULL) receives n_vocab raw logits of the last
- * position, or with all_logits n * n_vocab (position by position). They are
- * owned by the sequence and valid until its next append, truncate or free.
- * A token's logits are bitwise identical however the tokens before and
- * with it were batched (batch invariance). Fails with GLIMP_ERR_RANGE for a
- * token id outside the vocabulary or a batch that would pass the context
- * ("sequence would hold 4100 tokens, context is 4096"), GLIMP_ERR_INVALID
- * for n 0, GLIMP_ERR_NOMEM when the all-logits buffer cannot grow; a failed
- * append leaves the sequence unchanged. */
-int glimp_seq_append(struct glimp_seq *s, const int32_t *ids, size_t n, bool all_logits,
-                     const float **logits);
+/* Evaluate n tokens at positions len .. len+n-1 in context c and keep them
+ * in s (both of the same model). *logits (when logits is not NULL) receives
+ * n_vocab raw logits of the last position, or with all_logits n * n_vocab
+ * (position by position). They are owned by the sequence, not the context,
+ * and stay valid until the sequence's next append, truncate or free,
+ * whatever other sequences do in c meanwhile. A token's logits are bitwise
+ * identical however the tokens before and with it were batched, whichever
+ * context computed them and with how many threads (batch invariance).
+ * Fails with GLIMP_ERR_RANGE for a token id outside the vocabulary or a
+ * batch that would pass the context ("sequence would hold 4100 tokens,
+ * context is 4096"), GLIMP_ERR_INVALID for n 0 or a context of another
+ * model, GLIMP_ERR_NOMEM when the all-logits buffer or the context's
+ * attention scores cannot grow; a failed append leaves the sequence (and
+ * the context) as they were. */
+int glimp_seq_append(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids, size_t n,
+                     bool all_logits, const float **logits);
 
 /* Roll back to the first len tokens (len <= glimp_seq_len, else
  * GLIMP_ERR_RANGE and nothing changes). */

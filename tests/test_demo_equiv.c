@@ -92,11 +92,12 @@ static double position_error(const float *got, const float *want, uint32_t n)
     return err / scale;
 }
 
-static struct glimp_model *load_fixture_model(const struct fixture *f)
+static struct glimp_model *load_fixture_model(const struct fixture *f, const char *kernels)
 {
     struct glimp_model *m = NULL;
     struct glimp_model_params mp = glimp_model_default_params();
     mp.n_threads = 2;
+    mp.kernels = kernels;
     if (glimp_model_load(FIXTURE_DIR "/tiny.gguf", &mp, &m) != GLIMP_OK)
         fail_msg("glimp_model_load(tiny.gguf): %s", glimp_last_error());
     /* the file carries the shape PyTorch ran */
@@ -122,16 +123,14 @@ static void check_against_torch(const char *kernels)
 {
     struct fixture f;
     fixture_load(&f);
-    if (kernels)
-        setenv("GLIMP_KERNELS", kernels, 1);
-    struct glimp_model *m = load_fixture_model(&f);
-    if (kernels)
-        unsetenv("GLIMP_KERNELS");
+    struct glimp_model *m = load_fixture_model(&f, kernels);
 
+    struct glimp_ctx *c = NULL;
     struct glimp_seq *s = NULL;
+    assert_int_equal(glimp_ctx_init(m, NULL, &c), GLIMP_OK);
     assert_int_equal(glimp_seq_init(m, 0, &s), GLIMP_OK);
     const float *lg = NULL;
-    if (glimp_seq_append(s, f.ids, f.n_tok, true, &lg) != GLIMP_OK)
+    if (glimp_seq_append(c, s, f.ids, f.n_tok, true, &lg) != GLIMP_OK)
         fail_msg("glimp_seq_append: %s", glimp_last_error());
     double worst = 0.0;
     for (size_t t = 0; t < f.n_tok; t++) {
@@ -143,7 +142,7 @@ static void check_against_torch(const char *kernels)
     }
     assert_int_equal(glimp_seq_truncate(s, 0), GLIMP_OK);
     for (size_t t = 0; t < f.n_tok; t++) {
-        if (glimp_seq_append(s, f.ids + t, 1, false, &lg) != GLIMP_OK)
+        if (glimp_seq_append(c, s, f.ids + t, 1, false, &lg) != GLIMP_OK)
             fail_msg("glimp_seq_append: %s", glimp_last_error());
         double e = position_error(lg, f.logits + t * f.n_vocab, f.n_vocab);
         if (e > EQUIV_TOL)
@@ -154,6 +153,7 @@ static void check_against_torch(const char *kernels)
     print_message("%s kernels: %zu positions, largest relative error %.3g (tolerance %g)\n",
                   kernels ? kernels : "default", f.n_tok, worst, EQUIV_TOL);
     glimp_seq_free(s);
+    glimp_ctx_free(c);
     glimp_model_free(m);
     fixture_free(&f);
 }

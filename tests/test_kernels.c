@@ -3,7 +3,7 @@
  * token against products of many (bit for bit, batch sizes 1..9, odd row
  * counts, row ranges, 1..3 threads), the fast algorithm against the "ref"
  * table (float activations) within stated tolerances, attention, SiLU and
- * exp, and the GLIMP_KERNELS switch. */
+ * exp, and the choice of kernels by name. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -417,19 +417,32 @@ static void test_select(void **state)
 {
     (void)state;
     const char *best = simd() ? simd()->name : "scalar";
-    unsetenv("GLIMP_KERNELS");
-    assert_string_equal(glimp_kernels_select()->name, best);
-    setenv("GLIMP_KERNELS", "ref", 1);
-    assert_string_equal(glimp_kernels_select()->name, "ref");
-    setenv("GLIMP_KERNELS", "scalar", 1);
-    assert_string_equal(glimp_kernels_select()->name, "scalar");
+    const struct glimp_kernels *kr = NULL;
+    assert_string_equal(glimp_kernels_best()->name, best);
+    assert_int_equal(glimp_kernels_resolve(NULL, &kr), GLIMP_OK);
+    assert_string_equal(kr->name, best);
+    assert_int_equal(glimp_kernels_resolve("auto", &kr), GLIMP_OK);
+    assert_string_equal(kr->name, best);
+    assert_int_equal(glimp_kernels_resolve("ref", &kr), GLIMP_OK);
+    assert_string_equal(kr->name, "ref");
+    assert_int_equal(glimp_kernels_resolve("scalar", &kr), GLIMP_OK);
+    assert_string_equal(kr->name, "scalar");
     if (glimp_kernels_by_name("avx2")) {
-        setenv("GLIMP_KERNELS", "avx2", 1);
-        assert_string_equal(glimp_kernels_select()->name, "avx2");
+        assert_int_equal(glimp_kernels_resolve("avx2", &kr), GLIMP_OK);
+        assert_string_equal(kr->name, "avx2");
     }
-    setenv("GLIMP_KERNELS", "no-such-kernels", 1);
-    assert_string_equal(glimp_kernels_select()->name, best);
+    /* no environment is read: GLIMP_KERNELS is the programs' business */
+    setenv("GLIMP_KERNELS", "ref", 1);
+    assert_int_equal(glimp_kernels_resolve(NULL, &kr), GLIMP_OK);
+    assert_string_equal(kr->name, best);
     unsetenv("GLIMP_KERNELS");
+    assert_int_equal(glimp_kernels_resolve("no-such-kernels", &kr), GLIMP_ERR_INVALID);
+    assert_null(kr);
+    assert_non_null(strstr(glimp_last_error(), "kernels 'no-such-kernels' unknown"));
+    if (!glimp_kernels_by_name("avxvnni")) { /* this CPU or build lacks it */
+        assert_int_equal(glimp_kernels_resolve("avxvnni", &kr), GLIMP_ERR_UNSUPPORTED);
+        assert_non_null(strstr(glimp_last_error(), "'avxvnni'"));
+    }
     assert_null(glimp_kernels_by_name("no-such-kernels"));
     assert_null(glimp_kernels_by_name(NULL));
 

@@ -23,7 +23,7 @@
  * position, divided by the largest |logit| of the reference, stays below
  * this. Both read identical weights, so only float32 rounding of the
  * activations separates them (measured: below 4e-7). It holds for the
- * scalar reference kernels (GLIMP_KERNELS=ref) on every type, and for the
+ * scalar reference kernels (kernels "ref") on every type, and for the
  * fast kernels on F32, F16 and BF16 weights (float activations there). */
 #define REF_TOL 1e-5
 
@@ -91,14 +91,30 @@ static struct glimp_model *load_ok(const char *path, uint32_t n_batch)
     return load_threads(path, n_batch, 0);
 }
 
-/* The same on the kernels GLIMP_KERNELS names ("ref": the scalar
- * reference; "scalar": the fast algorithm in portable C). */
+/* The same on the kernels named ("ref": the scalar reference; "scalar":
+ * the fast algorithm in portable C). */
 static struct glimp_model *load_kernels(const char *path, const char *kernels)
 {
-    setenv("GLIMP_KERNELS", kernels, 1);
-    struct glimp_model *m = load_ok(path, 0);
-    unsetenv("GLIMP_KERNELS");
+    struct glimp_model_params mp = glimp_model_default_params();
+    mp.kernels = kernels;
+    struct glimp_model *m = NULL;
+    int rc = glimp_model_load(path, &mp, &m);
+    if (rc != GLIMP_OK)
+        fail_msg("glimp_model_load(%s, kernels %s): %s", path, kernels, glimp_last_error());
     return m;
+}
+
+/* A context; n_batch and n_threads 0: the model's. */
+static struct glimp_ctx *ctx_ok(const struct glimp_model *m, uint32_t n_batch, uint32_t n_threads)
+{
+    struct glimp_ctx_params cp = glimp_ctx_default_params();
+    cp.n_batch = n_batch;
+    cp.n_threads = n_threads;
+    struct glimp_ctx *c = NULL;
+    int rc = glimp_ctx_init(m, &cp, &c);
+    if (rc != GLIMP_OK)
+        fail_msg("glimp_ctx_init: %s", glimp_last_error());
+    return c;
 }
 
 /* The tolerance against the float64 reference of the default kernels. */
@@ -116,10 +132,11 @@ static struct glimp_seq *seq_ok(const struct glimp_model *m, uint32_t n_ctx)
     return s;
 }
 
-static const float *append_ok(struct glimp_seq *s, const int32_t *ids, size_t n, bool all)
+static const float *append_ok(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids,
+                              size_t n, bool all)
 {
     const float *lg = NULL;
-    int rc = glimp_seq_append(s, ids, n, all, &lg);
+    int rc = glimp_seq_append(c, s, ids, n, all, &lg);
     if (rc != GLIMP_OK)
         fail_msg("glimp_seq_append(%zu tokens): %s", n, glimp_last_error());
     assert_non_null(lg);
@@ -170,7 +187,7 @@ static double ref_error(const char *path, const int32_t *ids, size_t n, const fl
 /* ----------------------------------------------------- per-model checks */
 
 static double max_err_by_type[GLIMP_TYPE_COUNT];     /* default kernels */
-static double max_ref_err_by_type[GLIMP_TYPE_COUNT]; /* GLIMP_KERNELS=ref */
+static double max_ref_err_by_type[GLIMP_TYPE_COUNT]; /* kernels "ref" */
 
 /* Everything a model must satisfy: agreement with the reference, and the
  * same bits for every way of feeding the same tokens. */
@@ -186,6 +203,10 @@ static void check_model(const struct mcfg *c)
     struct glimp_model *m = load_threads(path, 0, 1);
     struct glimp_model *m2 = load_threads(path, 0, 2);
     struct glimp_model *m4 = load_threads(path, 4, 3); /* same file, chunks of 4 */
+    /* contexts taking n_batch and n_threads from their model's params */
+    struct glimp_ctx *cx = ctx_ok(m, 0, 0), *cx2 = ctx_ok(m2, 0, 0), *cx4 = ctx_ok(m4, 0, 0);
+    assert_int_equal(glimp_ctx_n_threads(cx4), 3);
+    assert_int_equal(glimp_ctx_n_batch(cx4), 4);
     const struct glimp_model_info *h = glimp_model_info(m);
     uint32_t V = h->n_vocab;
     assert_int_equal(h->tied_output, c->tied);
@@ -198,16 +219,18 @@ static void check_model(const struct mcfg *c)
 
     /* one batch, all positions: the baseline, checked against the reference */
     struct glimp_seq *s = seq_ok(m, CTX);
-    memcpy(all, append_ok(s, ids, N_TOK, true), N_TOK * row);
+    memcpy(all, append_ok(cx, s, ids, N_TOK, true), N_TOK * row);
     assert_int_equal(glimp_seq_len(s), N_TOK);
     double e = ref_error(path, ids, N_TOK, all, V);
     /* the scalar reference kernels, to the float64 reference's precision */
     struct glimp_model *mr = load_kernels(path, "ref");
+    struct glimp_ctx *cr = ctx_ok(mr, 0, 0);
     struct glimp_seq *sr = seq_ok(mr, CTX);
-    double er = ref_error(path, ids, N_TOK, append_ok(sr, ids, N_TOK, true), V);
+    double er = ref_error(path, ids, N_TOK, append_ok(cr, sr, ids, N_TOK, true), V);
     glimp_seq_free(sr);
+    glimp_ctx_free(cr);
     glimp_model_free(mr);
-    printf("    %-5s %-4s %s%s: max |engine - ref| / max |ref| = %.2e (GLIMP_KERNELS=ref: %.2e)\n",
+    printf("    %-5s %-4s %s%s: max |engine - ref| / max |ref| = %.2e (kernels=ref: %.2e)\n",
            c->arch, glimp_type_info(c->type)->name, c->tied ? "tied" : "untied",
            c->head_dim ? " (head_dim set)" : "", e, er);
     if (e > max_err_by_type[c->type])
@@ -217,34 +240,35 @@ static void check_model(const struct mcfg *c)
     if (!(e <= fast_tol(c->type)))
         fail_msg("%s: relative error %.3e over the tolerance %.1e", name, e, fast_tol(c->type));
     if (!(er <= REF_TOL))
-        fail_msg("%s: GLIMP_KERNELS=ref: relative error %.3e over the tolerance %.1e", name, er,
-                 REF_TOL);
+        fail_msg("%s: kernels=ref: relative error %.3e over the tolerance %.1e", name, er, REF_TOL);
 
     /* the portable C version of the default kernels: the same bits */
     struct glimp_model *ms = load_kernels(path, "scalar");
+    struct glimp_ctx *cs = ctx_ok(ms, 0, 0);
     struct glimp_seq *ss = seq_ok(ms, CTX);
-    const float *ls = append_ok(ss, ids, N_TOK, true);
+    const float *ls = append_ok(cs, ss, ids, N_TOK, true);
     for (size_t t = 0; t < N_TOK; t++)
         same_bits(ls + t * V, all + t * V, V, "scalar kernels", t);
     glimp_seq_free(ss);
+    glimp_ctx_free(cs);
     glimp_model_free(ms);
 
     /* one token at a time, two threads */
     struct glimp_seq *s1 = seq_ok(m2, CTX);
     for (size_t t = 0; t < N_TOK; t++)
-        same_bits(append_ok(s1, &ids[t], 1, false), all + t * V, V, "incremental", t);
+        same_bits(append_ok(cx2, s1, &ids[t], 1, false), all + t * V, V, "incremental", t);
     glimp_seq_free(s1);
 
     /* chunks of 4 inside the engine, and uneven appends */
     struct glimp_seq *s4 = seq_ok(m4, CTX);
-    const float *lg = append_ok(s4, ids, N_TOK, true);
+    const float *lg = append_ok(cx4, s4, ids, N_TOK, true);
     for (size_t t = 0; t < N_TOK; t++)
         same_bits(lg + t * V, all + t * V, V, "n_batch 4", t);
     glimp_seq_free(s4);
     static const size_t sizes[] = {5, 1, 7, 11};
     struct glimp_seq *su = seq_ok(m2, CTX);
     for (size_t i = 0, off = 0; i < 4; off += sizes[i], i++) {
-        lg = append_ok(su, ids + off, sizes[i], true);
+        lg = append_ok(cx2, su, ids + off, sizes[i], true);
         for (size_t t = 0; t < sizes[i]; t++)
             same_bits(lg + t * V, all + (off + t) * V, V, "uneven appends", off + t);
     }
@@ -254,7 +278,7 @@ static void check_model(const struct mcfg *c)
     static const size_t prefixes[] = {1, 9, N_TOK};
     for (size_t i = 0; i < 3; i++) {
         struct glimp_seq *sf = seq_ok(m4, CTX);
-        same_bits(append_ok(sf, ids, prefixes[i], false), all + (prefixes[i] - 1) * V, V,
+        same_bits(append_ok(cx4, sf, ids, prefixes[i], false), all + (prefixes[i] - 1) * V, V,
                   "full recompute", prefixes[i] - 1);
         glimp_seq_free(sf);
     }
@@ -264,16 +288,19 @@ static void check_model(const struct mcfg *c)
     random_ids(99, V, other, 5);
     assert_int_equal(glimp_seq_truncate(s, 10), GLIMP_OK);
     assert_int_equal(glimp_seq_len(s), 10);
-    append_ok(s, other, 5, false);
+    append_ok(cx, s, other, 5, false);
     assert_int_equal(glimp_seq_truncate(s, 7), GLIMP_OK);
-    lg = append_ok(s, ids + 7, N_TOK - 7, true);
+    lg = append_ok(cx, s, ids + 7, N_TOK - 7, true);
     for (size_t t = 7; t < N_TOK; t++)
         same_bits(lg + (t - 7) * V, all + t * V, V, "truncate and re-append", t);
     assert_int_equal(glimp_seq_truncate(s, 0), GLIMP_OK);
-    same_bits(append_ok(s, ids, 3, false), all + 2 * V, V, "truncate to 0", 2);
+    same_bits(append_ok(cx, s, ids, 3, false), all + 2 * V, V, "truncate to 0", 2);
 
     glimp_seq_free(s);
     free(all);
+    glimp_ctx_free(cx4);
+    glimp_ctx_free(cx2);
+    glimp_ctx_free(cx);
     glimp_model_free(m4);
     glimp_model_free(m2);
     glimp_model_free(m);
@@ -493,8 +520,9 @@ static float *logits_of(const char *path, const int32_t *ids, bool check_ref, bo
     const struct glimp_model_info *h = glimp_model_info(m);
     assert_int_equal(h->rope_freqs, want_freqs);
     assert_true(h->rope_freq_scale == want_scale);
+    struct glimp_ctx *c = ctx_ok(m, 0, 0);
     struct glimp_seq *s = seq_ok(m, CTX);
-    const float *lg = append_ok(s, ids, N_TOK, true);
+    const float *lg = append_ok(c, s, ids, N_TOK, true);
     float *copy = malloc(N_TOK * h->n_vocab * sizeof *copy);
     assert_non_null(copy);
     memcpy(copy, lg, N_TOK * h->n_vocab * sizeof *copy);
@@ -505,6 +533,7 @@ static float *logits_of(const char *path, const int32_t *ids, bool check_ref, bo
         assert_true(e <= REF_TOL);
     }
     glimp_seq_free(s);
+    glimp_ctx_free(c);
     glimp_model_free(m);
     return copy;
 }
@@ -579,34 +608,151 @@ static void test_two_sequences(void **state)
     random_ids(12, V, b, N_TOK);
     float *alone_a = malloc(N_TOK * V * sizeof(float));
     float *alone_b = malloc(N_TOK * V * sizeof(float));
+    /* each alone, in a context of its own */
+    struct glimp_ctx *ca = ctx_ok(m, 0, 0), *cb = ctx_ok(m, 0, 0);
     struct glimp_seq *s = seq_ok(m, CTX);
-    memcpy(alone_a, append_ok(s, a, N_TOK, true), N_TOK * V * sizeof(float));
+    memcpy(alone_a, append_ok(ca, s, a, N_TOK, true), N_TOK * V * sizeof(float));
     glimp_seq_free(s);
     s = seq_ok(m, CTX);
-    memcpy(alone_b, append_ok(s, b, N_TOK, true), N_TOK * V * sizeof(float));
+    memcpy(alone_b, append_ok(cb, s, b, N_TOK, true), N_TOK * V * sizeof(float));
     glimp_seq_free(s);
+    glimp_ctx_free(ca);
+    glimp_ctx_free(cb);
 
-    /* interleaved: a in threes, b one by one, with a rollback on b */
+    /* interleaved in one shared context: a in threes, b one by one, with a
+     * rollback on b; b's longer context grows the shared scores on its
+     * first append, and a's logits outlive b's appends */
+    struct glimp_ctx *shared = ctx_ok(m, 0, 0);
     struct glimp_seq *sa = seq_ok(m, CTX), *sb = seq_ok(m, 0);
     assert_int_equal(glimp_seq_n_ctx(sb), 4096); /* the model's, within the budget */
+    const float *la = NULL;
     for (size_t t = 0; t < N_TOK; t++) {
         if (t % 3 == 0) {
-            const float *lg = append_ok(sa, a + t, 3, true);
+            la = append_ok(shared, sa, a + t, 3, true);
             for (size_t i = 0; i < 3; i++)
-                same_bits(lg + i * V, alone_a + (t + i) * V, V, "side by side (a)", t + i);
+                same_bits(la + i * V, alone_a + (t + i) * V, V, "side by side (a)", t + i);
         }
-        same_bits(append_ok(sb, b + t, 1, false), alone_b + t * V, V, "side by side (b)", t);
+        same_bits(append_ok(shared, sb, b + t, 1, false), alone_b + t * V, V, "side by side (b)",
+                  t);
+        same_bits(la + (t % 3) * V, alone_a + t * V, V, "a's logits after b's append", t);
         if (t == 10) {
             assert_int_equal(glimp_seq_truncate(sb, 4), GLIMP_OK);
-            append_ok(sb, b + 4, 7, false);
+            append_ok(shared, sb, b + 4, 7, false);
         }
     }
     assert_int_equal(glimp_seq_len(sa), N_TOK);
     assert_int_equal(glimp_seq_len(sb), N_TOK);
     glimp_seq_free(sa);
     glimp_seq_free(sb);
+    glimp_ctx_free(shared);
     free(alone_a);
     free(alone_b);
+    glimp_model_free(m);
+}
+
+/* The thread count and batch size of a context change no bit, and a
+ * context of another model is refused. */
+static void test_ctx_params(void **state)
+{
+    (void)state;
+    struct mcfg c = {.arch = "qwen2", .type = GLIMP_TYPE_Q4_K, .wide = true};
+    struct glimp_model *m = load_ok(write_model(&c, "ctx.gguf"), 0);
+    uint32_t V = glimp_model_info(m)->n_vocab;
+    int32_t ids[N_TOK];
+    random_ids(21, V, ids, N_TOK);
+    size_t row = V * sizeof(float);
+    float *want = malloc(N_TOK * row);
+    assert_non_null(want);
+
+    struct glimp_ctx *c1 = ctx_ok(m, 0, 1), *c2 = ctx_ok(m, 0, 2), *c5 = ctx_ok(m, 5, 2);
+    assert_int_equal(glimp_ctx_n_threads(c1), 1);
+    assert_int_equal(glimp_ctx_n_threads(c2), 2);
+    assert_int_equal(glimp_ctx_n_batch(c1), glimp_model_default_params().n_batch);
+    assert_int_equal(glimp_ctx_n_batch(c5), 5);
+    struct glimp_seq *s = seq_ok(m, CTX);
+    memcpy(want, append_ok(c1, s, ids, N_TOK, true), N_TOK * row);
+    glimp_seq_free(s);
+    s = seq_ok(m, CTX);
+    const float *lg = append_ok(c2, s, ids, N_TOK, true);
+    for (size_t t = 0; t < N_TOK; t++)
+        same_bits(lg + t * V, want + t * V, V, "2 threads against 1", t);
+    glimp_seq_free(s);
+    /* one sequence passed between contexts as it grows */
+    s = seq_ok(m, CTX);
+    struct glimp_ctx *cs[3] = {c1, c2, c5};
+    for (size_t t = 0; t < N_TOK; t++)
+        same_bits(append_ok(cs[t % 3], s, &ids[t], 1, false), want + t * V, V, "contexts in turn",
+                  t);
+    assert_int_equal(glimp_seq_truncate(s, 0), GLIMP_OK);
+    lg = append_ok(c5, s, ids, N_TOK, true); /* chunks of 5 */
+    for (size_t t = 0; t < N_TOK; t++)
+        same_bits(lg + t * V, want + t * V, V, "n_batch 5", t);
+
+    /* a context of another model */
+    struct glimp_model *other = load_ok(tu_tmp_path("ctx.gguf"), 0);
+    struct glimp_ctx *co = ctx_ok(other, 0, 1);
+    const float *keep = (const float *)1;
+    assert_int_equal(glimp_seq_append(co, s, ids, 1, false, &keep), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "different models"));
+    assert_ptr_equal(keep, (const float *)1);
+    assert_int_equal(glimp_seq_len(s), N_TOK);
+    assert_int_equal(glimp_seq_append(NULL, s, ids, 1, false, &keep), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "no context"));
+
+    /* params out of range, named */
+    struct glimp_ctx *bad = (struct glimp_ctx *)1;
+    struct glimp_ctx_params cp = glimp_ctx_default_params();
+    cp.n_threads = 100000;
+    assert_int_equal(glimp_ctx_init(m, &cp, &bad), GLIMP_ERR_INVALID);
+    assert_null(bad);
+    assert_non_null(strstr(glimp_last_error(), "n_threads 100000"));
+    cp = glimp_ctx_default_params();
+    cp.n_batch = 5000;
+    assert_int_equal(glimp_ctx_init(m, &cp, &bad), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "n_batch 5000"));
+
+    glimp_seq_free(s);
+    glimp_ctx_free(co);
+    glimp_ctx_free(c1);
+    glimp_ctx_free(c2);
+    glimp_ctx_free(c5);
+    glimp_ctx_free(NULL);
+    glimp_model_free(other);
+    free(want);
+    glimp_model_free(m);
+}
+
+/* The kernels parameter: resolved at load, an unknown name refused by
+ * name, and the environment not read. */
+static void test_kernels_param(void **state)
+{
+    (void)state;
+    struct mcfg c = {.arch = "llama", .type = GLIMP_TYPE_Q8_0};
+    const char *path = write_model(&c, "kern.gguf");
+    struct glimp_model_params mp = glimp_model_default_params();
+    struct glimp_model *m = (struct glimp_model *)1;
+    mp.kernels = "avx9000";
+    assert_int_equal(glimp_model_load(path, &mp, &m), GLIMP_ERR_INVALID);
+    assert_null(m);
+    assert_non_null(strstr(glimp_last_error(), "kernels 'avx9000' unknown"));
+    /* "auto" and "scalar" agree bit for bit; GLIMP_KERNELS is not read */
+    setenv("GLIMP_KERNELS", "no-such-kernels", 1);
+    mp.kernels = "auto";
+    assert_int_equal(glimp_model_load(path, &mp, &m), GLIMP_OK);
+    unsetenv("GLIMP_KERNELS");
+    struct glimp_model *ms = load_kernels(path, "scalar");
+    uint32_t V = glimp_model_info(m)->n_vocab;
+    int32_t ids[8];
+    random_ids(4, V, ids, 8);
+    struct glimp_ctx *cx = ctx_ok(m, 0, 0), *cs = ctx_ok(ms, 0, 0);
+    struct glimp_seq *s = seq_ok(m, CTX), *ss = seq_ok(ms, CTX);
+    const float *la = append_ok(cx, s, ids, 8, false);
+    same_bits(append_ok(cs, ss, ids, 8, false), la, V, "auto against scalar", 7);
+    glimp_seq_free(s);
+    glimp_seq_free(ss);
+    glimp_ctx_free(cx);
+    glimp_ctx_free(cs);
+    glimp_model_free(ms);
     glimp_model_free(m);
 }
 
@@ -621,42 +767,44 @@ static void test_seq_errors(void **state)
     int32_t ids[16];
     random_ids(3, V, ids, 16);
     float *want = malloc(16 * V * sizeof(float));
+    struct glimp_ctx *cx = ctx_ok(m, 0, 0);
     struct glimp_seq *s = seq_ok(m, 16);
-    memcpy(want, append_ok(s, ids, 16, true), 16 * V * sizeof(float));
+    memcpy(want, append_ok(cx, s, ids, 16, true), 16 * V * sizeof(float));
     glimp_seq_free(s);
 
     s = seq_ok(m, 16);
     assert_int_equal(glimp_seq_n_ctx(s), 16);
-    append_ok(s, ids, 10, false);
+    append_ok(cx, s, ids, 10, false);
     const float *lg = (const float *)1;
 
     /* past the context: refused, nothing changes */
-    assert_int_equal(glimp_seq_append(s, ids + 10, 7, false, &lg), GLIMP_ERR_RANGE);
+    assert_int_equal(glimp_seq_append(cx, s, ids + 10, 7, false, &lg), GLIMP_ERR_RANGE);
     assert_string_equal(glimp_last_error(), "sequence would hold 17 tokens, context is 16");
     assert_int_equal(glimp_seq_len(s), 10);
     assert_ptr_equal(lg, (const float *)1);
 
     /* ids outside the vocabulary */
     int32_t bad[3] = {ids[10], ids[11], (int32_t)V};
-    assert_int_equal(glimp_seq_append(s, bad, 3, true, &lg), GLIMP_ERR_RANGE);
+    assert_int_equal(glimp_seq_append(cx, s, bad, 3, true, &lg), GLIMP_ERR_RANGE);
     assert_non_null(strstr(glimp_last_error(), "token id 309 at index 2"));
     assert_non_null(strstr(glimp_last_error(), "outside the vocabulary"));
     bad[2] = -1;
-    assert_int_equal(glimp_seq_append(s, bad, 3, false, &lg), GLIMP_ERR_RANGE);
+    assert_int_equal(glimp_seq_append(cx, s, bad, 3, false, &lg), GLIMP_ERR_RANGE);
     assert_non_null(strstr(glimp_last_error(), "token id -1"));
     assert_int_equal(glimp_seq_len(s), 10);
 
-    assert_int_equal(glimp_seq_append(s, ids, 0, false, &lg), GLIMP_ERR_INVALID);
+    assert_int_equal(glimp_seq_append(cx, s, ids, 0, false, &lg), GLIMP_ERR_INVALID);
     assert_int_equal(glimp_seq_truncate(s, 11), GLIMP_ERR_RANGE);
     assert_int_equal(glimp_seq_len(s), 10);
 
     /* and the sequence goes on as if nothing had happened, to the brim */
-    lg = append_ok(s, ids + 10, 6, true);
+    lg = append_ok(cx, s, ids + 10, 6, true);
     for (size_t t = 10; t < 16; t++)
         same_bits(lg + (t - 10) * V, want + t * V, V, "after refused appends", t);
-    assert_int_equal(glimp_seq_append(s, ids, 1, false, &lg), GLIMP_ERR_RANGE);
+    assert_int_equal(glimp_seq_append(cx, s, ids, 1, false, &lg), GLIMP_ERR_RANGE);
     assert_string_equal(glimp_last_error(), "sequence would hold 17 tokens, context is 16");
     glimp_seq_free(s);
+    glimp_ctx_free(cx);
     free(want);
 
     /* the default context follows the KV budget: 2 layers x 32 wide x K and
@@ -812,6 +960,7 @@ static void test_info(void **state)
     glimp_model_free(m);
     glimp_model_free(NULL);
     glimp_seq_free(NULL);
+    glimp_ctx_free(NULL);
 }
 
 static int print_summary(void **state)
@@ -824,7 +973,7 @@ static int print_summary(void **state)
         GLIMP_TYPE_Q5_0, GLIMP_TYPE_Q5_1, GLIMP_TYPE_Q4_K, GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         printf(" %s %.1e", glimp_type_info(types[i])->name, max_err_by_type[types[i]]);
-    printf("\n    with GLIMP_KERNELS=ref (tolerance %.0e):", REF_TOL);
+    printf("\n    with kernels=ref (tolerance %.0e):", REF_TOL);
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         printf(" %s %.1e", glimp_type_info(types[i])->name, max_ref_err_by_type[types[i]]);
     printf("\n");
@@ -840,7 +989,8 @@ int main(void)
         cmocka_unit_test(test_q5_1),          cmocka_unit_test(test_q4_K),
         cmocka_unit_test(test_q5_K),          cmocka_unit_test(test_q6_K),
         cmocka_unit_test(test_head_shapes),   cmocka_unit_test(test_rope_scaling),
-        cmocka_unit_test(test_two_sequences), cmocka_unit_test(test_seq_errors),
+        cmocka_unit_test(test_two_sequences), cmocka_unit_test(test_ctx_params),
+        cmocka_unit_test(test_kernels_param), cmocka_unit_test(test_seq_errors),
         cmocka_unit_test(test_load_errors),   cmocka_unit_test(test_info),
     };
     return cmocka_run_group_tests(tests, NULL, print_summary);

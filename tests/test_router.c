@@ -206,9 +206,11 @@ static void test_slm_reasoning_is_model_alone(void **state)
     assert_int_equal(glimp_chat_render(&tmpl, &msg, 1, &cp, &text), GLIMP_OK);
     struct glimp_tokens ids = {0};
     assert_int_equal(glimp_tokenize(t, text, strlen(text), true, &ids), GLIMP_OK);
+    struct glimp_ctx *c;
+    assert_int_equal(glimp_ctx_init(m, NULL, &c), GLIMP_OK);
     assert_int_equal(glimp_seq_init(m, 512, &seq), GLIMP_OK);
     const float *logits;
-    assert_int_equal(glimp_seq_append(seq, ids.ids, ids.n, false, &logits), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(c, seq, ids.ids, ids.n, false, &logits), GLIMP_OK);
     uint32_t nv = glimp_model_info(m)->n_vocab;
     size_t n = 0;
     for (size_t i = 0; i < r->n_steps; i++)
@@ -222,9 +224,10 @@ static void test_slm_reasoning_is_model_alone(void **state)
                 best = (int32_t)v;
         if (best != r->ids[i])
             fail_msg("token %zu: router %d, model alone %d", i, r->ids[i], best);
-        assert_int_equal(glimp_seq_append(seq, &best, 1, false, &logits), GLIMP_OK);
+        assert_int_equal(glimp_seq_append(c, seq, &best, 1, false, &logits), GLIMP_OK);
     }
     glimp_seq_free(seq);
+    glimp_ctx_free(c);
     glimp_tokens_free(&ids);
     free(text);
     glimp_tokenizer_free(t);
@@ -306,9 +309,11 @@ static void test_spec_sampling_distribution(void **state)
     assert_false(glimp_tokenizer_add_bos(t));
     struct glimp_tokens ids = {0};
     assert_int_equal(glimp_tokenize(t, raw, strlen(raw), true, &ids), GLIMP_OK);
+    struct glimp_ctx *c;
+    assert_int_equal(glimp_ctx_init(m, NULL, &c), GLIMP_OK);
     assert_int_equal(glimp_seq_init(m, 64, &seq), GLIMP_OK);
     const float *logits;
-    assert_int_equal(glimp_seq_append(seq, ids.ids, ids.n, false, &logits), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(c, seq, ids.ids, ids.n, false, &logits), GLIMP_OK);
     uint32_t nv = glimp_model_info(m)->n_vocab;
     double *pr = calloc(nv, sizeof *pr), *cnt = calloc(nv, sizeof *cnt), z = 0.0, mx = -1e30;
     for (uint32_t v = 0; v < nv; v++)
@@ -363,6 +368,7 @@ static void test_spec_sampling_distribution(void **state)
     free(pr);
     free(cnt);
     glimp_seq_free(seq);
+    glimp_ctx_free(c);
     glimp_tokens_free(&ids);
     glimp_tokenizer_free(t);
     glimp_model_free(m);
@@ -590,21 +596,24 @@ static void test_judge_rollback_exact(void **state)
         text[i] = (int32_t)(tu_rng_u64(&rng) % nv);
     for (size_t i = 0; i < 64; i++)
         judge[i] = (int32_t)(tu_rng_u64(&rng) % nv);
+    struct glimp_ctx *c; /* both sequences in one context */
+    assert_int_equal(glimp_ctx_init(m, NULL, &c), GLIMP_OK);
     struct glimp_seq *a, *b;
     assert_int_equal(glimp_seq_init(m, 256, &a), GLIMP_OK);
     assert_int_equal(glimp_seq_init(m, 256, &b), GLIMP_OK);
     const float *la, *lb;
     /* a: prompt (40) + step (7) read, judge read in one prefill, rolled back */
-    assert_int_equal(glimp_seq_append(a, text, 40, false, &la), GLIMP_OK);
-    assert_int_equal(glimp_seq_append(a, text + 40, 7, false, &la), GLIMP_OK);
-    assert_int_equal(glimp_seq_append(a, judge, 64, false, &la), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(c, a, text, 40, false, &la), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(c, a, text + 40, 7, false, &la), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(c, a, judge, 64, false, &la), GLIMP_OK);
     assert_int_equal(glimp_seq_truncate(a, 47), GLIMP_OK);
-    assert_int_equal(glimp_seq_append(a, text + 47, 1, false, &la), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(c, a, text + 47, 1, false, &la), GLIMP_OK);
     /* b: the same 48 tokens in one fresh prefill */
-    assert_int_equal(glimp_seq_append(b, text, 48, false, &lb), GLIMP_OK);
+    assert_int_equal(glimp_seq_append(c, b, text, 48, false, &lb), GLIMP_OK);
     assert_memory_equal(la, lb, nv * sizeof(float));
     glimp_seq_free(a);
     glimp_seq_free(b);
+    glimp_ctx_free(c);
     glimp_model_free(m);
 }
 

@@ -632,13 +632,16 @@ static void test_mix_other_shapes(void **state)
         struct glimp_model *m = NULL;
         if (glimp_model_load(path, NULL, &m) != GLIMP_OK)
             fail_msg("%s: %s", path, glimp_last_error());
+        struct glimp_ctx *c = NULL;
         struct glimp_seq *sq = NULL;
+        assert_int_equal(glimp_ctx_init(m, NULL, &c), GLIMP_OK);
         assert_int_equal(glimp_seq_init(m, 16, &sq), GLIMP_OK);
         const int32_t ids[3] = {1, 2, 3};
         const float *logits = NULL;
-        assert_int_equal(glimp_seq_append(sq, ids, 3, false, &logits), GLIMP_OK);
+        assert_int_equal(glimp_seq_append(c, sq, ids, 3, false, &logits), GLIMP_OK);
         assert_true(isfinite(logits[0]));
         glimp_seq_free(sq);
+        glimp_ctx_free(c);
         glimp_model_free(m);
     }
 }

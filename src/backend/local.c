@@ -1,11 +1,13 @@
 /* local.c - the local backend: a GGUF model run by glimp's own engine in
- * this process, with its tokenizer, chat template and, per sequence, a KV
- * cache and a sampler. */
+ * this process, with its tokenizer, chat template, one context (scratch and
+ * threads) that all its sequences share and, per sequence, a KV cache and a
+ * sampler. */
 #include "backend/backend.h"
 
 #include "core/error.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,11 @@
 struct local_backend {
     struct glimp_backend base;
     struct glimp_model *model;
+    /* The workspace of every forward pass of this backend's sequences. One
+     * pass at a time: lock is held around each append, so sequences may be
+     * driven from several threads (each sequence by one at a time). */
+    struct glimp_ctx *ctx;
+    pthread_mutex_t lock;
     struct glimp_tokenizer *tok;
     struct glimp_chat_template tmpl;
     int32_t eos, eot;
@@ -40,8 +47,20 @@ static void local_free(struct glimp_backend *b)
 {
     struct local_backend *l = lb(b);
     glimp_tokenizer_free(l->tok);
+    glimp_ctx_free(l->ctx);
+    pthread_mutex_destroy(&l->lock);
     glimp_model_free(l->model);
     free(l);
+}
+
+/* glimp_seq_append in the backend's context, one pass at a time. */
+static int locked_append(struct local_backend *l, struct glimp_seq *seq, const int32_t *ids,
+                         size_t n, bool all_logits, const float **logits)
+{
+    pthread_mutex_lock(&l->lock);
+    int rc = glimp_seq_append(l->ctx, seq, ids, n, all_logits, logits);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
 }
 
 static int local_prompt_tokens(struct glimp_backend *b, const char *text, bool chat, bool think,
@@ -132,7 +151,7 @@ static uint32_t local_seq_n_ctx(const struct bk_seq *s)
 static int local_append(struct bk_seq *s, const int32_t *ids, size_t n)
 {
     struct local_seq *q = ls(s);
-    int rc = glimp_seq_append(q->seq, ids, n, false, &q->next);
+    int rc = locked_append(lb(s->b), q->seq, ids, n, false, &q->next);
     if (rc != GLIMP_OK)
         q->next = NULL;
     return rc;
@@ -141,7 +160,7 @@ static int local_append(struct bk_seq *s, const int32_t *ids, size_t n)
 static int local_score(struct bk_seq *s, const int32_t *ids, size_t n, const float **rows)
 {
     struct local_seq *q = ls(s);
-    int rc = glimp_seq_append(q->seq, ids, n, true, rows);
+    int rc = locked_append(lb(s->b), q->seq, ids, n, true, rows);
     q->next = rc == GLIMP_OK ? *rows + (n - 1) * (size_t)s->b->n_logits : NULL;
     return rc;
 }
@@ -284,8 +303,14 @@ int glimp_backend_local_open(const char *path, const struct glimp_model_params *
     struct local_backend *l = calloc(1, sizeof *l);
     if (!l)
         return glimp_error(GLIMP_ERR_NOMEM, "backend: out of memory");
+    if (pthread_mutex_init(&l->lock, NULL) != 0) {
+        free(l);
+        return glimp_error(GLIMP_ERR_NOMEM, "backend: cannot make a mutex");
+    }
     int rc = glimp_model_load(path, p, &l->model); /* its messages name the path */
     bool named = rc != GLIMP_OK;
+    if (rc == GLIMP_OK)
+        rc = glimp_ctx_init(l->model, NULL, &l->ctx);
     if (rc == GLIMP_OK)
         rc = glimp_tokenizer_load(glimp_model_gguf(l->model), NULL, &l->tok);
     if (rc == GLIMP_OK)
@@ -294,6 +319,8 @@ int glimp_backend_local_open(const char *path, const struct glimp_model_params *
         if (!named)
             glimp_error_prefix(rc, "%s: ", path);
         glimp_tokenizer_free(l->tok);
+        glimp_ctx_free(l->ctx);
+        pthread_mutex_destroy(&l->lock);
         glimp_model_free(l->model);
         free(l);
         return rc;

@@ -1,6 +1,6 @@
 /* threadpool.h - a fixed set of worker threads that run one job at a time
  * with the calling thread (fork-join), for the forward pass: created once
- * with a sequence, so no thread is created per token. Threads take the
+ * with a context, so no thread is created per token. Threads take the
  * job's work items from a shared counter, so a worker that the OS has not
  * scheduled yet (the machine may be busy with other programs) delays
  * nobody: the threads that run take its share, and a worker arriving after
@@ -30,7 +30,7 @@ uint32_t glimp_pool_size(const struct glimp_pool *p);
 
 /* Run fn on the calling thread and on every worker that joins before the
  * caller's own call returns; return when every call has returned. One
- * caller at a time (the pool belongs to one sequence). */
+ * caller at a time (the pool belongs to one context). */
 void glimp_pool_run(struct glimp_pool *p, glimp_pool_fn fn, void *arg);
 
 /* The next work item of the running job: 0, 1, 2, ... across all threads,

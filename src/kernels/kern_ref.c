@@ -1,6 +1,6 @@
 /* kern_ref.c - the "ref" kernel table: the engine's original scalar
  * numerics (float activations, each weight row dequantized and dotted in
- * the order of glimp_dot_f32_ref, libm expf), for GLIMP_KERNELS=ref and as
+ * the order of glimp_dot_f32_ref, libm expf), for the kernels "ref" and as
  * the fallback for weight types that have no fast kernel. */
 #include "kernels/kernels.h"
 

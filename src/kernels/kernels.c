@@ -1,9 +1,10 @@
 /* kernels.c - which kernel table runs: the CPU's features, read once, and
- * the GLIMP_KERNELS environment variable, read at every model load. */
+ * the model's kernels parameter, resolved at load. */
 #include "kernels/kernels.h"
+#include "core/error.h"
 
 #include <stdbool.h>
-#include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -50,14 +51,29 @@ const struct glimp_kernels *glimp_kernels_by_name(const char *name)
     return NULL;
 }
 
-const struct glimp_kernels *glimp_kernels_select(void)
+const struct glimp_kernels *glimp_kernels_best(void)
 {
-    const struct glimp_kernels *k = glimp_kernels_by_name(getenv("GLIMP_KERNELS"));
-    if (k)
-        return k;
 #if defined(__x86_64__)
+    const struct glimp_kernels *k;
     if ((k = glimp_kernels_by_name("avxvnni")) != NULL || (k = glimp_kernels_by_name("avx2")))
         return k;
 #endif
     return &glimp_kernels_scalar;
+}
+
+int glimp_kernels_resolve(const char *name, const struct glimp_kernels **out)
+{
+    if (!name || !strcmp(name, "auto")) {
+        *out = glimp_kernels_best();
+        return GLIMP_OK;
+    }
+    if ((*out = glimp_kernels_by_name(name)) != NULL)
+        return GLIMP_OK;
+    static const char *const known[] = {"ref", "scalar", "avx2", "avxvnni"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(name, known[i]))
+            return glimp_error(GLIMP_ERR_UNSUPPORTED,
+                               "kernels '%s': this CPU (or this build) cannot run them", name);
+    return glimp_error(GLIMP_ERR_INVALID,
+                       "kernels '%.64s' unknown (known: auto, ref, scalar, avx2, avxvnni)", name);
 }

@@ -90,11 +90,15 @@ struct glimp_kernels {
     glimp_silu_mul_fn silu_mul;
 };
 
-/* The kernels for this process: GLIMP_KERNELS=ref|scalar|avx2|avxvnni when set
- * (an unknown or unavailable name falls back to the best one), else the
- * best the CPU runs. CPU features are detected once; the variable is read
- * on every call (the engine calls this at model load). Never NULL. */
-const struct glimp_kernels *glimp_kernels_select(void);
+/* The fastest kernels this CPU runs (CPU features are detected once).
+ * Never NULL. */
+const struct glimp_kernels *glimp_kernels_best(void);
+
+/* The kernels a model's kernels parameter names: NULL or "auto": the best;
+ * else by name. GLIMP_ERR_INVALID naming an unknown name,
+ * GLIMP_ERR_UNSUPPORTED naming one this CPU or build cannot run; *out is
+ * NULL then. Reads no environment. */
+int glimp_kernels_resolve(const char *name, const struct glimp_kernels **out);
 
 /* One kernel set by name, NULL when unknown or when the CPU lacks it. */
 const struct glimp_kernels *glimp_kernels_by_name(const char *name);

@@ -2,15 +2,20 @@
  * tokens: RMSNorm, grouped-query attention over the F32 KV cache with RoPE
  * (and qwen3's per-head q/k norm), SwiGLU, output head. Matrix products,
  * attention and SiLU run in the model's kernel table (kernels.h) on the
- * sequence's thread pool: products split by output rows, attention by
- * (token, head).
+ * context's thread pool: products split by output rows, attention by
+ * (token, head). The chunk's tokens belong to one sequence, whose KV cache
+ * they read and extend; everything else is the context's scratch.
  *
  * Batch invariance: every number a token produces is computed by the same
  * code in the same order whether the chunk holds it alone or with others
  * and whichever thread computes it: matrix products are one fixed-order
  * dot per output element (activations quantized per token), attention
- * runs per token over positions 0..pos in a fixed order, norms sum in
- * order. Only the amount of work per call changes with the chunk size. */
+ * runs per token over positions 0..pos of its own sequence in a fixed
+ * order, norms sum in order. Only the amount of work per call changes with
+ * the chunk size. The context carries no state from one chunk to the next
+ * (every scratch buffer is written before it is read), so neither which
+ * context runs a sequence, nor its thread count, nor the other sequences
+ * it served before change a bit. */
 #include "core/threadpool.h"
 #include "model/model.h"
 
@@ -105,10 +110,10 @@ static void quant_thread(void *arg, struct glimp_pool *p, uint32_t ith)
 }
 
 /* A product job for w on the rows of in, quantizing them on first need. */
-static struct glimp_mm_job mm_job(struct glimp_seq *s, struct act_in *in,
+static struct glimp_mm_job mm_job(struct glimp_ctx *c, struct act_in *in,
                                   const struct glimp_wmat *w, float *y, size_t ldy)
 {
-    const struct glimp_kernels *k = s->m->kern;
+    const struct glimp_kernels *k = c->m->kern;
     enum glimp_act f;
     struct glimp_mm_job j = {
         .w = w, .fn = glimp_kernels_mm(k, w->type, &f), .n_tok = in->n, .y = y, .ldy = ldy};
@@ -118,24 +123,24 @@ static struct glimp_mm_job mm_job(struct glimp_seq *s, struct act_in *in,
         return j;
     }
     if (!in->made[f]) {
-        struct quant_arg qa = {k->quantize[f], in->x, in->n_in, in->n, s->act[f], s->act_stride[f]};
+        struct quant_arg qa = {k->quantize[f], in->x, in->n_in, in->n, c->act[f], c->act_stride[f]};
         if (in->n == 1)
             qa.quantize(qa.x, qa.out, qa.n_in);
         else
-            glimp_pool_run(s->pool, quant_thread, &qa);
+            glimp_pool_run(c->pool, quant_thread, &qa);
         in->made[f] = true;
     }
-    j.x = s->act[f];
-    j.x_stride = s->act_stride[f];
+    j.x = c->act[f];
+    j.x_stride = c->act_stride[f];
     return j;
 }
 
-static void matmul(struct glimp_seq *s, const struct glimp_wmat *w, const float *x, uint32_t n,
+static void matmul(struct glimp_ctx *c, const struct glimp_wmat *w, const float *x, uint32_t n,
                    float *y)
 {
     struct act_in in = {.x = x, .n_in = w->n_in, .n = n};
-    struct glimp_mm_job j = mm_job(s, &in, w, y, w->n_out);
-    glimp_mm_run(s->pool, &j, 1);
+    struct glimp_mm_job j = mm_job(c, &in, w, y, w->n_out);
+    glimp_mm_run(c->pool, &j, 1);
 }
 
 /* gate and up on the same input, then silu(gate) * up, a chunk of rows
@@ -168,30 +173,30 @@ static void ffn_thread(void *arg, struct glimp_pool *p, uint32_t ith)
 /* Attention of every (token, head) pair of the chunk, one pair per work
  * item. */
 struct attn_arg {
-    struct glimp_seq *s;
+    struct glimp_ctx *c;
     const float *kc, *vc; /* this layer's cache */
-    uint32_t n;
+    uint32_t p0, n;       /* the chunk's first position, its tokens */
 };
 
 static void attn_thread(void *arg, struct glimp_pool *p, uint32_t ith)
 {
     const struct attn_arg *a = arg;
-    struct glimp_seq *s = a->s;
-    const struct glimp_model_info *h = &s->m->info;
-    uint32_t hd = h->head_dim, group = h->n_head / h->n_head_kv, kv = s->m->kv_dim;
-    float *scores = s->scores + (size_t)ith * s->n_ctx;
+    struct glimp_ctx *c = a->c;
+    const struct glimp_model_info *h = &c->m->info;
+    uint32_t hd = h->head_dim, group = h->n_head / h->n_head_kv, kv = c->m->kv_dim;
+    float *scores = c->scores + (size_t)ith * c->n_scores;
     for (uint32_t i; (i = glimp_pool_next(p)) < a->n * h->n_head;) {
         uint32_t t = i / h->n_head, hh = i % h->n_head;
         size_t off = ((size_t)t * h->n_head + hh) * hd;
         size_t kv_off = (size_t)(hh / group) * hd;
-        s->m->kern->attn(s->q + off, a->kc + kv_off, a->vc + kv_off, kv, s->n_past + t + 1, hd,
-                         scores, s->att + off);
+        c->m->kern->attn(c->q + off, a->kc + kv_off, a->vc + kv_off, kv, a->p0 + t + 1, hd, scores,
+                         c->att + off);
     }
 }
 
-static void layer(struct glimp_seq *s, uint32_t il, uint32_t n)
+static void layer(struct glimp_ctx *c, struct glimp_seq *s, uint32_t il, uint32_t n)
 {
-    const struct glimp_model *m = s->m;
+    const struct glimp_model *m = c->m;
     const struct glimp_model_info *h = &m->info;
     const struct glimp_layer *L = &m->layers[il];
     uint32_t e = h->n_embd, kv = m->kv_dim;
@@ -202,65 +207,65 @@ static void layer(struct glimp_seq *s, uint32_t il, uint32_t n)
 
     /* attention */
     for (uint32_t t = 0; t < n; t++)
-        rms_norm(s->x + (size_t)t * e, L->attn_norm, s->xn + (size_t)t * e, e, h->rms_eps);
-    struct act_in in = {.x = s->xn, .n_in = e, .n = n};
+        rms_norm(c->x + (size_t)t * e, L->attn_norm, c->xn + (size_t)t * e, e, h->rms_eps);
+    struct act_in in = {.x = c->xn, .n_in = e, .n = n};
     struct glimp_mm_job qkv[3] = {
-        mm_job(s, &in, &L->wq, s->q, m->q_dim),
-        mm_job(s, &in, &L->wk, kc + (size_t)p0 * kv, kv),
-        mm_job(s, &in, &L->wv, vc + (size_t)p0 * kv, kv),
+        mm_job(c, &in, &L->wq, c->q, m->q_dim),
+        mm_job(c, &in, &L->wk, kc + (size_t)p0 * kv, kv),
+        mm_job(c, &in, &L->wv, vc + (size_t)p0 * kv, kv),
     };
-    glimp_mm_run(s->pool, qkv, 3);
-    add_bias(s->q, L->bq, n, m->q_dim);
+    glimp_mm_run(c->pool, qkv, 3);
+    add_bias(c->q, L->bq, n, m->q_dim);
     add_bias(kc + (size_t)p0 * kv, L->bk, n, kv);
     add_bias(vc + (size_t)p0 * kv, L->bv, n, kv);
-    qk_prepare(m, s->q, n, h->n_head, L->q_norm, s->rope);
-    qk_prepare(m, kc + (size_t)p0 * kv, n, h->n_head_kv, L->k_norm, s->rope);
+    qk_prepare(m, c->q, n, h->n_head, L->q_norm, c->rope);
+    qk_prepare(m, kc + (size_t)p0 * kv, n, h->n_head_kv, L->k_norm, c->rope);
 
     /* Every token's keys and values are in the cache now; token t sees
      * positions 0..p0+t. */
-    struct attn_arg aa = {.s = s, .kc = kc, .vc = vc, .n = n};
-    glimp_pool_run(s->pool, attn_thread, &aa);
-    matmul(s, &L->wo, s->att, n, s->xn);
-    add_bias(s->xn, L->bo, n, e);
+    struct attn_arg aa = {.c = c, .kc = kc, .vc = vc, .p0 = p0, .n = n};
+    glimp_pool_run(c->pool, attn_thread, &aa);
+    matmul(c, &L->wo, c->att, n, c->xn);
+    add_bias(c->xn, L->bo, n, e);
     for (size_t i = 0; i < (size_t)n * e; i++)
-        s->x[i] += s->xn[i];
+        c->x[i] += c->xn[i];
 
     /* feed-forward: down(silu(gate(x)) * up(x)) */
     for (uint32_t t = 0; t < n; t++)
-        rms_norm(s->x + (size_t)t * e, L->ffn_norm, s->xn + (size_t)t * e, e, h->rms_eps);
-    struct act_in fin = {.x = s->xn, .n_in = e, .n = n};
+        rms_norm(c->x + (size_t)t * e, L->ffn_norm, c->xn + (size_t)t * e, e, h->rms_eps);
+    struct act_in fin = {.x = c->xn, .n_in = e, .n = n};
     struct ffn_arg fa = {
-        .gate = mm_job(s, &fin, &L->gate, s->gate, h->n_ff),
-        .up = mm_job(s, &fin, &L->up, s->up, h->n_ff),
-        .g = s->gate,
-        .u = s->up,
+        .gate = mm_job(c, &fin, &L->gate, c->gate, h->n_ff),
+        .up = mm_job(c, &fin, &L->up, c->up, h->n_ff),
+        .g = c->gate,
+        .u = c->up,
         .n_ff = h->n_ff,
         .n = n,
         .silu_mul = m->kern->silu_mul,
     };
-    glimp_pool_run(s->pool, ffn_thread, &fa);
-    matmul(s, &L->down, s->gate, n, s->xn);
+    glimp_pool_run(c->pool, ffn_thread, &fa);
+    matmul(c, &L->down, c->gate, n, c->xn);
     for (size_t i = 0; i < (size_t)n * e; i++)
-        s->x[i] += s->xn[i];
+        c->x[i] += c->xn[i];
 }
 
-void glimp_forward_chunk(struct glimp_seq *s, const int32_t *ids, uint32_t n, float *out_all,
-                         float *out_last)
+void glimp_forward_chunk(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids, uint32_t n,
+                         float *out_all, float *out_last)
 {
-    const struct glimp_model *m = s->m;
+    const struct glimp_model *m = c->m;
     const struct glimp_model_info *h = &m->info;
     uint32_t e = h->n_embd;
     for (uint32_t t = 0; t < n; t++) {
-        glimp_wmat_row_ref(&m->tok_embd, (uint32_t)ids[t], s->x + (size_t)t * e);
-        rope_table(m, s->n_past + t, s->rope + (size_t)t * h->n_rot);
+        glimp_wmat_row_ref(&m->tok_embd, (uint32_t)ids[t], c->x + (size_t)t * e);
+        rope_table(m, s->n_past + t, c->rope + (size_t)t * h->n_rot);
     }
     for (uint32_t il = 0; il < h->n_layer; il++)
-        layer(s, il, n);
+        layer(c, s, il, n);
     if (!out_all && !out_last)
         return; /* a chunk before the last: only its K and V are needed */
 
     uint32_t first = out_all ? 0 : n - 1;
     for (uint32_t t = first; t < n; t++)
-        rms_norm(s->x + (size_t)t * e, m->output_norm, s->xn + (size_t)t * e, e, h->rms_eps);
-    matmul(s, &m->output, s->xn + (size_t)first * e, n - first, out_all ? out_all : out_last);
+        rms_norm(c->x + (size_t)t * e, m->output_norm, c->xn + (size_t)t * e, e, h->rms_eps);
+    matmul(c, &m->output, c->xn + (size_t)first * e, n - first, out_all ? out_all : out_last);
 }

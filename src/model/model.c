@@ -453,13 +453,18 @@ int glimp_model_load(const char *path, const struct glimp_model_params *p, struc
     if (params.n_threads > MODEL_MAX_THREADS)
         return glimp_error(GLIMP_ERR_INVALID, "model load: n_threads %u, expected 0..%u",
                            params.n_threads, MODEL_MAX_THREADS);
+    const struct glimp_kernels *kern;
+    int rc = glimp_kernels_resolve(params.kernels, &kern);
+    if (rc != GLIMP_OK)
+        return glimp_error_prefix(rc, "model load: ");
     struct glimp_model *m = calloc(1, sizeof *m);
     if (!m)
         return glimp_error(GLIMP_ERR_NOMEM, "model load: out of memory");
     m->params = params;
-    m->kern = glimp_kernels_select();
+    m->params.kernels = NULL; /* read only here: the caller's string may go */
+    m->kern = kern;
     m->n_threads = params.n_threads ? params.n_threads : glimp_pool_default_threads();
-    int rc = glimp_gguf_open(path, &m->gguf); /* its messages name the path */
+    rc = glimp_gguf_open(path, &m->gguf); /* its messages name the path */
     if (rc == GLIMP_OK) {
         rc = read_hparams(m);
         if (rc == GLIMP_OK)

@@ -1,8 +1,8 @@
-/* seq.c - sequences: a KV cache and scratch allocated whole at creation,
- * appends checked in full before anything changes (so a refused one leaves
- * the sequence as it was), chunking by n_batch, and rollback. */
+/* seq.c - sequences: a KV cache allocated whole at creation, appends
+ * checked in full before anything changes (so a refused one leaves the
+ * sequence as it was), run in a context's workspace in chunks of its
+ * n_batch, and rollback. */
 #include "core/error.h"
-#include "core/threadpool.h"
 #include "model/model.h"
 
 #include <stdint.h>
@@ -45,7 +45,6 @@ int glimp_seq_init(const struct glimp_model *m, uint32_t n_ctx, struct glimp_seq
     if (n_ctx == 0 && (rc = default_ctx(m, &n_ctx)) != GLIMP_OK)
         return rc;
     const struct glimp_model_info *h = &m->info;
-    uint64_t B = m->params.n_batch;
     uint64_t per_layer = (uint64_t)n_ctx * m->kv_dim; /* below 2^52 */
     if (per_layer > UINT64_MAX / 8 / h->n_layer)
         return glimp_error(GLIMP_ERR_NOMEM, "sequence: a KV cache of %u tokens is too large",
@@ -59,34 +58,12 @@ int glimp_seq_init(const struct glimp_model *m, uint32_t n_ctx, struct glimp_seq
     s->n_ctx = n_ctx;
     s->k_cache = alloc_floats(cache);
     s->v_cache = alloc_floats(cache);
-    s->x = alloc_floats(B * h->n_embd);
-    s->xn = alloc_floats(B * h->n_embd);
-    s->q = alloc_floats(B * m->q_dim);
-    s->att = alloc_floats(B * m->q_dim);
-    s->gate = alloc_floats(B * h->n_ff);
-    s->up = alloc_floats(B * h->n_ff);
-    s->rope = alloc_floats(B * h->n_rot);
-    s->scores = alloc_floats((uint64_t)n_ctx * m->n_threads);
     s->logits = alloc_floats(h->n_vocab);
-    bool act_ok = true;
-    for (int f = GLIMP_ACT_Q8; f < GLIMP_ACT_COUNT; f++) {
-        /* rows of whole 64-byte lines, so every row starts aligned */
-        s->act_stride[f] = glimp_act_row_bytes((enum glimp_act)f, m->max_in);
-        if (posix_memalign(&s->act[f], 64, B * s->act_stride[f]) != 0) {
-            s->act[f] = NULL;
-            act_ok = false;
-        }
-    }
-    if (!s->k_cache || !s->v_cache || !s->x || !s->xn || !s->q || !s->att || !s->gate || !s->up ||
-        !s->rope || !s->scores || !s->logits || !act_ok) {
+    if (!s->k_cache || !s->v_cache || !s->logits) {
         glimp_seq_free(s);
         return glimp_error(GLIMP_ERR_NOMEM,
                            "sequence: out of memory for a KV cache of %u tokens (%llu bytes)",
                            n_ctx, (unsigned long long)(cache * 2 * sizeof(float)));
-    }
-    if ((rc = glimp_pool_init(m->n_threads, &s->pool)) != GLIMP_OK) {
-        glimp_seq_free(s);
-        return rc;
     }
     *out = s;
     return GLIMP_OK;
@@ -98,19 +75,8 @@ void glimp_seq_free(struct glimp_seq *s)
         return;
     free(s->k_cache);
     free(s->v_cache);
-    free(s->x);
-    free(s->xn);
-    free(s->q);
-    free(s->att);
-    free(s->gate);
-    free(s->up);
-    free(s->rope);
-    free(s->scores);
     free(s->logits);
     free(s->logits_all);
-    for (int f = 0; f < GLIMP_ACT_COUNT; f++)
-        free(s->act[f]);
-    glimp_pool_free(s->pool);
     free(s);
 }
 
@@ -124,11 +90,17 @@ uint32_t glimp_seq_n_ctx(const struct glimp_seq *s)
     return s->n_ctx;
 }
 
-int glimp_seq_append(struct glimp_seq *s, const int32_t *ids, size_t n, bool all_logits,
-                     const float **logits)
+int glimp_seq_append(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids, size_t n,
+                     bool all_logits, const float **logits)
 {
-    if (!s || (!ids && n))
-        return glimp_error(GLIMP_ERR_INVALID, "append: no %s given", s ? "ids" : "sequence");
+    if (!c || !s || (!ids && n))
+        return glimp_error(GLIMP_ERR_INVALID, "append: no %s given",
+                           !c   ? "context"
+                           : !s ? "sequence"
+                                : "ids");
+    if (c->m != s->m)
+        return glimp_error(GLIMP_ERR_INVALID,
+                           "append: the context and the sequence belong to different models");
     if (n == 0)
         return glimp_error(GLIMP_ERR_INVALID, "append: no tokens given");
     const struct glimp_model *m = s->m;
@@ -141,6 +113,11 @@ int glimp_seq_append(struct glimp_seq *s, const int32_t *ids, size_t n, bool all
             return glimp_error(GLIMP_ERR_RANGE,
                                "token id %ld at index %zu is outside the vocabulary (0..%u)",
                                (long)ids[i], i, n_vocab - 1);
+    /* the context's scores first: growing them changes nothing the caller
+     * holds, while the all-logits buffer replaces the last append's */
+    int rc = model_ctx_reserve(c, s->n_ctx);
+    if (rc != GLIMP_OK)
+        return rc;
     if (all_logits && (uint64_t)n * n_vocab > s->logits_all_cap) {
         uint64_t want = (uint64_t)n * n_vocab; /* n <= n_ctx: below 2^56 */
         float *p = want <= SIZE_MAX / sizeof(float) ? malloc((size_t)want * sizeof(float)) : NULL;
@@ -154,14 +131,14 @@ int glimp_seq_append(struct glimp_seq *s, const int32_t *ids, size_t n, bool all
 
     /* Chunks of n_batch; every token's numbers are the same whatever the
      * chunking, so this only bounds the scratch. */
-    uint32_t B = m->params.n_batch;
+    uint32_t B = c->n_batch;
     for (size_t off = 0; off < n;) {
-        uint32_t c = n - off < B ? (uint32_t)(n - off) : B;
-        bool last = off + c == n;
-        glimp_forward_chunk(s, ids + off, c, all_logits ? s->logits_all + off * n_vocab : NULL,
+        uint32_t k = n - off < B ? (uint32_t)(n - off) : B;
+        bool last = off + k == n;
+        glimp_forward_chunk(c, s, ids + off, k, all_logits ? s->logits_all + off * n_vocab : NULL,
                             last && !all_logits ? s->logits : NULL);
-        s->n_past += c;
-        off += c;
+        s->n_past += k;
+        off += k;
     }
     if (logits)
         *logits = all_logits ? s->logits_all : s->logits;
