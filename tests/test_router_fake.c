@@ -317,7 +317,7 @@ static void test_streaming(void **state)
             assert_int_equal(s.steps_seen[i], 1 + (int)r->steps[i].writer);
         if (glimpse == 3) { /* the glimpse of steps 1 and 3 was rolled back */
             assert_true(r->steps[1].rewritten && r->steps[3].rewritten);
-            assert_true(r->steps[1].signal >= fake_entropy(8) - 1e-9);
+            assert_true(r->steps[1].signal >= fake_entropy(8) - 1e-6); /* in floats */
         }
         glimp_router_result_free(r);
     }

@@ -78,19 +78,12 @@ double bk_dist_entropy(const struct bk_dist *d, uint32_t n_vocab, uint32_t k)
         return k ? glimp_entropy_topk(d->logits, n_vocab, k) : glimp_entropy_full(d->logits, n_vocab);
     if (k == 0 || d->k == 0)
         return NAN;
-    /* the top entries renormalised: H = ln Z - sum e_i x_i / Z over
-     * x_i = lp_i - lp_0 <= 0, summed largest first as from the logits */
+    /* the top entries renormalised: softmax over their log-probabilities */
     uint32_t n = d->k < k ? d->k : k;
-    double z = 0.0, s = 0.0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (d->logprob[i] == -INFINITY)
-            continue;
-        double x = d->logprob[i] - d->logprob[0], e = exp(x);
-        z += e;
-        s += e * x;
-    }
-    double h = log(z) - s / z;
-    return h > 0.0 ? h : 0.0;
+    float lp[BK_TOPK_MAX];
+    for (uint32_t i = 0; i < n; i++)
+        lp[i] = (float)d->logprob[i];
+    return glimp_entropy_full(lp, n);
 }
 
 void bk_dist_fill_topk(struct bk_dist *d, uint32_t n_vocab, uint32_t k)
