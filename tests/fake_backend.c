@@ -15,6 +15,7 @@ enum { EOS = 0, BLANK = 1, NL = 2, CLOSE = 3, START = 4, CHAR0 = 5, N_VOCAB = CH
 struct fake_backend {
     struct glimp_backend base;
     struct fake_params p;
+    struct bk_ops ops; /* fake_ops, less what its capabilities leave out */
 };
 
 struct fake_seq {
@@ -415,24 +416,6 @@ static const struct bk_ops fake_ops = {
     .truncate = fake_truncate,
     .next = fake_next,
     .generate = fake_generate,
-};
-
-static const struct bk_ops fake_full_ops = {
-    .free = fake_free,
-    .prompt_tokens = fake_prompt_tokens,
-    .tokenize = fake_tokenize,
-    .is_eog = fake_is_eog,
-    .vocab_hash = fake_vocab_hash,
-    .find_token = fake_find_token,
-    .token_bytes = fake_token_bytes,
-    .seq_init = fake_seq_init,
-    .seq_free = fake_seq_free,
-    .seq_len = fake_seq_len,
-    .seq_n_ctx = fake_seq_n_ctx,
-    .append = fake_append,
-    .truncate = fake_truncate,
-    .next = fake_next,
-    .generate = fake_generate,
     .score = fake_score,
     .sample = fake_sample,
     .probs = fake_probs,
@@ -446,7 +429,11 @@ int fake_backend_open(const struct fake_params *p, struct glimp_backend **out)
     if (!b)
         return GLIMP_ERR_NOMEM;
     b->p = *p;
-    b->base.ops = p->caps & BK_CAP_FULL_DIST ? &fake_full_ops : &fake_ops;
+    b->ops = fake_ops;
+    if (!(p->caps & BK_CAP_FULL_DIST)) /* as a remote server: no logits, no sampler */
+        b->ops.score = NULL, b->ops.sample = NULL, b->ops.probs = NULL, b->ops.draw = NULL,
+        b->ops.uniform = NULL;
+    b->base.ops = &b->ops;
     b->base.caps = p->caps;
     b->base.n_vocab = N_VOCAB;
     b->base.n_logits = N_VOCAB;
