@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 int cmd_run(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_roi(int argc, char **argv);

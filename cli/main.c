@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
     {"demo", cmd_demo, "GlimpRouter on the shipped demo pair: table, histogram, transcript"},
     {"run", cmd_run, "a small and a large model reason together, step by step"},
+    {"serve", cmd_serve, "an OpenAI-compatible server that routes every request"},
     {"eval", cmd_eval, "run a JSONL benchmark with several methods; report and plots"},
     {"roi", cmd_roi, "project cost and latency savings from an eval report"},
     {"chat-template", cmd_chat_template, "render messages with a model's chat template"},

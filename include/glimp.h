@@ -413,7 +413,9 @@ enum glimp_chat_family {
     GLIMP_CHAT_CHATML = 0,     /* plain <|im_start|>role ... <|im_end|> */
     GLIMP_CHAT_QWEN3 = 1,      /* ChatML with thinking, enable_thinking */
     GLIMP_CHAT_QWEN25 = 2,     /* Qwen2.5: ChatML with a default system prompt */
-    GLIMP_CHAT_DEEPSEEK_R1 = 3 /* <｜User｜>/<｜Assistant｜>, answer opens with <think>\n */
+    GLIMP_CHAT_DEEPSEEK_R1 = 3, /* <｜User｜>/<｜Assistant｜>, answer opens with <think>\n */
+    GLIMP_CHAT_DEMO = 4 /* the demo pair (models/demo): each message's text and a blank
+                           line, as the models were trained on raw text */
 };
 
 const char *glimp_chat_family_name(enum glimp_chat_family f); /* "qwen3", ... */

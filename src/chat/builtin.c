@@ -1,4 +1,5 @@
-/* builtin.c - the text of glimp's own test-model chat template. */
+/* builtin.c - the texts of glimp's own chat templates: the test models' and
+ * the demo pair's. */
 #include "chat/builtin.h"
 
 /* ChatML as Qwen3 writes it, without tools: earlier turns' reasoning is
@@ -22,3 +23,9 @@ const char chat_builtin_template[] =
     "        {{- '<think>\\n\\n</think>\\n\\n' }}\n"
     "    {%- endif %}\n"
     "{%- endif %}\n";
+
+/* The demo pair's (models/demo): each message's text and a blank line, the
+ * way models/demo/prompt.txt frames a problem. */
+const char chat_demo_template[] = "{%- for message in messages %}\n"
+                                  "    {{- message.content + '\\n\\n' }}\n"
+                                  "{%- endfor %}\n";

@@ -5,5 +5,7 @@
 #define GLIMP_CHAT_BUILTIN_H
 
 extern const char chat_builtin_template[];
+/* The demo pair's: each message's text and a blank line (family demo). */
+extern const char chat_demo_template[];
 
 #endif

@@ -14,6 +14,7 @@ const char *glimp_chat_family_name(enum glimp_chat_family f)
     case GLIMP_CHAT_QWEN3: return "qwen3";
     case GLIMP_CHAT_QWEN25: return "qwen2.5";
     case GLIMP_CHAT_DEEPSEEK_R1: return "deepseek-r1";
+    case GLIMP_CHAT_DEMO: return "demo";
     }
     return "?";
 }
@@ -87,7 +88,7 @@ int glimp_chat_render(const struct glimp_chat_template *tmpl, const struct glimp
             return glimp_error(GLIMP_ERR_INVALID, "chat: message %zu (%s) has no content", i,
                                msgs[i].role);
     }
-    if ((unsigned)tmpl->family > GLIMP_CHAT_DEEPSEEK_R1)
+    if ((unsigned)tmpl->family > GLIMP_CHAT_DEMO)
         return glimp_error(GLIMP_ERR_INVALID, "chat: unknown template family %d",
                            (int)tmpl->family);
     if (memchr(tmpl->bos_text, '\0', sizeof tmpl->bos_text) == NULL)
@@ -106,6 +107,7 @@ int glimp_chat_render(const struct glimp_chat_template *tmpl, const struct glimp
     case GLIMP_CHAT_DEEPSEEK_R1:
         chat_render_deepseek_r1(&b, tmpl->bos_text, msgs, n_msgs, p);
         break;
+    case GLIMP_CHAT_DEMO: chat_render_demo(&b, msgs, n_msgs, p); break;
     default: break; /* refused above */
     }
     if (b.err) {

@@ -36,4 +36,7 @@ void chat_render_deepseek_r1(struct chat_buf *b, const char *bos_text,
                              const struct glimp_chat_message *m, size_t n,
                              const struct glimp_chat_params *p);
 
+void chat_render_demo(struct chat_buf *b, const struct glimp_chat_message *m, size_t n,
+                      const struct glimp_chat_params *p);
+
 #endif

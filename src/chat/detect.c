@@ -303,6 +303,9 @@ int glimp_chat_detect(const struct glimp_gguf *g, struct glimp_chat_template *ou
     } else if (tmpl->len == strlen(chat_builtin_template) &&
                !memcmp(tmpl->ptr, chat_builtin_template, tmpl->len)) {
         out->family = GLIMP_CHAT_QWEN3; /* glimp's own test models */
+    } else if (tmpl->len == strlen(chat_demo_template) &&
+               !memcmp(tmpl->ptr, chat_demo_template, tmpl->len)) {
+        out->family = GLIMP_CHAT_DEMO; /* the demo pair */
     } else {
         char *norm = normalise(tmpl->ptr, tmpl->len);
         if (!norm)

@@ -242,3 +242,16 @@ void chat_render_deepseek_r1(struct chat_buf *b, const char *bos_text,
     if (p->add_generation_prompt)
         chat_buf_puts(b, R1_ASSISTANT "<think>\n");
 }
+
+/* The demo pair's template (chat_demo_template): every message's text and a
+ * blank line, whatever its role; no generation prompt and no think switch
+ * (the demo models always think, and were trained on raw "problem\n\n"). */
+void chat_render_demo(struct chat_buf *b, const struct glimp_chat_message *m, size_t n,
+                      const struct glimp_chat_params *p)
+{
+    (void)p;
+    for (size_t i = 0; i < n; i++) {
+        chat_buf_puts(b, m[i].content);
+        chat_buf_puts(b, "\n\n");
+    }
+}
