@@ -56,6 +56,10 @@ static const char run_usage[] =
     "  --draft N             speculative decoding in LLM steps: the SLM drafts\n"
     "                        N tokens, 0 to 64 (default 0: off); needs one\n"
     "                        vocabulary\n"
+    "  --segment S           where a step ends: blank (a blank line; default),\n"
+    "                        line (every newline), marker:REGEX (also just\n"
+    "                        before text matching REGEX, e.g. marker:Wait)\n"
+
     "budgets:\n"
     "  --max-think N         thinking tokens in all (default 8192)\n"
     "  --max-step N          tokens per step (default 512)\n"
@@ -142,6 +146,7 @@ static const char *expected(const char *a)
         {"--max-step", "a whole number from 1 to 1048576"},
         {"--max-answer", "a whole number from 1 to 16777216"},
         {"--answer-model", "slm or llm"},
+        {"--segment", "blank, line or marker:REGEX"},
         {"--temp", "a number >= 0"},
         {"--top-p", "a number from 0 to 1"},
         {"--min-p", "a number from 0 to 1"},
@@ -182,6 +187,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             "--draft", "--max-think",  "--max-step",   "--max-answer", "--answer-model",
             "--temp",  "--top-p",      "--top-k",      "--min-p",      "--seed",
             "-t",      "--threads",    "-c",           "--ctx-size",   "--trace",
+            "--segment",
         };
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)

@@ -182,7 +182,11 @@ bool cli_router_option(const char *a, const char *v, struct glimp_router_params 
         *ok = cli_parse_u32(v, 0, UINT32_MAX, &p->sampling.top_k);
     else if (!strcmp(a, "--seed"))
         *ok = cli_parse_u64(v, 0, UINT64_MAX / 2, &p->seed);
-    else
+    else if (!strcmp(a, "--segment")) {
+        *ok = glimp_segment_parse(v, p) == GLIMP_OK;
+        if (!*ok) /* say what is wrong with it (a pattern that does not compile) */
+            fprintf(stderr, "%s\n", glimp_last_error());
+    } else
         return false;
     return true;
 }

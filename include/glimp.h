@@ -693,6 +693,20 @@ enum glimp_signal {
     GLIMP_SIGNAL_PPL = 2,   /* perplexity of the SLM's whole step */
 };
 
+/* Where a thinking step ends. */
+enum glimp_segment {
+    GLIMP_SEGMENT_BLANK = 0,  /* at a blank line, "\n\n" (the paper's rule; default) */
+    GLIMP_SEGMENT_LINE = 1,   /* at every newline after the step's first byte */
+    /* at a blank line, and also just before text matching segment_marker (a
+     * PCRE2 pattern) that starts after the step's first token: the tokens
+     * from the one holding the match's first byte on begin the next step,
+     * so the next glimpse sees them (e.g. "Wait", or a result) */
+    GLIMP_SEGMENT_MARKER = 2,
+};
+
+/* The longest marker pattern, its NUL included. */
+#define GLIMP_SEGMENT_MARKER_MAX 256
+
 enum glimp_phase { GLIMP_PHASE_THINK = 0, GLIMP_PHASE_ANSWER = 1 };
 
 /* Why thinking ended. */
@@ -761,6 +775,10 @@ struct glimp_router_params {
     uint32_t max_think;         /* thinking budget in tokens; default 8192 */
     uint32_t max_step;          /* tokens per step; default 512 */
     uint32_t max_answer;        /* answer budget in tokens; default 2048 */
+    enum glimp_segment segment; /* where a thinking step ends; default BLANK */
+    /* MARKER: the pattern (UTF-8, NUL-terminated; a value, so params copy
+     * whole); "" otherwise */
+    char segment_marker[GLIMP_SEGMENT_MARKER_MAX];
     enum glimp_writer answer_model; /* default LLM */
     struct glimp_sampler_params sampling; /* default T 0.6, top-p 0.95, top-k 0, min-p 0;
                                              its seed must be 0 or equal seed */
@@ -880,8 +898,18 @@ int glimp_router_run(struct glimp_backend *slm, struct glimp_backend *llm, const
                      const struct glimp_router_params *p, struct glimp_router_result **out);
 void glimp_router_result_free(struct glimp_router_result *r); /* accepts NULL */
 
+/* Set p's segmentation from text: "blank", "line" or "marker:REGEX" (the
+ * pattern compiled here to check it). GLIMP_ERR_INVALID saying what is
+ * wrong (an unknown kind, a pattern too long or that does not compile,
+ * with where); p is unchanged then. */
+int glimp_segment_parse(const char *text, struct glimp_router_params *p);
+/* p's segmentation as glimp_segment_parse reads it, into buf (cap bytes);
+ * GLIMP_ERR_RANGE when it does not fit. */
+int glimp_segment_format(const struct glimp_router_params *p, char *buf, size_t cap);
+
 const char *glimp_policy_name(enum glimp_policy p);   /* "glimp", ... */
 const char *glimp_signal_name(enum glimp_signal s);   /* "hinit", ... */
+const char *glimp_segment_name(enum glimp_segment s); /* "blank", "line", "marker" */
 const char *glimp_writer_name(enum glimp_writer w);   /* "slm", "llm" */
 const char *glimp_think_end_name(enum glimp_think_end e); /* "tag", "repeat", ... */
 

@@ -66,8 +66,10 @@ GLIMP_API bool glimp_answer_correct(const struct glimp_problem *p, const char *r
  * "random:share=0.25", "glimp:tau=1.0", "glimp:share=0.25" (the share
  * policy), "glimp:signal=hstep,share=0.25", "glimp:glimpse=4,tau=0.8",
  * "glimp:instance,z=1.0,k=4", "specreason:threshold=7", any of them with
- * ",draft=3"; share=auto (random, or glimp with any signal) takes the share
- * that an earlier glimp method measured. */
+ * ",draft=3", ",segment=line" or, last (the pattern takes the rest of the
+ * spec, commas included), ",segment=marker:REGEX"; share=auto (random, or
+ * glimp with any signal) takes the share that an earlier glimp method
+ * measured. Spaces are removed: write \x20 or \s for one in a pattern. */
 struct glimp_method {
     char spec[128];                    /* as given, spaces removed */
     struct glimp_router_params params; /* base params with the spec applied */

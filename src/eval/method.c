@@ -106,6 +106,11 @@ static bool apply(struct glimp_method *m, const char *key, const char *val, bool
             goto bad;
         else
             p->entropy_topk = u;
+    } else if (!strcmp(key, "segment")) {
+        if (glimp_segment_parse(val, p) != GLIMP_OK) {
+            snprintf(why, why_len, "%s", glimp_last_error());
+            return false;
+        }
     } else if (!strcmp(key, "answer")) {
         if (!strcmp(val, "slm"))
             p->answer_model = GLIMP_WRITER_SLM;
@@ -165,7 +170,8 @@ int glimp_method_parse(const char *spec, const struct glimp_router_params *base,
     bool share_given = false;
     char *rest = colon ? colon + 1 : NULL;
     while (rest && *rest) {
-        char *comma = strchr(rest, ',');
+        /* a marker's pattern may hold commas: it takes the rest of the spec */
+        char *comma = strncmp(rest, "segment=marker:", 15) ? strchr(rest, ',') : NULL;
         if (comma)
             *comma = '\0';
         char *eq = strchr(rest, '=');
