@@ -670,6 +670,10 @@ const char *glimp_backend_describe(const struct glimp_backend *b);
  * back to a guess. Valid until glimp_backend_free. */
 const char *glimp_backend_warning(const struct glimp_backend *b);
 uint32_t glimp_backend_n_vocab(const struct glimp_backend *b);
+/* A hash of the vocabulary (every token's text and type): equal for two
+ * models that share one, so that token ids can pass between them. 0 for
+ * NULL. */
+uint64_t glimp_backend_vocab_hash(const struct glimp_backend *b);
 
 /* ------------------------------------------------------------------- router */
 
@@ -912,6 +916,69 @@ const char *glimp_signal_name(enum glimp_signal s);   /* "hinit", ... */
 const char *glimp_segment_name(enum glimp_segment s); /* "blank", "line", "marker" */
 const char *glimp_writer_name(enum glimp_writer w);   /* "slm", "llm" */
 const char *glimp_think_end_name(enum glimp_think_end e); /* "tag", "repeat", ... */
+
+/* --------------------------------------------------------- routing profiles */
+
+/* A profile is a small JSON file of routing settings, as glimp tune writes
+ * it and glimp run, eval and serve read it (--profile FILE):
+ *
+ *   {"glimp_profile": 1, "name": "demo",
+ *    "policy": "glimp", "signal": "hinit", "glimpse": 1, "tau": 0.5,
+ *    "share": 0.25, "instance_k": 4, "instance_z": 1.0, "threshold": 7,
+ *    "entropy": "topk:20", "draft": 0, "segment": "blank",
+ *    "max_think": 512, "max_step": 48, "max_answer": 16, "answer_model": "llm",
+ *    "pair": {"slm": {"desc": "...", "n_vocab": 100, "vocab_hash": "..."},
+ *             "llm": {...}},
+ *    "tuned": {...}}
+ *
+ * glimp_profile (the format's version, 1) is required; every other field
+ * is optional, and one left out keeps the value of the params the profile
+ * is loaded over. policy, signal, answer_model are the names
+ * glimp_*_name gives; tau may be "inf" or "-inf"; entropy is "full" or
+ * "topk:K"; segment is glimp_segment_parse's text; vocab_hash is 16 hex
+ * digits. "tuned" says how the profile was chosen (any JSON object; glimp
+ * tune writes its target, the data and what it measured). Sampling, chat
+ * and the context are not routing settings: the caller keeps its own. */
+
+/* A model of the pair a profile was tuned on. */
+struct glimp_profile_model {
+    char desc[256];      /* glimp_backend_describe; "" when not recorded */
+    uint32_t n_vocab;    /* 0 when not recorded */
+    uint64_t vocab_hash; /* glimp_backend_vocab_hash; 0 when not recorded */
+};
+
+/* What a profile says beside its settings. */
+struct glimp_profile_info {
+    char name[64]; /* "" when none */
+    struct glimp_profile_model slm, llm;
+    char tuned[2048]; /* the "tuned" object as compact JSON; "" when none */
+};
+
+/* Read a profile file and apply its settings over *p (info, which may be
+ * NULL, gets the rest). Every field is checked before anything changes:
+ * on failure *p and *info are as they were, with GLIMP_ERR_IO when the
+ * file cannot be read and GLIMP_ERR_FORMAT naming the file and the field
+ * ("tune.json: field 'tau': expected a number, \"inf\" or \"-inf\"";
+ * "unknown field 'tua'"). */
+int glimp_profile_load(const char *path, struct glimp_router_params *p,
+                       struct glimp_profile_info *info);
+/* The same from len bytes of JSON text; origin names it in messages. */
+int glimp_profile_parse(const char *text, size_t len, const char *origin,
+                        struct glimp_router_params *p, struct glimp_profile_info *info);
+/* Write p's routing settings and info (may be NULL) as a profile file
+ * (replaced when it exists). GLIMP_ERR_IO; GLIMP_ERR_FORMAT when
+ * info->tuned is not a JSON object. */
+int glimp_profile_write(const char *path, const struct glimp_router_params *p,
+                        const struct glimp_profile_info *info);
+/* Record a pair in info (desc, n_vocab, vocab hash of each). */
+void glimp_profile_set_pair(struct glimp_profile_info *info, const struct glimp_backend *slm,
+                            const struct glimp_backend *llm);
+/* Was the profile tuned on this pair? True when it was, or when it records
+ * no pair; false with why (one line for a warning: which model differs,
+ * its vocabulary or its description) otherwise. */
+bool glimp_profile_check_pair(const struct glimp_profile_info *info,
+                              const struct glimp_backend *slm, const struct glimp_backend *llm,
+                              char *why, size_t cap);
 
 #ifdef __cplusplus
 }

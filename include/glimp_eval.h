@@ -81,6 +81,16 @@ struct glimp_method {
 GLIMP_API int glimp_method_parse(const char *spec, const struct glimp_router_params *base,
                                  struct glimp_method *out);
 
+/* Expand a sweep, "tau=A:B:STEP" or "share=A:B:STEP", into the methods
+ * "glimp:tau=X" (or "glimp:share=X", the share policy) for X = A, A+STEP,
+ * ..., B (at most 100), each followed by ",WITH" when with is not NULL
+ * (more settings: "signal=hstep", "glimpse=4,segment=line"), parsed over
+ * base into out[0], out[1], ... (cap entries); *n grows by the number
+ * written. GLIMP_ERR_INVALID naming the sweep or the method. */
+GLIMP_API int glimp_method_sweep(const char *sweep, const char *with,
+                                 const struct glimp_router_params *base, struct glimp_method *out,
+                                 size_t cap, size_t *n);
+
 /* ----------------------------------------------------------------- records */
 
 /* One thinking step of a record. */

@@ -219,8 +219,7 @@ static bool fake_is_eog(const struct glimp_backend *b, int32_t id)
 
 static uint64_t fake_vocab_hash(const struct glimp_backend *b)
 {
-    (void)b;
-    return 0xfa4e;
+    return fb(b)->p.vocab_hash ? fb(b)->p.vocab_hash : 0xfa4e;
 }
 
 static int32_t fake_find_token(const struct glimp_backend *b, const char *text)

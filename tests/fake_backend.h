@@ -35,6 +35,7 @@ struct fake_params {
     double *clock;
     double t_read, t_write;
     const char *name; /* in the description */
+    uint64_t vocab_hash; /* what the vocabulary hash says (0: 0xfa4e) */
 };
 
 int fake_backend_open(const struct fake_params *p, struct glimp_backend **out);

@@ -57,6 +57,11 @@ uint32_t glimp_backend_n_vocab(const struct glimp_backend *b)
     return b ? b->n_vocab : 0;
 }
 
+uint64_t glimp_backend_vocab_hash(const struct glimp_backend *b)
+{
+    return b ? b->ops->vocab_hash(b) : 0;
+}
+
 const char *glimp_backend_warning(const struct glimp_backend *b)
 {
     return b ? b->warning : "";

@@ -195,3 +195,38 @@ int glimp_method_parse(const char *spec, const struct glimp_router_params *base,
                            out->spec);
     return GLIMP_OK;
 }
+
+int glimp_method_sweep(const char *sweep, const char *with, const struct glimp_router_params *base,
+                       struct glimp_method *out, size_t cap, size_t *n)
+{
+    if (!sweep || !out || !n)
+        return glimp_error(GLIMP_ERR_INVALID, "sweep: sweep, out or n is NULL");
+    double a, z, step;
+    char key[8], tail;
+    if (sscanf(sweep, "%5[a-z]=%lf:%lf:%lf%c", key, &a, &z, &step, &tail) != 4 ||
+        (strcmp(key, "tau") && strcmp(key, "share")) || !(step > 0) || !isfinite(a) ||
+        !isfinite(z) || z < a)
+        return glimp_error(GLIMP_ERR_INVALID,
+                           "--sweep '%s': expected tau=A:B:STEP or share=A:B:STEP with A <= B "
+                           "and STEP > 0",
+                           sweep);
+    long count = lround(floor((z - a) / step + 1e-9)) + 1;
+    if (count > 100)
+        return glimp_error(GLIMP_ERR_INVALID, "--sweep '%s': %ld values, at most 100", sweep,
+                           count);
+    if ((size_t)count > cap)
+        return glimp_error(GLIMP_ERR_INVALID, "--sweep '%s': more than %zu methods", sweep, cap);
+    for (long i = 0; i < count; i++) {
+        char spec[sizeof out->spec + 1];
+        int len = snprintf(spec, sizeof spec, "glimp:%s=%.6g%s%s", key, a + (double)i * step,
+                           with ? "," : "", with ? with : "");
+        if (len < 0 || (size_t)len >= sizeof out->spec)
+            return glimp_error(GLIMP_ERR_INVALID, "--sweep '%s': method '%s...' is too long",
+                               sweep, spec);
+        int rc = glimp_method_parse(spec, base, &out[i]);
+        if (rc != GLIMP_OK)
+            return rc;
+    }
+    *n += (size_t)count;
+    return GLIMP_OK;
+}
