@@ -242,6 +242,76 @@ struct glimp_eval_summary {
 GLIMP_API int glimp_eval_run(const struct glimp_eval_params *p, struct glimp_eval_summary **out);
 GLIMP_API void glimp_eval_summary_free(struct glimp_eval_summary *s); /* accepts NULL */
 
+/* -------------------------------------------------------------------- tune */
+
+/* What a pilot's setting must meet (glimp tune --target). */
+enum glimp_tune_goal {
+    /* "accuracy:D": accuracy at least the LLM alone's + D points (D = -1:
+     * within one point below it); the lowest mean latency among those */
+    GLIMP_TUNE_ACCURACY = 0,
+    /* "share:S": the LLM's mean share of the steps at most S; the best accuracy */
+    GLIMP_TUNE_SHARE = 1,
+    /* "latency:R": mean latency at most R x the LLM alone's; the best accuracy */
+    GLIMP_TUNE_LATENCY = 2,
+};
+
+struct glimp_tune_target {
+    enum glimp_tune_goal goal;
+    double value;
+};
+
+/* "accuracy:-1", "share:0.3", "latency:0.6" into *t. GLIMP_ERR_INVALID
+ * saying what is expected (share in [0, 1], latency > 0, accuracy in
+ * [-100, 100]). */
+GLIMP_API int glimp_tune_target_parse(const char *text, struct glimp_tune_target *t);
+
+/* One method of a pilot as the target sees it, over its records (every run
+ * and problem). */
+struct glimp_tune_candidate {
+    char method[128]; /* the spec */
+    size_t n, n_correct;
+    double accuracy;        /* n_correct / n */
+    double acc_lo, acc_hi;  /* the 95% Wilson interval of accuracy */
+    double llm_share;       /* mean LLM share of steps (records without one left out) */
+    double latency_s;       /* mean latency */
+    double lat_lo, lat_hi;  /* mean -+ 1.96 sd / sqrt(n) */
+    double latency_ratio;   /* latency_s / the LLM alone's; NaN without it */
+    bool meets;             /* meets the target */
+};
+
+/* What glimp_tune_pick found. The candidates are the glimp-family methods
+ * (policy glimp, share or instance: what a profile can hold), in the order
+ * they first appear; the LLM alone (method "llm", else the first method
+ * with policy llm) is the reference, not a candidate.
+ *
+ * Ranking: among the candidates that meet the target, the accuracy goal
+ * ranks by mean latency (lower first), the share and latency goals by
+ * accuracy (higher first); ties go to higher accuracy, then lower latency,
+ * then lower share, then the earlier method. chosen is the first,
+ * runner_up the second (-1 when there is none).
+ *
+ * Telling them apart: the pilot tells the chosen from the runner-up when
+ * the 95% intervals of what the ranking compares (accuracy: Wilson;
+ * latency: normal) do not overlap; apart is false when they do (the pilot
+ * is too small to say the choice is better than the runner-up), true when
+ * there is no runner-up. */
+struct glimp_tune_result {
+    struct glimp_tune_candidate *cands;
+    size_t n_cands;
+    struct glimp_tune_candidate llm; /* the reference; llm.n 0 when there is none */
+    long chosen, runner_up;          /* indexes into cands; -1: none */
+    bool apart;
+};
+
+/* Read a results.jsonl (glimp_eval_records_read) and pick the setting that
+ * meets t. Fails with GLIMP_ERR_INVALID when the goal needs the LLM alone
+ * (accuracy, latency) and the file has none, or when there is no
+ * candidate; the reader's errors otherwise. No candidate meeting the target
+ * is a success with chosen -1. */
+GLIMP_API int glimp_tune_pick(const char *results_path, const struct glimp_tune_target *t,
+                              struct glimp_tune_result **out);
+GLIMP_API void glimp_tune_result_free(struct glimp_tune_result *r); /* accepts NULL */
+
 /* ------------------------------------------------------------------ report */
 
 /* Read DIR/results.jsonl (glimp_eval_records_read) and write DIR/report.md,
