@@ -174,8 +174,10 @@ int glimp_tune_pick(const char *results_path, const struct glimp_tune_target *t,
     for (size_t i = 0; i < rd.n; i++)
         if (!strcmp(rd.a[i].method, "llm") || (!ref && !strcmp(rd.a[i].policy, "llm")))
             ref = &rd.a[i];
-    if (ref)
+    if (ref) {
         candidate_of(ref, &r->llm);
+        r->llm.latency_ratio = 1.0;
+    }
     for (size_t i = 0; i < rd.n; i++)
         if (glimp_family(rd.a[i].policy))
             candidate_of(&rd.a[i], &r->cands[r->n_cands++]);
