@@ -187,8 +187,8 @@ static const char *goal_text(const struct glimp_tune_target *t, char *buf, size_
 {
     switch (t->goal) {
     case GLIMP_TUNE_ACCURACY:
-        snprintf(buf, n, "accuracy at least the LLM alone's %s %g points, then the lowest latency",
-                 t->value < 0 ? "minus" : "plus", fabs(t->value));
+        snprintf(buf, n, "accuracy at least the LLM alone's %s %g point%s, then the lowest latency",
+                 t->value < 0 ? "minus" : "plus", fabs(t->value), fabs(t->value) == 1 ? "" : "s");
         break;
     case GLIMP_TUNE_SHARE:
         snprintf(buf, n, "LLM share of steps at most %g%%, then the best accuracy",
@@ -201,9 +201,9 @@ static const char *goal_text(const struct glimp_tune_target *t, char *buf, size_
     return buf;
 }
 
-static void print_row(const struct glimp_tune_candidate *c, const char *mark)
+static void print_row(const struct glimp_tune_candidate *c, const char *mark, int w)
 {
-    printf("  %-2s %-34s %6.1f%%  [%5.1f, %5.1f]  %8.1f%%  %7.3f s  %6.2fx\n", mark, c->method,
+    printf("  %-2s %-*s %6.1f%%  [%5.1f, %5.1f]  %8.1f%%  %7.3f s  %6.2fx\n", mark, w, c->method,
            100.0 * c->accuracy, 100.0 * c->acc_lo, 100.0 * c->acc_hi, 100.0 * c->llm_share,
            c->latency_s, c->latency_ratio);
 }
@@ -212,18 +212,21 @@ static void print_row(const struct glimp_tune_candidate *c, const char *mark)
  * then the others in file order; those that miss after. */
 static void print_table(const struct glimp_tune_result *r)
 {
-    printf("  %-2s %-34s %7s  %14s  %9s  %9s  %7s\n", "", "method", "accuracy", "95% interval",
+    int w = 20;
+    for (size_t i = 0; i < r->n_cands; i++)
+        w = (int)strlen(r->cands[i].method) > w ? (int)strlen(r->cands[i].method) : w;
+    printf("  %-2s %-*s %7s  %14s  %9s  %9s  %7s\n", "", w, "method", "accuracy", "95% interval",
            "LLM share", "latency", "vs LLM");
     if (r->llm.n)
-        print_row(&r->llm, "");
+        print_row(&r->llm, "", w);
     if (r->chosen >= 0)
-        print_row(&r->cands[r->chosen], "*");
+        print_row(&r->cands[r->chosen], "*", w);
     if (r->runner_up >= 0)
-        print_row(&r->cands[r->runner_up], "2");
+        print_row(&r->cands[r->runner_up], "2", w);
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < r->n_cands; i++)
             if ((long)i != r->chosen && (long)i != r->runner_up && r->cands[i].meets == !pass)
-                print_row(&r->cands[i], pass ? "x" : "");
+                print_row(&r->cands[i], pass ? "x" : "", w);
     printf("  (* chosen, 2 runner-up, x misses the target)\n");
 }
 
