@@ -124,10 +124,12 @@ static int parse_args(int argc, char **argv, struct tune_opts *o)
             return cli_usage_error("tune", tune_usage, "%s: bad value '%s'", a, v);
     }
     if (!o->slm || !o->llm || !o->data || !o->target)
-        return cli_usage_error("tune", tune_usage, "--slm, --llm, --data and --target are required");
+        return cli_usage_error("tune", tune_usage,
+                               "--slm, --llm, --data and --target are required");
     if (o->base.segment != GLIMP_SEGMENT_BLANK)
-        return cli_usage_error("tune", tune_usage, "--segment is a setting tune compares: give it "
-                                                   "as such (repeatable), not to every method");
+        return cli_usage_error("tune", tune_usage,
+                               "--segment is a setting tune compares: give it "
+                               "as such (repeatable), not to every method");
     o->base.chat = !o->no_chat;
     o->base.sampling.seed = o->base.seed;
     return -1;
@@ -150,8 +152,7 @@ static bool signal_setting(const char *s, char *buf, size_t n)
 
 /* The methods: llm and slm alone, then the sweep of every signal with every
  * segmentation. */
-static int build_methods(const struct tune_opts *o, struct glimp_method *m, size_t cap,
-                         size_t *n)
+static int build_methods(const struct tune_opts *o, struct glimp_method *m, size_t cap, size_t *n)
 {
     const char *signals[] = {"hinit"}, *segments[] = {"blank"};
     const char *const *sig = o->n_signals ? o->signals : signals;
@@ -235,14 +236,13 @@ static int tuned_json(const struct tune_opts *o, const struct glimp_tune_result 
                       size_t n_problems, char *buf, size_t n)
 {
     const struct glimp_tune_candidate *c = &r->cands[r->chosen];
-    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:f, s:[f,f], s:f, s:f, s:f, s:b}", "target",
-                          o->target, "method", c->method, "data", o->data, "problems",
-                          (json_int_t)n_problems, "runs", (json_int_t)(o->runs ? o->runs : 1),
-                          "accuracy", c->accuracy, "accuracy_ci95", c->acc_lo, c->acc_hi,
-                          "llm_share", isnan(c->llm_share) ? -1.0 : c->llm_share, "latency_s",
-                          c->latency_s, "latency_ratio",
-                          isnan(c->latency_ratio) ? -1.0 : c->latency_ratio,
-                          "apart_from_runner_up", r->apart);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:f, s:[f,f], s:f, s:f, s:f, s:b}", "target", o->target,
+        "method", c->method, "data", o->data, "problems", (json_int_t)n_problems, "runs",
+        (json_int_t)(o->runs ? o->runs : 1), "accuracy", c->accuracy, "accuracy_ci95", c->acc_lo,
+        c->acc_hi, "llm_share", isnan(c->llm_share) ? -1.0 : c->llm_share, "latency_s",
+        c->latency_s, "latency_ratio", isnan(c->latency_ratio) ? -1.0 : c->latency_ratio,
+        "apart_from_runner_up", r->apart);
     if (j && r->llm.n)
         json_object_set_new(j, "llm_accuracy", json_real(r->llm.accuracy));
     if (j && r->runner_up >= 0)

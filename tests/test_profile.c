@@ -22,8 +22,8 @@ static const char *steps[] = {"a\n\n"};
 
 static void open_fake(const char *name, uint64_t hash, struct glimp_backend **b)
 {
-    struct fake_params fp = {.steps = steps, .n_steps = 1, .answer = "x", .name = name,
-                             .vocab_hash = hash};
+    struct fake_params fp = {
+        .steps = steps, .n_steps = 1, .answer = "x", .name = name, .vocab_hash = hash};
     assert_int_equal(fake_backend_open(&fp, b), GLIMP_OK);
 }
 
@@ -139,10 +139,12 @@ static void test_validation(void **state)
         {"{\"glimp_profile\": 1, \"max_step\": 0}", "field 'max_step'"},
         {"{\"glimp_profile\": 1, \"answer_model\": \"both\"}", "field 'answer_model'"},
         {"{\"glimp_profile\": 1, \"segment\": \"para\"}", "field 'segment'"},
-        {"{\"glimp_profile\": 1, \"segment\": \"marker:Wa(\"}", "field 'segment': segment: marker 'Wa('"},
+        {"{\"glimp_profile\": 1, \"segment\": \"marker:Wa(\"}",
+         "field 'segment': segment: marker 'Wa('"},
         {"{\"glimp_profile\": 1, \"pair\": {\"slm\": {\"vocab_hash\": \"xyz\"}}}",
          "field 'pair.slm.vocab_hash'"},
-        {"{\"glimp_profile\": 1, \"pair\": {\"llm\": {\"size\": 1}}}", "unknown field 'pair.llm.size'"},
+        {"{\"glimp_profile\": 1, \"pair\": {\"llm\": {\"size\": 1}}}",
+         "unknown field 'pair.llm.size'"},
         {"{\"glimp_profile\": 1, \"pair\": {\"mid\": {}}}", "unknown field 'pair.mid'"},
         {"{\"glimp_profile\": 1, \"tuned\": 3}", "field 'tuned'"},
         {"{\"glimp_profile\": 1, \"name\": 3}", "field 'name'"},

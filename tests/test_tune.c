@@ -151,11 +151,17 @@ static void test_target_parse_and_errors(void **state)
     const char *path = tu_tmp_path("nollm.jsonl");
     size_t n;
     char *all = tu_read_file(FIXTURE, &n);
-    char *keep = malloc(n + 1), *o = keep;
-    for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n"))
-        if (!strstr(line, "\"policy\":\"llm\""))
-            o += sprintf(o, "%s\n", line);
-    tu_write_file(path, keep, (size_t)(o - keep));
+    char *keep = malloc(n + 1);
+    size_t k = 0;
+    for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strstr(line, "\"policy\":\"llm\""))
+            continue;
+        size_t len = strlen(line);
+        memcpy(keep + k, line, len);
+        keep[k + len] = '\n';
+        k += len + 1;
+    }
+    tu_write_file(path, keep, k);
     struct glimp_tune_result *r = NULL;
     assert_int_equal(glimp_tune_target_parse("latency:0.6", &t), GLIMP_OK);
     assert_int_equal(glimp_tune_pick(path, &t, &r), GLIMP_ERR_INVALID);
@@ -174,8 +180,10 @@ static void test_target_parse_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_candidates),      cmocka_unit_test(test_accuracy_target),
-        cmocka_unit_test(test_share_target),    cmocka_unit_test(test_latency_target),
+        cmocka_unit_test(test_candidates),
+        cmocka_unit_test(test_accuracy_target),
+        cmocka_unit_test(test_share_target),
+        cmocka_unit_test(test_latency_target),
         cmocka_unit_test(test_target_parse_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

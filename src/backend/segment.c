@@ -79,8 +79,7 @@ static uint32_t token_at(const struct bk_gen_out *out, size_t b)
 /* The marker on the step's text after its first token: the token where a
  * complete match begins (*complete), or where a partial one does; out->n
  * when there is none. */
-static uint32_t marker_find(const struct bk_marker *m, const struct bk_gen_out *out,
-                            bool *complete)
+static uint32_t marker_find(const struct bk_marker *m, const struct bk_gen_out *out, bool *complete)
 {
     *complete = false;
     if (out->n < 2 || !out->off)

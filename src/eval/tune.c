@@ -124,12 +124,9 @@ static bool meets(const struct glimp_tune_candidate *c, const struct glimp_tune_
 {
     const double eps = 1e-9;
     switch (t->goal) {
-    case GLIMP_TUNE_ACCURACY:
-        return 100.0 * (c->accuracy - llm->accuracy) >= t->value - eps;
-    case GLIMP_TUNE_SHARE:
-        return c->llm_share <= t->value + eps; /* NaN: no */
-    case GLIMP_TUNE_LATENCY:
-        return c->latency_ratio <= t->value + eps;
+    case GLIMP_TUNE_ACCURACY: return 100.0 * (c->accuracy - llm->accuracy) >= t->value - eps;
+    case GLIMP_TUNE_SHARE: return c->llm_share <= t->value + eps; /* NaN: no */
+    case GLIMP_TUNE_LATENCY: return c->latency_ratio <= t->value + eps;
     }
     return false;
 }

@@ -93,8 +93,8 @@ static int apply(json_t *root, const char *origin, struct glimp_router_params *p
         return glimp_error(GLIMP_ERR_FORMAT, "%s: a profile is a JSON object", origin);
     json_t *ver = json_object_get(root, "glimp_profile");
     if (!ver)
-        return glimp_error(GLIMP_ERR_FORMAT,
-                           "%s: not a glimp profile (no field 'glimp_profile')", origin);
+        return glimp_error(GLIMP_ERR_FORMAT, "%s: not a glimp profile (no field 'glimp_profile')",
+                           origin);
     if (!json_is_integer(ver) || json_integer_value(ver) != PROFILE_VERSION)
         return bad(origin, "glimp_profile", "1 (the only version there is)");
     const char *key;
@@ -145,9 +145,8 @@ static int apply(json_t *root, const char *origin, struct glimp_router_params *p
         } else if (!strcmp(key, "entropy")) {
             uint32_t k;
             char tail;
-            ok = s && (!strcmp(s, "full") ||
-                       (sscanf(s, "topk:%u%c", &k, &tail) == 1 && k >= 1 && s[5] >= '0' &&
-                        s[5] <= '9'));
+            ok = s && (!strcmp(s, "full") || (sscanf(s, "topk:%u%c", &k, &tail) == 1 && k >= 1 &&
+                                              s[5] >= '0' && s[5] <= '9'));
             if (ok)
                 p->entropy_topk = !strcmp(s, "full") ? 0 : k;
             want = "\"full\" or \"topk:K\" (K >= 1)";
@@ -313,8 +312,9 @@ int glimp_profile_write(const char *path, const struct glimp_router_params *p,
     json_object_set_new(o, "max_answer", json_integer(p->max_answer));
     json_object_set_new(o, "answer_model", json_string(glimp_writer_name(p->answer_model)));
     if (info && (info->slm.vocab_hash || info->llm.vocab_hash))
-        json_object_set_new(o, "pair", json_pack("{s:o, s:o}", "slm", model_json(&info->slm),
-                                                 "llm", model_json(&info->llm)));
+        json_object_set_new(
+            o, "pair",
+            json_pack("{s:o, s:o}", "slm", model_json(&info->slm), "llm", model_json(&info->llm)));
     if (info && info->tuned[0]) {
         json_error_t err;
         json_t *t = json_loads(info->tuned, 0, &err);

@@ -18,8 +18,8 @@ int glimp_segment_parse(const char *text, struct glimp_router_params *p)
         return GLIMP_OK;
     }
     if (strncmp(text, "marker:", 7) != 0)
-        return glimp_error(GLIMP_ERR_INVALID,
-                           "segment '%s': expected blank, line or marker:REGEX", text);
+        return glimp_error(GLIMP_ERR_INVALID, "segment '%s': expected blank, line or marker:REGEX",
+                           text);
     const char *re = text + 7;
     if (strlen(re) >= GLIMP_SEGMENT_MARKER_MAX)
         return glimp_error(GLIMP_ERR_INVALID, "segment: the marker is longer than %d bytes",
