@@ -17,6 +17,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_roi(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 int cmd_chat_template(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
@@ -76,5 +77,14 @@ json_t *cli_json_number(double x);
  * and --seed. True when a is one of them; *ok then says whether v is a
  * valid value (stored in p). */
 bool cli_router_option(const char *a, const char *v, struct glimp_router_params *p, bool *ok);
+
+/* --profile FILE among argv (the last one given wins): load it over *p
+ * before the other options are read, so that they override it; info gets
+ * the rest and *path the file (NULL when none). 0, or 1 after a message. */
+int cli_profile_prescan(const char *cmd, int argc, char **argv, struct glimp_router_params *p,
+                        struct glimp_profile_info *info, const char **path);
+/* Warn on stderr when the profile was tuned on another pair. */
+void cli_profile_warn_pair(const char *cmd, const char *path, const struct glimp_profile_info *info,
+                           const struct glimp_backend *slm, const struct glimp_backend *llm);
 
 #endif

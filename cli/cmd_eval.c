@@ -35,6 +35,14 @@ static const char eval_usage[] =
     "                          Default: slm, llm, specreason:threshold=7,\n"
     "                          glimp:tau=1.0, random:share=auto\n"
     "  --sweep tau=A:B:STEP    add glimp:tau=X for X = A, A+STEP, ..., B\n"
+    "                          (share=A:B:STEP: glimp:share=X)\n"
+    "  --profile FILE          routing settings from a profile (glimp tune) as\n"
+    "                          the base every method is parsed over; without\n"
+    "                          --method, runs llm and the profile itself\n"
+    "                          (method 'profile')\n"
+    "  --segment S             where steps end for every method: blank\n"
+    "                          (default), line, marker:REGEX (a method may\n"
+    "                          set its own: ,segment=...)\n"
     "  --matched               after each glimp:tau method, run random,\n"
     "                          glimp:signal=hstep and glimp:signal=ppl at the\n"
     "                          LLM share it measured (the paper's ablation)\n"
@@ -64,7 +72,7 @@ static void on_sigint(int sig)
 }
 
 struct eval_opts {
-    const char *slm, *llm, *data, *out, *prompt_file, *sweep;
+    const char *slm, *llm, *data, *out, *prompt_file, *sweep, *profile;
     const char *methods[MAX_METHODS];
     size_t n_methods;
     uint32_t runs, limit, n_threads;
@@ -120,6 +128,8 @@ static int parse_args(int argc, char **argv, struct eval_opts *o)
             o->prompt_file = v;
         else if (!strcmp(a, "--sweep"))
             o->sweep = v;
+        else if (!strcmp(a, "--profile"))
+            o->profile = v; /* read first, by cli_profile_prescan */
         else if (!strcmp(a, "--method")) {
             if (o->n_methods == MAX_METHODS)
                 return cli_usage_error("eval", eval_usage, "more than %d methods", MAX_METHODS);
@@ -145,31 +155,13 @@ static int parse_args(int argc, char **argv, struct eval_opts *o)
     return -1;
 }
 
-/* "tau=A:B:STEP" -> glimp:tau=X methods. */
+/* --sweep: the library's expansion (glimp_method_sweep), as glimp tune's. */
 static int add_sweep(const char *sweep, struct eval_methods *ms,
                      const struct glimp_router_params *b)
 {
-    double a, z, step;
-    char tail;
-    if (sscanf(sweep, "tau=%lf:%lf:%lf%c", &a, &z, &step, &tail) != 3 || !(step > 0) ||
-        !isfinite(a) || !isfinite(z) || z < a)
-        return cli_usage_error("eval", eval_usage,
-                               "--sweep '%s': expected tau=A:B:STEP with A <= B and STEP > 0",
-                               sweep);
-    long n = lround(floor((z - a) / step + 1e-9)) + 1;
-    if (n > 100)
-        return cli_usage_error("eval", eval_usage, "--sweep '%s': %ld values, at most 100", sweep,
-                               n);
-    for (long i = 0; i < n; i++) {
-        char spec[64];
-        snprintf(spec, sizeof spec, "glimp:tau=%.6g", a + (double)i * step);
-        if (ms->n == MAX_METHODS)
-            return cli_usage_error("eval", eval_usage, "more than %d methods", MAX_METHODS);
-        int rc = glimp_method_parse(spec, b, &ms->m[ms->n]);
-        if (rc != GLIMP_OK)
-            return cli_fail("eval", rc);
-        ms->n++;
-    }
+    int rc = glimp_method_sweep(sweep, NULL, b, ms->m + ms->n, MAX_METHODS - ms->n, &ms->n);
+    if (rc != GLIMP_OK)
+        return cli_usage_error("eval", eval_usage, "%s", glimp_last_error());
     return -1;
 }
 
@@ -284,6 +276,10 @@ int cmd_eval(int argc, char **argv)
     o.base = glimp_router_default_params();
     o.runs = 1;
     o.out = "eval-out";
+    static struct glimp_profile_info pinfo;
+    const char *profile;
+    if (cli_profile_prescan("eval", argc, argv, &o.base, &pinfo, &profile) != 0)
+        return 1;
     int status = parse_args(argc, argv, &o);
     if (status >= 0)
         return status;
@@ -303,6 +299,13 @@ int cmd_eval(int argc, char **argv)
     }
     if (o.sweep && (status = add_sweep(o.sweep, &ms, &o.base)) >= 0)
         return status;
+    if (ms.n == 0 && profile) { /* the profile against the LLM alone */
+        glimp_method_parse("llm", &o.base, &ms.m[ms.n++]);
+        struct glimp_method *pm = &ms.m[ms.n++];
+        memset(pm, 0, sizeof *pm);
+        snprintf(pm->spec, sizeof pm->spec, "profile");
+        pm->params = o.base;
+    }
     if (ms.n == 0) {
         const char *def[] = {"slm", "llm", "specreason:threshold=7", "glimp:tau=1.0",
                              "random:share=auto"};
@@ -334,6 +337,8 @@ int cmd_eval(int argc, char **argv)
         status = cli_fail("eval", rc);
     if (status < 0 && (rc = glimp_backend_local_open(o.llm, &mp, &llm)) != GLIMP_OK)
         status = cli_fail("eval", rc);
+    if (status < 0)
+        cli_profile_warn_pair("eval", profile, &pinfo, slm, llm);
     if (status < 0) {
         struct glimp_eval_params p = glimp_eval_default_params();
         p.slm = slm;

@@ -56,6 +56,11 @@ static const char run_usage[] =
     "  --draft N             speculative decoding in LLM steps: the SLM drafts\n"
     "                        N tokens, 0 to 64 (default 0: off); needs one\n"
     "                        vocabulary\n"
+    "  --segment S           where a step ends: blank (a blank line; default),\n"
+    "                        line (every newline), marker:REGEX (also just\n"
+    "                        before text matching REGEX, e.g. marker:Wait)\n"
+    "  --profile FILE        routing settings from a profile (glimp tune);\n"
+    "                        options given beside it override it\n"
     "budgets:\n"
     "  --max-think N         thinking tokens in all (default 8192)\n"
     "  --max-step N          tokens per step (default 512)\n"
@@ -142,6 +147,7 @@ static const char *expected(const char *a)
         {"--max-step", "a whole number from 1 to 1048576"},
         {"--max-answer", "a whole number from 1 to 16777216"},
         {"--answer-model", "slm or llm"},
+        {"--segment", "blank, line or marker:REGEX"},
         {"--temp", "a number >= 0"},
         {"--top-p", "a number from 0 to 1"},
         {"--min-p", "a number from 0 to 1"},
@@ -182,6 +188,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             "--draft", "--max-think",  "--max-step",   "--max-answer", "--answer-model",
             "--temp",  "--top-p",      "--top-k",      "--min-p",      "--seed",
             "-t",      "--threads",    "-c",           "--ctx-size",   "--trace",
+            "--segment", "--profile",
         };
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
@@ -202,6 +209,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             o->file = v;
         else if (!strcmp(a, "--trace"))
             o->trace = v;
+        else if (!strcmp(a, "--profile"))
+            ; /* read first, by cli_profile_prescan */
         else if (!strcmp(a, "--policy"))
             ok = parse_policy(v, &p->policy);
         else if (!strcmp(a, "--signal"))
@@ -584,6 +593,10 @@ static bool color_wanted(void)
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o = {.p = glimp_router_default_params()};
+    struct glimp_profile_info pinfo;
+    const char *profile;
+    if (cli_profile_prescan("run", argc, argv, &o.p, &pinfo, &profile) != 0)
+        return 1;
     int status = parse_args(argc, argv, &o);
     if (status >= 0)
         return status;
@@ -621,6 +634,8 @@ int cmd_run(int argc, char **argv)
         if (w[0])
             fprintf(stderr, "glimp run: warning: %s: %s\n", i ? "llm" : "slm", w);
     }
+    if (rc == GLIMP_OK)
+        cli_profile_warn_pair("run", profile, &pinfo, slm, llm);
     bool shared = false;
     if (rc == GLIMP_OK)
         rc = glimp_router_check_vocab(slm, llm, &shared);

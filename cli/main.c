@@ -15,6 +15,7 @@ static const struct {
     {"run", cmd_run, "a small and a large model reason together, step by step"},
     {"serve", cmd_serve, "an OpenAI-compatible server that routes every request"},
     {"eval", cmd_eval, "run a JSONL benchmark with several methods; report and plots"},
+    {"tune", cmd_tune, "run a pilot, pick the routing setting that meets a target, write a profile"},
     {"roi", cmd_roi, "project cost and latency savings from an eval report"},
     {"chat-template", cmd_chat_template, "render messages with a model's chat template"},
     {"inspect", cmd_inspect, "show a GGUF file: summary, metadata, tensors"},

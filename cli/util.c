@@ -189,7 +189,11 @@ bool cli_router_option(const char *a, const char *v, struct glimp_router_params 
         *ok = cli_parse_u32(v, 0, UINT32_MAX, &p->sampling.top_k);
     else if (!strcmp(a, "--seed"))
         *ok = cli_parse_u64(v, 0, UINT64_MAX / 2, &p->seed);
-    else
+    else if (!strcmp(a, "--segment")) {
+        *ok = glimp_segment_parse(v, p) == GLIMP_OK;
+        if (!*ok) /* say what is wrong with it (a pattern that does not compile) */
+            fprintf(stderr, "%s\n", glimp_last_error());
+    } else
         return false;
     return true;
 }
@@ -201,4 +205,27 @@ json_t *cli_json_number(double x)
     if (isinf(x))
         return json_string(x > 0 ? "inf" : "-inf");
     return json_real(x);
+}
+
+int cli_profile_prescan(const char *cmd, int argc, char **argv, struct glimp_router_params *p,
+                        struct glimp_profile_info *info, const char **path)
+{
+    *path = NULL;
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--profile"))
+            *path = argv[++i];
+    if (!*path)
+        return 0;
+    int rc = glimp_profile_load(*path, p, info);
+    if (rc != GLIMP_OK)
+        return cli_fail(cmd, rc);
+    return 0;
+}
+
+void cli_profile_warn_pair(const char *cmd, const char *path, const struct glimp_profile_info *info,
+                           const struct glimp_backend *slm, const struct glimp_backend *llm)
+{
+    char why[1024];
+    if (path && !glimp_profile_check_pair(info, slm, llm, why, sizeof why))
+        fprintf(stderr, "glimp %s: warning: profile %s: %s\n", cmd, path, why);
 }

@@ -725,6 +725,10 @@ const char *glimp_backend_describe(const struct glimp_backend *b);
  * back to a guess. Valid until glimp_backend_free. */
 const char *glimp_backend_warning(const struct glimp_backend *b);
 uint32_t glimp_backend_n_vocab(const struct glimp_backend *b);
+/* A hash of the vocabulary (every token's text and type): equal for two
+ * models that share one, so that token ids can pass between them. 0 for
+ * NULL. */
+uint64_t glimp_backend_vocab_hash(const struct glimp_backend *b);
 
 /* ------------------------------------------------------------------- router */
 
@@ -747,6 +751,20 @@ enum glimp_signal {
     GLIMP_SIGNAL_HSTEP = 1, /* mean entropy over the SLM's whole step */
     GLIMP_SIGNAL_PPL = 2,   /* perplexity of the SLM's whole step */
 };
+
+/* Where a thinking step ends. */
+enum glimp_segment {
+    GLIMP_SEGMENT_BLANK = 0,  /* at a blank line, "\n\n" (the paper's rule; default) */
+    GLIMP_SEGMENT_LINE = 1,   /* at every newline after the step's first byte */
+    /* at a blank line, and also just before text matching segment_marker (a
+     * PCRE2 pattern) that starts after the step's first token: the tokens
+     * from the one holding the match's first byte on begin the next step,
+     * so the next glimpse sees them (e.g. "Wait", or a result) */
+    GLIMP_SEGMENT_MARKER = 2,
+};
+
+/* The longest marker pattern, its NUL included. */
+#define GLIMP_SEGMENT_MARKER_MAX 256
 
 enum glimp_phase { GLIMP_PHASE_THINK = 0, GLIMP_PHASE_ANSWER = 1 };
 
@@ -816,6 +834,10 @@ struct glimp_router_params {
     uint32_t max_think;         /* thinking budget in tokens; default 8192 */
     uint32_t max_step;          /* tokens per step; default 512 */
     uint32_t max_answer;        /* answer budget in tokens; default 2048 */
+    enum glimp_segment segment; /* where a thinking step ends; default BLANK */
+    /* MARKER: the pattern (UTF-8, NUL-terminated; a value, so params copy
+     * whole); "" otherwise */
+    char segment_marker[GLIMP_SEGMENT_MARKER_MAX];
     enum glimp_writer answer_model; /* default LLM */
     struct glimp_sampler_params sampling; /* default T 0.6, top-p 0.95, top-k 0, min-p 0;
                                              its seed must be 0 or equal seed */
@@ -935,10 +957,83 @@ int glimp_router_run(struct glimp_backend *slm, struct glimp_backend *llm, const
                      const struct glimp_router_params *p, struct glimp_router_result **out);
 void glimp_router_result_free(struct glimp_router_result *r); /* accepts NULL */
 
+/* Set p's segmentation from text: "blank", "line" or "marker:REGEX" (the
+ * pattern compiled here to check it). GLIMP_ERR_INVALID saying what is
+ * wrong (an unknown kind, a pattern too long or that does not compile,
+ * with where); p is unchanged then. */
+int glimp_segment_parse(const char *text, struct glimp_router_params *p);
+/* p's segmentation as glimp_segment_parse reads it, into buf (cap bytes);
+ * GLIMP_ERR_RANGE when it does not fit. */
+int glimp_segment_format(const struct glimp_router_params *p, char *buf, size_t cap);
+
 const char *glimp_policy_name(enum glimp_policy p);   /* "glimp", ... */
 const char *glimp_signal_name(enum glimp_signal s);   /* "hinit", ... */
+const char *glimp_segment_name(enum glimp_segment s); /* "blank", "line", "marker" */
 const char *glimp_writer_name(enum glimp_writer w);   /* "slm", "llm" */
 const char *glimp_think_end_name(enum glimp_think_end e); /* "tag", "repeat", ... */
+
+/* --------------------------------------------------------- routing profiles */
+
+/* A profile is a small JSON file of routing settings, as glimp tune writes
+ * it and glimp run, eval and serve read it (--profile FILE):
+ *
+ *   {"glimp_profile": 1, "name": "demo",
+ *    "policy": "glimp", "signal": "hinit", "glimpse": 1, "tau": 0.5,
+ *    "share": 0.25, "instance_k": 4, "instance_z": 1.0, "threshold": 7,
+ *    "entropy": "topk:20", "draft": 0, "segment": "blank",
+ *    "max_think": 512, "max_step": 48, "max_answer": 16, "answer_model": "llm",
+ *    "pair": {"slm": {"desc": "...", "n_vocab": 100, "vocab_hash": "..."},
+ *             "llm": {...}},
+ *    "tuned": {...}}
+ *
+ * glimp_profile (the format's version, 1) is required; every other field
+ * is optional, and one left out keeps the value of the params the profile
+ * is loaded over. policy, signal, answer_model are the names
+ * glimp_*_name gives; tau may be "inf" or "-inf"; entropy is "full" or
+ * "topk:K"; segment is glimp_segment_parse's text; vocab_hash is 16 hex
+ * digits. "tuned" says how the profile was chosen (any JSON object; glimp
+ * tune writes its target, the data and what it measured). Sampling, chat
+ * and the context are not routing settings: the caller keeps its own. */
+
+/* A model of the pair a profile was tuned on. */
+struct glimp_profile_model {
+    char desc[256];      /* glimp_backend_describe; "" when not recorded */
+    uint32_t n_vocab;    /* 0 when not recorded */
+    uint64_t vocab_hash; /* glimp_backend_vocab_hash; 0 when not recorded */
+};
+
+/* What a profile says beside its settings. */
+struct glimp_profile_info {
+    char name[64]; /* "" when none */
+    struct glimp_profile_model slm, llm;
+    char tuned[2048]; /* the "tuned" object as compact JSON; "" when none */
+};
+
+/* Read a profile file and apply its settings over *p (info, which may be
+ * NULL, gets the rest). Every field is checked before anything changes:
+ * on failure *p and *info are as they were, with GLIMP_ERR_IO when the
+ * file cannot be read and GLIMP_ERR_FORMAT naming the file and the field
+ * ("tune.json: field 'tau': expected a number, \"inf\" or \"-inf\"";
+ * "unknown field 'tua'"). */
+int glimp_profile_load(const char *path, struct glimp_router_params *p,
+                       struct glimp_profile_info *info);
+/* The same from len bytes of JSON text; origin names it in messages. */
+int glimp_profile_parse(const char *text, size_t len, const char *origin,
+                        struct glimp_router_params *p, struct glimp_profile_info *info);
+/* Write p's routing settings and info (may be NULL) as a profile file
+ * (replaced when it exists). GLIMP_ERR_IO; GLIMP_ERR_FORMAT when
+ * info->tuned is not a JSON object. */
+int glimp_profile_write(const char *path, const struct glimp_router_params *p,
+                        const struct glimp_profile_info *info);
+/* Record a pair in info (desc, n_vocab, vocab hash of each). */
+void glimp_profile_set_pair(struct glimp_profile_info *info, const struct glimp_backend *slm,
+                            const struct glimp_backend *llm);
+/* Was the profile tuned on this pair? True when it was, or when it records
+ * no pair; false with why (one line for a warning: which model differs,
+ * its vocabulary or its description) otherwise. */
+bool glimp_profile_check_pair(const struct glimp_profile_info *info,
+                              const struct glimp_backend *slm, const struct glimp_backend *llm,
+                              char *why, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -66,8 +66,10 @@ GLIMP_API bool glimp_answer_correct(const struct glimp_problem *p, const char *r
  * "random:share=0.25", "glimp:tau=1.0", "glimp:share=0.25" (the share
  * policy), "glimp:signal=hstep,share=0.25", "glimp:glimpse=4,tau=0.8",
  * "glimp:instance,z=1.0,k=4", "specreason:threshold=7", any of them with
- * ",draft=3"; share=auto (random, or glimp with any signal) takes the share
- * that an earlier glimp method measured. */
+ * ",draft=3", ",segment=line" or, last (the pattern takes the rest of the
+ * spec, commas included), ",segment=marker:REGEX"; share=auto (random, or
+ * glimp with any signal) takes the share that an earlier glimp method
+ * measured. Spaces are removed: write \x20 or \s for one in a pattern. */
 struct glimp_method {
     char spec[128];                    /* as given, spaces removed */
     struct glimp_router_params params; /* base params with the spec applied */
@@ -78,6 +80,16 @@ struct glimp_method {
  * bad part ("method 'glimp:tua=1': unknown key 'tua'"). */
 GLIMP_API int glimp_method_parse(const char *spec, const struct glimp_router_params *base,
                                  struct glimp_method *out);
+
+/* Expand a sweep, "tau=A:B:STEP" or "share=A:B:STEP", into the methods
+ * "glimp:tau=X" (or "glimp:share=X", the share policy) for X = A, A+STEP,
+ * ..., B (at most 100), each followed by ",WITH" when with is not NULL
+ * (more settings: "signal=hstep", "glimpse=4,segment=line"), parsed over
+ * base into out[0], out[1], ... (cap entries); *n grows by the number
+ * written. GLIMP_ERR_INVALID naming the sweep or the method. */
+GLIMP_API int glimp_method_sweep(const char *sweep, const char *with,
+                                 const struct glimp_router_params *base, struct glimp_method *out,
+                                 size_t cap, size_t *n);
 
 /* ----------------------------------------------------------------- records */
 
@@ -229,6 +241,76 @@ struct glimp_eval_summary {
  * written: call glimp_eval_report(out_dir). */
 GLIMP_API int glimp_eval_run(const struct glimp_eval_params *p, struct glimp_eval_summary **out);
 GLIMP_API void glimp_eval_summary_free(struct glimp_eval_summary *s); /* accepts NULL */
+
+/* -------------------------------------------------------------------- tune */
+
+/* What a pilot's setting must meet (glimp tune --target). */
+enum glimp_tune_goal {
+    /* "accuracy:D": accuracy at least the LLM alone's + D points (D = -1:
+     * within one point below it); the lowest mean latency among those */
+    GLIMP_TUNE_ACCURACY = 0,
+    /* "share:S": the LLM's mean share of the steps at most S; the best accuracy */
+    GLIMP_TUNE_SHARE = 1,
+    /* "latency:R": mean latency at most R x the LLM alone's; the best accuracy */
+    GLIMP_TUNE_LATENCY = 2,
+};
+
+struct glimp_tune_target {
+    enum glimp_tune_goal goal;
+    double value;
+};
+
+/* "accuracy:-1", "share:0.3", "latency:0.6" into *t. GLIMP_ERR_INVALID
+ * saying what is expected (share in [0, 1], latency > 0, accuracy in
+ * [-100, 100]). */
+GLIMP_API int glimp_tune_target_parse(const char *text, struct glimp_tune_target *t);
+
+/* One method of a pilot as the target sees it, over its records (every run
+ * and problem). */
+struct glimp_tune_candidate {
+    char method[128]; /* the spec */
+    size_t n, n_correct;
+    double accuracy;        /* n_correct / n */
+    double acc_lo, acc_hi;  /* the 95% Wilson interval of accuracy */
+    double llm_share;       /* mean LLM share of steps (records without one left out) */
+    double latency_s;       /* mean latency */
+    double lat_lo, lat_hi;  /* mean -+ 1.96 sd / sqrt(n) */
+    double latency_ratio;   /* latency_s / the LLM alone's; NaN without it */
+    bool meets;             /* meets the target */
+};
+
+/* What glimp_tune_pick found. The candidates are the glimp-family methods
+ * (policy glimp, share or instance: what a profile can hold), in the order
+ * they first appear; the LLM alone (method "llm", else the first method
+ * with policy llm) is the reference, not a candidate.
+ *
+ * Ranking: among the candidates that meet the target, the accuracy goal
+ * ranks by mean latency (lower first), the share and latency goals by
+ * accuracy (higher first); ties go to higher accuracy, then lower latency,
+ * then lower share, then the earlier method. chosen is the first,
+ * runner_up the second (-1 when there is none).
+ *
+ * Telling them apart: the pilot tells the chosen from the runner-up when
+ * the 95% intervals of what the ranking compares (accuracy: Wilson;
+ * latency: normal) do not overlap; apart is false when they do (the pilot
+ * is too small to say the choice is better than the runner-up), true when
+ * there is no runner-up. */
+struct glimp_tune_result {
+    struct glimp_tune_candidate *cands;
+    size_t n_cands;
+    struct glimp_tune_candidate llm; /* the reference; llm.n 0 when there is none */
+    long chosen, runner_up;          /* indexes into cands; -1: none */
+    bool apart;
+};
+
+/* Read a results.jsonl (glimp_eval_records_read) and pick the setting that
+ * meets t. Fails with GLIMP_ERR_INVALID when the goal needs the LLM alone
+ * (accuracy, latency) and the file has none, or when there is no
+ * candidate; the reader's errors otherwise. No candidate meeting the target
+ * is a success with chosen -1. */
+GLIMP_API int glimp_tune_pick(const char *results_path, const struct glimp_tune_target *t,
+                              struct glimp_tune_result **out);
+GLIMP_API void glimp_tune_result_free(struct glimp_tune_result *r); /* accepts NULL */
 
 /* ------------------------------------------------------------------ report */
 

@@ -51,13 +51,18 @@ static const char *tok_text(int32_t id)
     return chars[id - CHAR0];
 }
 
-/* Longest match first; with cuts, '|' ends a token and adds nothing. */
-static int tokens_of(const char *text, size_t len, bool cuts, struct glimp_tokens *out)
+/* Longest match first; with cuts, '|' ends a token and adds nothing, and
+ * '^' marks the next token uncertain (in marked, when not NULL: one entry a
+ * token, 1 for a marked one). */
+static int tokens_of(const char *text, size_t len, bool cuts, struct glimp_tokens *out,
+                     struct glimp_tokens *marked)
 {
+    bool mark = false;
     for (size_t i = 0; i < len;) {
         int32_t id;
         size_t n = 1;
-        if (cuts && text[i] == '|') {
+        if (cuts && (text[i] == '|' || text[i] == '^')) {
+            mark |= text[i] == '^';
             i++;
             continue;
         }
@@ -74,8 +79,12 @@ static int tokens_of(const char *text, size_t len, bool cuts, struct glimp_token
                                (unsigned char)text[i]);
         }
         int rc = glimp_tokens_push(out, &id, 1);
+        int32_t m = mark;
+        if (rc == GLIMP_OK && marked)
+            rc = glimp_tokens_push(marked, &m, 1);
         if (rc != GLIMP_OK)
             return rc;
+        mark = false;
         i += n;
     }
     return GLIMP_OK;
@@ -123,7 +132,7 @@ static void script_next(const struct fake_backend *b, const struct glimp_tokens 
             pos += h->ids[i] != BLANK && h->ids[i] != NL;
             nl |= h->ids[i] == BLANK;
         }
-        tokens_of(b->p.answer, strlen(b->p.answer), true, &s);
+        tokens_of(b->p.answer, strlen(b->p.answer), true, &s, NULL);
         *t = !nl ? BLANK : pos < s.n ? s.ids[pos] : EOS; /* "</think>\n\n" first */
         glimp_tokens_free(&s);
         return;
@@ -143,11 +152,15 @@ static void script_next(const struct fake_backend *b, const struct glimp_tokens 
         }
     }
     const char *text = step < b->p.n_steps ? b->p.steps[step] : "</think>\n\n";
-    tokens_of(text, strlen(text), true, &s);
+    struct glimp_tokens marked = {0};
+    tokens_of(text, strlen(text), true, &s, &marked);
     *t = j < s.n ? s.ids[j] : BLANK;
     if (j == 0 && step < b->p.n_steps && b->p.first_u)
         *u = b->p.first_u[step];
+    if (j < marked.n && marked.ids[j])
+        *u = FAKE_MARKED_U;
     glimp_tokens_free(&s);
+    glimp_tokens_free(&marked);
 }
 
 /* The tokens that share the first token's probability: t, then u - 1
@@ -188,7 +201,7 @@ static int fake_prompt_tokens(struct glimp_backend *b, const char *text, bool ch
 {
     (void)b, (void)chat, (void)think;
     int32_t start = START;
-    int rc = tokens_of(text, strlen(text), false, out);
+    int rc = tokens_of(text, strlen(text), false, out, NULL);
     return rc == GLIMP_OK ? glimp_tokens_push(out, &start, 1) : rc;
 }
 
@@ -196,7 +209,7 @@ static int fake_tokenize(struct glimp_backend *b, const char *text, size_t len,
                          struct glimp_tokens *out)
 {
     (void)b;
-    return tokens_of(text, len, false, out);
+    return tokens_of(text, len, false, out, NULL);
 }
 
 static bool fake_is_eog(const struct glimp_backend *b, int32_t id)
@@ -207,8 +220,7 @@ static bool fake_is_eog(const struct glimp_backend *b, int32_t id)
 
 static uint64_t fake_vocab_hash(const struct glimp_backend *b)
 {
-    (void)b;
-    return 0xfa4e;
+    return fb(b)->p.vocab_hash ? fb(b)->p.vocab_hash : 0xfa4e;
 }
 
 static int32_t fake_find_token(const struct glimp_backend *b, const char *text)
@@ -312,7 +324,7 @@ static int fake_generate(struct bk_seq *s, const struct bk_gen_rule *r, struct b
     const struct fake_backend *b = fb(s->b);
     if (!q->known)
         return glimp_error(GLIMP_ERR_INVALID, "fake: generate after a truncate, before a read");
-    while (o->n < r->max_tokens && !o->blank && !o->stopped) {
+    while (o->n < r->max_tokens && !o->end && !o->stopped) {
         if (r->cancel && atomic_load(r->cancel)) {
             o->cancelled = true;
             break;

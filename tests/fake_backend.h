@@ -14,7 +14,10 @@
  * <start> holds "</think>", it writes `answer` and ends its turn. After the
  * last scripted step it writes "</think>\n\n". Every token is certain
  * (probability 1) except the first of step i, which shares its probability
- * with first_u[i] - 1 other tokens: H_init grows with first_u[i] (1: 0). */
+ * with first_u[i] - 1 other tokens: H_init grows with first_u[i] (1: 0),
+ * and a token that a '^' comes before in a script text (a mark, like '|'),
+ * which shares its probability with 7 others (fake_entropy(8)): an
+ * uncertain token in mid-step, for segmentations that start a step there. */
 #ifndef GLIMP_TESTS_FAKE_BACKEND_H
 #define GLIMP_TESTS_FAKE_BACKEND_H
 
@@ -32,6 +35,7 @@ struct fake_params {
     double *clock;
     double t_read, t_write;
     const char *name; /* in the description */
+    uint64_t vocab_hash; /* what the vocabulary hash says (0: 0xfa4e) */
 };
 
 int fake_backend_open(const struct fake_params *p, struct glimp_backend **out);
@@ -39,6 +43,9 @@ int fake_backend_open(const struct fake_params *p, struct glimp_backend **out);
 /* The entropy (nats) of a first token shared by u tokens, as the fake
  * gives it: one at 1.5 / (u + 0.5), u - 1 at 1 / (u + 0.5). */
 double fake_entropy(unsigned u);
+
+/* How uncertain a '^'-marked token is. */
+#define FAKE_MARKED_U 8
 
 /* The clock function for rt_request_set_clock: *(double *)user. */
 double fake_clock_now(void *user);

@@ -424,13 +424,230 @@ static void test_capabilities(void **state)
     close_pair(&topk);
 }
 
+
+/* Run with a segmentation given as text. */
+static void dump(const struct glimp_router_result *r)
+{
+    for (size_t i = 0; getenv("DUMP") && i < r->n_steps; i++)
+        fprintf(stderr, "step %zu w%d n%u [%s]\n", i, r->steps[i].writer, r->steps[i].n_tokens, r->steps[i].text);
+}
+
+static struct glimp_router_result *run_seg(struct pair *pr, struct glimp_router_params p,
+                                           const char *seg)
+{
+    assert_int_equal(glimp_segment_parse(seg, &p), GLIMP_OK);
+    struct glimp_router_result *r = run_on(pr, &p);
+    dump(r);
+    return r;
+}
+
+/* line: a step ends at every newline after its first byte, also one that
+ * comes as the first "\n" of a blank line split over two tokens; the text
+ * written is the same as with blank lines, only cut otherwise. */
+static void test_segment_line(void **state)
+{
+    (void)state;
+    struct pair pr;
+    const char *ss[] = {"a\nb\n\n", "x\n|\n", "y\n\n"};
+    open_pair(&pr, ss, 3, NULL, llm_steps, 4, ALL_CAPS, ALL_CAPS);
+    struct glimp_router_params p = greedy();
+    p.tau = INFINITY;
+    struct glimp_router_result *r = run_seg(&pr, p, "line");
+    const char *want[] = {"a\n", "b\n\n", "x\n", "\ny\n\n", "</think>\n\n"};
+    assert_int_equal(r->n_steps, 6);
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(r->steps[i].text, want[i]);
+    assert_int_equal(r->steps[3].n_tokens, 3); /* "\n", "y", "\n\n" */
+    struct glimp_router_result *b = run_seg(&pr, p, "blank");
+    assert_string_equal(r->reasoning, b->reasoning);
+    assert_int_equal(b->n_steps, 5);
+    assert_int_equal(r->summary.tokens_slm, b->summary.tokens_slm);
+    glimp_router_result_free(r);
+    glimp_router_result_free(b);
+    close_pair(&pr);
+}
+
+/* A marker starts a step just before it: "Wait" (four tokens in the fake)
+ * ends "So 3. " and opens the next step, which the router probes there; a
+ * near miss ("Was") is kept; the tokens rolled back are written again and
+ * counted once; streaming passes exactly the text kept. */
+static void test_segment_marker(void **state)
+{
+    (void)state;
+    struct pair pr;
+    const char *ss[] = {"So 3. Was it. Wa|it, 4\n\n", "done\n\n"};
+    open_pair(&pr, ss, 2, NULL, llm_steps, 4, ALL_CAPS, ALL_CAPS);
+    struct glimp_router_params p = greedy();
+    p.tau = INFINITY;
+    struct streamed st = {.stop_after = -1};
+    p.on_token = on_token;
+    p.user = &st;
+    struct glimp_router_result *r = run_seg(&pr, p, "marker:Wait");
+    const char *want[] = {"So 3. Was it. ", "Wait, 4\n\n", "done\n\n", "</think>\n\n"};
+    assert_int_equal(r->n_steps, 5);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(r->steps[i].text, want[i]);
+        assert_int_equal(r->steps[i].n_tokens, strlen(want[i]) - (i == 1 || i == 2 ? 1 : 0) -
+                                                   (i == 3 ? 8 : 0));
+    }
+    char whole[4096];
+    snprintf(whole, sizeof whole, "%s</think>%s", r->reasoning, r->answer);
+    assert_string_equal(st.text, whole);
+    /* the same text as with blank lines, the same tokens kept */
+    p.on_token = NULL;
+    struct glimp_router_result *b = run_seg(&pr, p, "blank");
+    assert_string_equal(r->reasoning, b->reasoning);
+    assert_int_equal(r->summary.tokens_slm, b->summary.tokens_slm);
+    glimp_router_result_free(b);
+    glimp_router_result_free(r);
+    /* a pattern with an alternative and a comma: the earliest match wins */
+    r = run_seg(&pr, p, "marker:it,|Was");
+    assert_string_equal(r->steps[0].text, "So 3. ");
+    assert_string_equal(r->steps[1].text, "Was it. Wa"); /* "it." is no match */
+    assert_string_equal(r->steps[2].text, "it, 4\n\n");
+    glimp_router_result_free(r);
+    close_pair(&pr);
+}
+
+/* What the marker is for: the hard token sits mid-step ('^'), where H_init
+ * at the step's start cannot see it. With blank lines the SLM writes the
+ * whole step; with a marker before it, the step starts there, its H_init
+ * is high and the LLM writes it. Drafting and label_steps change nothing. */
+static void test_segment_marker_routes(void **state)
+{
+    (void)state;
+    struct pair pr;
+    const char *ss[] = {"So 3 + 4 = ^9.\n\n"}, *ls[] = {"So 3 + 4 = 7.\n\n"};
+    open_pair(&pr, ss, 1, NULL, ls, 1, ALL_CAPS, ALL_CAPS);
+    struct glimp_router_params p = greedy();
+    struct glimp_router_result *r = run_seg(&pr, p, "blank");
+    assert_string_equal(r->reasoning, "So 3 + 4 = 9.\n\n");
+    assert_int_equal(r->summary.steps_llm, 0);
+    glimp_router_result_free(r);
+    r = run_seg(&pr, p, "marker:[0-9]\\.");
+    assert_string_equal(r->reasoning, "So 3 + 4 = 7.\n\n");
+    assert_int_equal(r->n_steps, 4);
+    assert_string_equal(r->steps[0].text, "So 3 + 4 = ");
+    assert_int_equal(r->steps[0].writer, GLIMP_WRITER_SLM);
+    assert_string_equal(r->steps[1].text, "7.\n\n");
+    assert_int_equal(r->steps[1].writer, GLIMP_WRITER_LLM);
+    assert_true(fabs(r->steps[1].h_init - fake_entropy(FAKE_MARKED_U)) < 1e-6);
+    /* the SLM wrote "9" before the cut: rolled back, not counted */
+    assert_int_equal(r->summary.tokens_slm, 11 + 2);
+    for (uint32_t draft = 0; draft <= 3; draft += 3) {
+        for (int label = 0; label < 2; label++) {
+            struct glimp_router_params q = p;
+            q.draft = draft;
+            q.label_steps = label;
+            struct glimp_router_result *d = run_seg(&pr, q, "marker:[0-9]\\.");
+            assert_string_equal(d->reasoning, r->reasoning);
+            assert_int_equal(d->n_steps, r->n_steps);
+            glimp_router_result_free(d);
+        }
+    }
+    glimp_router_result_free(r);
+    /* the LLM alone with drafts: a marker cut inside a verified round */
+    p.tau = -INFINITY;
+    r = run_seg(&pr, p, "marker:[0-9]\\.");
+    p.draft = 3;
+    struct glimp_router_result *d = run_seg(&pr, p, "marker:[0-9]\\.");
+    assert_string_equal(r->reasoning, "So 3 + 4 = 7.\n\n");
+    assert_string_equal(d->reasoning, r->reasoning);
+    assert_int_equal(d->n_steps, r->n_steps);
+    assert_string_equal(d->steps[0].text, "So 3 + 4 = ");
+    assert_int_equal(d->summary.tokens_llm, r->summary.tokens_llm);
+    glimp_router_result_free(r);
+    glimp_router_result_free(d);
+    close_pair(&pr);
+}
+
+/* The rule itself on tokens of several bytes: a marker that straddles two
+ * tokens (" W" + "ait") ends the step before the token that holds its
+ * first byte; a match inside the first token does not count; a partial
+ * match holds tokens back from n_final until it fails. */
+static void test_segment_rule(void **state)
+{
+    (void)state;
+    struct bk_segment seg;
+    assert_int_equal(bk_segment_init(&seg, GLIMP_SEGMENT_MARKER, "Wait"), GLIMP_OK);
+    int32_t ids[8];
+    size_t off[8];
+    struct bk_gen_out o = {.ids = ids, .off = off};
+    struct bk_gen_rule r = {.max_tokens = 8, .seg = &seg};
+    const char *toks[] = {"Wait", " so", " W", "ait", " no"};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(bk_gen_keep(&o, &r, i, toks[i], strlen(toks[i]), 0, 0), GLIMP_OK);
+        assert_int_equal(o.end, i == 3);
+        /* " W" may begin the marker: held back until it is known */
+        assert_int_equal(o.n_final, i == 2 ? 2 : i == 3 ? 2 : o.n);
+    }
+    assert_int_equal(o.cut, 2);
+    bk_gen_cut(&o);
+    assert_int_equal(o.n, 2);
+    assert_string_equal(o.text, "Wait so");
+    /* a partial match that fails frees what it held */
+    bk_gen_reset(&o);
+    const char *miss[] = {"A", " W", "ai", "l"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(bk_gen_keep(&o, &r, i, miss[i], strlen(miss[i]), 0, 0), GLIMP_OK);
+    assert_false(o.end);
+    assert_int_equal(o.n_final, 4);
+    bk_segment_free(&seg);
+    free(o.text);
+    /* line: a newline after the first byte ends the step, one at byte 0 not */
+    assert_int_equal(bk_segment_init(&seg, GLIMP_SEGMENT_LINE, NULL), GLIMP_OK);
+    struct bk_gen_out l = {.ids = ids, .off = off};
+    r.seg = &seg;
+    assert_int_equal(bk_gen_keep(&l, &r, 0, "\n", 1, 0, 0), GLIMP_OK);
+    assert_false(l.end);
+    assert_int_equal(bk_gen_keep(&l, &r, 0, "x\ny", 3, 0, 0), GLIMP_OK);
+    assert_true(l.end);
+    free(l.text);
+    bk_segment_free(&seg);
+}
+
+/* The text form and its errors; a bad pattern is refused at the request. */
+static void test_segment_parse(void **state)
+{
+    (void)state;
+    struct glimp_router_params p = glimp_router_default_params();
+    assert_int_equal(p.segment, GLIMP_SEGMENT_BLANK);
+    char buf[300];
+    assert_int_equal(glimp_segment_parse("marker:(?=Wait)|\\d+\\.", &p), GLIMP_OK);
+    assert_int_equal(p.segment, GLIMP_SEGMENT_MARKER);
+    assert_int_equal(glimp_segment_format(&p, buf, sizeof buf), GLIMP_OK);
+    assert_string_equal(buf, "marker:(?=Wait)|\\d+\\.");
+    assert_int_equal(glimp_segment_format(&p, buf, 8), GLIMP_ERR_RANGE);
+    assert_int_equal(glimp_segment_parse("line", &p), GLIMP_OK);
+    assert_int_equal(p.segment, GLIMP_SEGMENT_LINE);
+    assert_string_equal(p.segment_marker, "");
+    assert_int_equal(glimp_segment_parse("lines", &p), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "blank, line or marker:REGEX"));
+    assert_int_equal(glimp_segment_parse("marker:", &p), GLIMP_ERR_INVALID);
+    assert_int_equal(glimp_segment_parse("marker:Wa(", &p), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "'Wa('"));
+    assert_int_equal(p.segment, GLIMP_SEGMENT_LINE); /* unchanged */
+    struct pair pr;
+    open_pair(&pr, slm_steps, 4, slm_u, llm_steps, 4, ALL_CAPS, ALL_CAPS);
+    p = greedy();
+    p.segment = GLIMP_SEGMENT_MARKER;
+    snprintf(p.segment_marker, sizeof p.segment_marker, "Wa(");
+    struct glimp_request *q = NULL;
+    assert_int_equal(glimp_request_init(pr.slm, pr.llm, "Q?", &p, &q), GLIMP_ERR_INVALID);
+    assert_null(q);
+    assert_non_null(strstr(glimp_last_error(), "router: segment: marker 'Wa('"));
+    close_pair(&pr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_choice),   cmocka_unit_test(test_stop_rules),
         cmocka_unit_test(test_split_blank_line), cmocka_unit_test(test_time_accounting),
         cmocka_unit_test(test_streaming),       cmocka_unit_test(test_request_steps),
-        cmocka_unit_test(test_capabilities),
+        cmocka_unit_test(test_capabilities),    cmocka_unit_test(test_segment_line),
+        cmocka_unit_test(test_segment_marker),  cmocka_unit_test(test_segment_marker_routes),
+        cmocka_unit_test(test_segment_rule),    cmocka_unit_test(test_segment_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

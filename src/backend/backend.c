@@ -11,11 +11,11 @@
 
 void bk_gen_reset(struct bk_gen_out *out)
 {
-    out->n = 0;
+    out->n = out->n_final = out->cut = 0;
     out->text_len = 0;
     if (out->text)
         out->text[0] = '\0';
-    out->eos = out->blank = out->ctx_full = out->cancelled = out->stopped = false;
+    out->eos = out->end = out->ctx_full = out->cancelled = out->stopped = false;
 }
 
 bool bk_has_blank_line(const char *text, size_t len, size_t from)
@@ -24,6 +24,16 @@ bool bk_has_blank_line(const char *text, size_t len, size_t from)
         if (text[i] == '\n' && text[i + 1] == '\n')
             return true;
     return false;
+}
+
+void bk_gen_cut(struct bk_gen_out *out)
+{
+    if (out->cut >= out->n || !out->off)
+        return;
+    out->text_len = out->off[out->cut];
+    out->text[out->text_len] = '\0';
+    out->n = out->cut;
+    out->n_final = out->n_final < out->n ? out->n_final : out->n;
 }
 
 int bk_text_append(struct bk_gen_out *out, const char *s, size_t len)
@@ -47,6 +57,11 @@ uint32_t glimp_backend_n_vocab(const struct glimp_backend *b)
     return b ? b->n_vocab : 0;
 }
 
+uint64_t glimp_backend_vocab_hash(const struct glimp_backend *b)
+{
+    return b ? b->ops->vocab_hash(b) : 0;
+}
+
 const char *glimp_backend_warning(const struct glimp_backend *b)
 {
     return b ? b->warning : "";
@@ -64,11 +79,16 @@ int bk_gen_keep(struct bk_gen_out *out, const struct bk_gen_rule *r, int32_t id,
         out->entropy[out->n] = entropy;
     if (out->logprob)
         out->logprob[out->n] = logprob;
+    if (out->off)
+        out->off[out->n] = before;
     out->n++;
+    out->cut = out->n;
+    if (r->seg)
+        bk_segment_apply(r->seg, out, before);
+    else
+        out->n_final = out->n;
     if (r->on_token && !r->on_token(r->user, id, piece, len))
         out->stopped = true;
-    if (r->stop_blank_line && bk_has_blank_line(out->text, out->text_len, before))
-        out->blank = true;
     return GLIMP_OK;
 }
 

@@ -49,11 +49,39 @@ struct bk_seq;
  * text shows them); false stops the call after that token. */
 typedef bool (*bk_token_cb)(void *user, int32_t id, const char *piece, size_t len);
 
+/* Where a thinking step ends (glimp_router_params.segment), ready to test
+ * text against: the marker pattern is compiled once per request. The one
+ * rule every backend's generate and the router apply (bk_gen_keep):
+ *   blank   the text holds "\n\n" (a pair may straddle two tokens);
+ *   line    a token brings a "\n" after the step's first byte;
+ *   marker  as blank, and the step also ends BEFORE text matching the
+ *           pattern, where the match starts after the step's first token:
+ *           the tokens from the one holding the match's first byte on are
+ *           not the step's (bk_gen_out.cut says which; the caller rolls
+ *           them back and they begin the next step). */
+struct bk_marker; /* a compiled PCRE2 pattern and its match data */
+struct bk_segment {
+    enum glimp_segment kind;
+    struct bk_marker *marker; /* GLIMP_SEGMENT_MARKER only */
+};
+
+/* Compile the rule (pattern: marker only, UTF-8). GLIMP_ERR_INVALID naming
+ * the pattern and where it is wrong; GLIMP_ERR_NOMEM. */
+int bk_segment_init(struct bk_segment *s, enum glimp_segment kind, const char *pattern);
+void bk_segment_free(struct bk_segment *s); /* accepts NULL and a zeroed one */
+
+struct bk_gen_out;
+/* Apply the rule to the token just kept into out (its bytes start at
+ * `before` in out->text): sets out->end, out->cut and out->n_final. */
+void bk_segment_apply(const struct bk_segment *s, struct bk_gen_out *out, size_t before);
+
 /* How far one generate call may go. */
 struct bk_gen_rule {
     uint32_t max_tokens;        /* >= 1: out->n stops there */
-    bool stop_blank_line;       /* stop once out->text (what it held before
-                                   the call included) holds "\n\n" */
+    /* Where the step ends; NULL: it does not end on its text (the answer).
+     * The rule sees out->text as a whole, what it held before the call
+     * included. */
+    const struct bk_segment *seg;
     bool want_entropy;          /* fill out->entropy */
     bool want_logprob;          /* fill out->logprob */
     uint32_t entropy_topk;      /* 0: full entropy (FULL_DIST only) */
@@ -62,20 +90,28 @@ struct bk_gen_rule {
     void *user;
 };
 
-/* What one generate call wrote. ids, entropy and logprob are caller-owned
- * arrays of at least max_tokens entries (entropy/logprob may be NULL when
- * not wanted); text grows as needed (the caller frees it). Every token in
- * ids was appended to the sequence, so its distribution is that of the
- * next token. An end-of-generation token is not kept. */
+/* What one generate call wrote. ids, entropy, logprob and off are
+ * caller-owned arrays of at least max_tokens entries (entropy, logprob and
+ * off may be NULL when not wanted; a marker rule needs off); text grows as
+ * needed (the caller frees it). Every token in ids was appended to the
+ * sequence, so its distribution is that of the next token. An
+ * end-of-generation token is not kept. */
 struct bk_gen_out {
     int32_t *ids;
     double *entropy; /* entropy (nats) of the distribution each token was drawn from */
     double *logprob; /* ln p of each token at T = 1 */
+    size_t *off;     /* where each token's bytes start in text */
     uint32_t n;
+    /* Tokens [0, n_final) are the step's for good: no marker can take them
+     * back any more (what may be streamed); n_final == n without a marker. */
+    uint32_t n_final;
+    /* end by a marker: tokens [cut, n) begin the next step (bk_gen_cut);
+     * else cut == n. */
+    uint32_t cut;
     char *text; /* NUL-terminated, text_len bytes */
     size_t text_len, text_cap;
     bool eos;       /* the model ended its turn */
-    bool blank;     /* stopped at "\n\n" */
+    bool end;       /* the segment rule ended the step */
     bool ctx_full;  /* the sequence's context is full */
     bool cancelled; /* *cancel was set */
     bool stopped;   /* on_token said stop */
@@ -159,13 +195,17 @@ void bk_gen_reset(struct bk_gen_out *out);
  * wrote the bytes from `from` on. */
 bool bk_has_blank_line(const char *text, size_t len, size_t from);
 
+/* Drop tokens [cut, n) from out (ids and text), as a marker asks; the
+ * caller rolls the sequence back to match. */
+void bk_gen_cut(struct bk_gen_out *out);
+
 /* Append len bytes to out->text, growing it; GLIMP_ERR_NOMEM. */
 int bk_text_append(struct bk_gen_out *out, const char *s, size_t len);
 
-/* Keep one token that a generate call drew: its id (and entropy, logprob
- * when the arrays are there), its bytes in the text; then apply the rule's
- * stops (blank line, on_token). What every backend's generate does with a
- * token, in one place. */
+/* Keep one token that a generate call drew: its id (and entropy, logprob,
+ * offset when the arrays are there), its bytes in the text; then apply the
+ * rule's stops (the segment rule, then on_token). What every backend's
+ * generate does with a token, in one place. */
 int bk_gen_keep(struct bk_gen_out *out, const struct bk_gen_rule *r, int32_t id, const char *piece,
                 size_t len, double entropy, double logprob);
 

@@ -220,7 +220,7 @@ static int local_generate(struct bk_seq *s, const struct bk_gen_rule *r, struct 
     char piece[1024];
     if (!q->next)
         return glimp_error(GLIMP_ERR_INVALID, "backend: generate with no distribution to draw from");
-    while (o->n < r->max_tokens && !o->blank && !o->stopped) {
+    while (o->n < r->max_tokens && !o->end && !o->stopped) {
         if (r->cancel && atomic_load(r->cancel)) {
             o->cancelled = true;
             break;

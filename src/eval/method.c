@@ -106,6 +106,11 @@ static bool apply(struct glimp_method *m, const char *key, const char *val, bool
             goto bad;
         else
             p->entropy_topk = u;
+    } else if (!strcmp(key, "segment")) {
+        if (glimp_segment_parse(val, p) != GLIMP_OK) {
+            snprintf(why, why_len, "%s", glimp_last_error());
+            return false;
+        }
     } else if (!strcmp(key, "answer")) {
         if (!strcmp(val, "slm"))
             p->answer_model = GLIMP_WRITER_SLM;
@@ -165,7 +170,8 @@ int glimp_method_parse(const char *spec, const struct glimp_router_params *base,
     bool share_given = false;
     char *rest = colon ? colon + 1 : NULL;
     while (rest && *rest) {
-        char *comma = strchr(rest, ',');
+        /* a marker's pattern may hold commas: it takes the rest of the spec */
+        char *comma = strncmp(rest, "segment=marker:", 15) ? strchr(rest, ',') : NULL;
         if (comma)
             *comma = '\0';
         char *eq = strchr(rest, '=');
@@ -187,5 +193,40 @@ int glimp_method_parse(const char *spec, const struct glimp_router_params *base,
     if (p->glimpse > 1 && p->signal != GLIMP_SIGNAL_HINIT)
         return glimp_error(GLIMP_ERR_INVALID, "method '%s': glimpse goes with signal=hinit",
                            out->spec);
+    return GLIMP_OK;
+}
+
+int glimp_method_sweep(const char *sweep, const char *with, const struct glimp_router_params *base,
+                       struct glimp_method *out, size_t cap, size_t *n)
+{
+    if (!sweep || !out || !n)
+        return glimp_error(GLIMP_ERR_INVALID, "sweep: sweep, out or n is NULL");
+    double a, z, step;
+    char key[8], tail;
+    if (sscanf(sweep, "%5[a-z]=%lf:%lf:%lf%c", key, &a, &z, &step, &tail) != 4 ||
+        (strcmp(key, "tau") && strcmp(key, "share")) || !(step > 0) || !isfinite(a) ||
+        !isfinite(z) || z < a)
+        return glimp_error(GLIMP_ERR_INVALID,
+                           "--sweep '%s': expected tau=A:B:STEP or share=A:B:STEP with A <= B "
+                           "and STEP > 0",
+                           sweep);
+    long count = lround(floor((z - a) / step + 1e-9)) + 1;
+    if (count > 100)
+        return glimp_error(GLIMP_ERR_INVALID, "--sweep '%s': %ld values, at most 100", sweep,
+                           count);
+    if ((size_t)count > cap)
+        return glimp_error(GLIMP_ERR_INVALID, "--sweep '%s': more than %zu methods", sweep, cap);
+    for (long i = 0; i < count; i++) {
+        char spec[sizeof out->spec + 1];
+        int len = snprintf(spec, sizeof spec, "glimp:%s=%.6g%s%s", key, a + (double)i * step,
+                           with ? "," : "", with ? with : "");
+        if (len < 0 || (size_t)len >= sizeof out->spec)
+            return glimp_error(GLIMP_ERR_INVALID, "--sweep '%s': method '%s...' is too long",
+                               sweep, spec);
+        int rc = glimp_method_parse(spec, base, &out[i]);
+        if (rc != GLIMP_OK)
+            return rc;
+    }
+    *n += (size_t)count;
     return GLIMP_OK;
 }

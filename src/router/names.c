@@ -26,6 +26,16 @@ const char *glimp_signal_name(enum glimp_signal s)
     return "?";
 }
 
+const char *glimp_segment_name(enum glimp_segment s)
+{
+    switch (s) {
+    case GLIMP_SEGMENT_BLANK: return "blank";
+    case GLIMP_SEGMENT_LINE: return "line";
+    case GLIMP_SEGMENT_MARKER: return "marker";
+    }
+    return "?";
+}
+
 const char *glimp_writer_name(enum glimp_writer w)
 {
     switch (w) {

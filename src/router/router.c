@@ -181,6 +181,10 @@ static int check_params(const struct glimp_router_params *p, const struct glimp_
                            "router: speculative decoding (draft %u) needs both models to share "
                            "one vocabulary, and these two differ",
                            p->draft);
+    if (p->segment > GLIMP_SEGMENT_MARKER)
+        return glimp_error(GLIMP_ERR_INVALID, "router: unknown segment %d", (int)p->segment);
+    if (!memchr(p->segment_marker, '\0', sizeof p->segment_marker))
+        return glimp_error(GLIMP_ERR_INVALID, "router: segment_marker is not NUL-terminated");
     if (p->answer_model != GLIMP_WRITER_SLM && p->answer_model != GLIMP_WRITER_LLM)
         return glimp_error(GLIMP_ERR_INVALID, "router: unknown answer model %d",
                            (int)p->answer_model);
@@ -220,7 +224,10 @@ void glimp_request_free(struct glimp_request *q)
     }
     if (!q->pol_borrowed)
         rt_policy_free(q->pol);
+    bk_segment_free(&q->seg);
     free(q->step.ids);
+    free(q->step.off);
+    free(q->label.off);
     free(q->step.entropy);
     free(q->step.logprob);
     free(q->step.text);
@@ -246,6 +253,10 @@ static int request_init(struct glimp_request *q, struct glimp_backend *slm,
     int rc = glimp_router_check_vocab(slm, llm, &q->shared);
     if (rc == GLIMP_OK)
         rc = check_params(p, slm, llm, q->shared);
+    /* a bad marker says so, naming the pattern */
+    if (rc == GLIMP_OK &&
+        (rc = bk_segment_init(&q->seg, p->segment, p->segment_marker)) != GLIMP_OK)
+        glimp_error_prefix(rc, "router: ");
     if (rc == GLIMP_OK && p->policy_state) {
         q->pol = rt_policy_of_state(p->policy_state);
         q->pol_borrowed = true;
@@ -264,10 +275,12 @@ static int request_init(struct glimp_request *q, struct glimp_backend *slm,
     q->step.ids = malloc(q->step_cap * sizeof *q->step.ids);
     q->step.entropy = malloc(q->step_cap * sizeof *q->step.entropy);
     q->step.logprob = malloc(q->step_cap * sizeof *q->step.logprob);
-    if (!q->step.ids || !q->step.entropy || !q->step.logprob)
+    q->step.off = malloc(q->step_cap * sizeof *q->step.off);
+    if (!q->step.ids || !q->step.entropy || !q->step.logprob || !q->step.off)
         return glimp_error(GLIMP_ERR_NOMEM, "router: out of memory for a step of %u tokens",
                            q->step_cap);
-    if (p->label_steps && !(q->label.ids = malloc(p->max_step * sizeof *q->label.ids)))
+    if (p->label_steps && (!(q->label.ids = malloc(p->max_step * sizeof *q->label.ids)) ||
+                           !(q->label.off = malloc(p->max_step * sizeof *q->label.off))))
         return glimp_error(GLIMP_ERR_NOMEM, "router: out of memory for step labels");
     if (p->draft > 0) {
         size_t nv = llm->n_vocab;

@@ -59,6 +59,7 @@ struct glimp_request {
     struct rt_model m[2];         /* indexed by enum glimp_writer */
     bool shared;                  /* one vocabulary: ids pass between the models */
     bool slm_live;                /* the SLM reads every step at once (probe) */
+    struct bk_segment seg;        /* where a thinking step ends, compiled */
     struct rt_policy *pol;
     bool pol_borrowed;      /* from params.policy_state: not ours to free */
     atomic_int cancel;      /* glimp_request_cancel */
@@ -118,14 +119,15 @@ int rt_sync_but_last(struct glimp_request *q, enum glimp_writer w, uint32_t *unr
 int rt_keep(struct glimp_request *q, enum glimp_writer w, size_t len);
 
 /* Add one token written by w to the step (its text too), checking for the
- * end of the step and passing it on to on_token when the step is being
- * emitted; sets q->step.blank when the text now holds "\n\n" and
- * stop_blank. */
-int rt_step_add(struct glimp_request *q, enum glimp_writer w, int32_t id, bool stop_blank);
+ * end of the step by seg (NULL: the answer, which does not end on its
+ * text) and passing it on to on_token when the step is being emitted; sets
+ * q->step.end (and q->step.cut) as bk_gen_keep does. */
+int rt_step_add(struct glimp_request *q, enum glimp_writer w, int32_t id,
+                const struct bk_segment *seg);
 
 /* The LLM writes the step on (up to budget tokens in q->step) with the SLM
  * drafting q->p.draft tokens a round (spec.c). */
-int rt_spec_write(struct glimp_request *q, uint32_t budget, bool stop_blank);
+int rt_spec_write(struct glimp_request *q, uint32_t budget, const struct bk_segment *seg);
 
 /* One thinking step: probe, decide, write, hand the step to both models
  * (step.c); q->ev describes it. */

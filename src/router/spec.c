@@ -23,7 +23,7 @@ static int draw_residual(struct glimp_request *q, const float *p, const float *q
     return l->b->ops->draw(l->seq, sum > 0.0 ? q->spec_r : p, id);
 }
 
-int rt_spec_write(struct glimp_request *q, uint32_t budget, bool stop_blank)
+int rt_spec_write(struct glimp_request *q, uint32_t budget, const struct bk_segment *seg)
 {
     const enum glimp_writer S = GLIMP_WRITER_SLM, L = GLIMP_WRITER_LLM;
     struct rt_model *sm = &q->m[S], *lm = &q->m[L];
@@ -35,7 +35,7 @@ int rt_spec_write(struct glimp_request *q, uint32_t budget, bool stop_blank)
     int rc = GLIMP_OK;
 
     const enum rt_part was = q->clk.cur;
-    while (q->step.n < budget && !q->step.blank && !q->step.eos && !q->step.ctx_full &&
+    while (q->step.n < budget && !q->step.end && !q->step.eos && !q->step.ctx_full &&
            !q->step.stopped) {
         if (rt_cancelled(q)) {
             q->step.cancelled = true;
@@ -169,10 +169,10 @@ int rt_spec_write(struct glimp_request *q, uint32_t budget, bool stop_blank)
                 q->ctx_full = q->step.ctx_full = true;
                 break;
             }
-            if ((rc = rt_step_add(q, L, nt[t], stop_blank)) != GLIMP_OK)
+            if ((rc = rt_step_add(q, L, nt[t], seg)) != GLIMP_OK)
                 return rc;
             kept++;
-            if (q->step.blank || q->step.n >= budget)
+            if (q->step.end || q->step.n >= budget)
                 break;
         }
         /* both models: the step so far, reading on from the kept drafts */

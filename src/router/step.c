@@ -62,13 +62,14 @@ static void emit_upto(struct glimp_request *q, uint32_t upto)
 }
 
 /* From here on, the step's tokens are w's for good: pass what it holds
- * and what comes to on_token. */
+ * and what comes to on_token (those a marker may still take back wait
+ * until it no longer can, or the step ends). */
 static void emit_from_now(struct glimp_request *q, enum glimp_writer w)
 {
     q->step_writer = w;
     q->step_emitting = q->p.on_token != NULL;
     if (q->step_emitting)
-        emit_upto(q, q->step.n);
+        emit_upto(q, q->step.n_final);
 }
 
 static void first_token_seen(struct glimp_request *q)
@@ -84,11 +85,12 @@ static bool on_gen_token(void *user, int32_t id, const char *piece, size_t len)
     (void)id, (void)piece, (void)len;
     first_token_seen(q);
     if (q->step_emitting)
-        emit_upto(q, q->step.n);
+        emit_upto(q, q->step.n_final);
     return !rt_cancelled(q);
 }
 
-int rt_step_add(struct glimp_request *q, enum glimp_writer w, int32_t id, bool stop_blank)
+int rt_step_add(struct glimp_request *q, enum glimp_writer w, int32_t id,
+                const struct bk_segment *seg)
 {
     char piece[1024];
     size_t len;
@@ -96,29 +98,51 @@ int rt_step_add(struct glimp_request *q, enum glimp_writer w, int32_t id, bool s
     int rc = b->ops->token_bytes(b, id, piece, sizeof piece, &len);
     if (rc != GLIMP_OK)
         return rc;
-    struct bk_gen_rule rule = {.stop_blank_line = stop_blank, .on_token = on_gen_token, .user = q};
+    struct bk_gen_rule rule = {.seg = seg, .on_token = on_gen_token, .user = q};
     return bk_gen_keep(&q->step, &rule, id, piece, len, 0.0, 0.0);
 }
 
 /* ------------------------------------------------------- writing */
 
-/* Model w writes on in q->step until the step ends or holds budget tokens:
- * the SLM from its live distribution (for the first token: the probe), the
- * LLM after reading what it has not seen. Entropies and log-probs are
- * kept when the signal needs them. */
-static int write_on(struct glimp_request *q, enum glimp_writer w, uint32_t budget, bool stop_blank)
+/* A marker ended the step before its last tokens: they are not the step's.
+ * Every model that holds them lets them go (the writer, and the SLM that
+ * drafted them); the next step writes them again, after its glimpse. */
+static int step_cut(struct glimp_request *q)
 {
-    if (q->step.n >= budget || q->step.eos || q->step.blank || q->step.stopped)
+    const uint32_t cut = q->step.cut;
+    if (cut >= q->step.n)
         return GLIMP_OK;
-    if (w == L && q->p.draft > 0)
-        return rt_spec_write(q, budget, stop_blank);
+    for (int w = 0; w < 2; w++) {
+        if (q->m[w].ids.n <= q->step_start[w] + cut)
+            continue;
+        int rc = rt_keep(q, (enum glimp_writer)w, q->step_start[w] + cut);
+        if (rc != GLIMP_OK)
+            return rc;
+    }
+    bk_gen_cut(&q->step);
+    return GLIMP_OK;
+}
+
+/* Model w writes on in q->step until the step ends (by seg; NULL: the
+ * answer) or holds budget tokens: the SLM from its live distribution (for
+ * the first token: the probe), the LLM after reading what it has not seen.
+ * Entropies and log-probs are kept when the signal needs them. */
+static int write_on(struct glimp_request *q, enum glimp_writer w, uint32_t budget,
+                    const struct bk_segment *seg)
+{
+    if (q->step.n >= budget || q->step.eos || q->step.end || q->step.stopped)
+        return GLIMP_OK;
+    if (w == L && q->p.draft > 0) {
+        int rc = rt_spec_write(q, budget, seg);
+        return rc == GLIMP_OK ? step_cut(q) : rc;
+    }
     struct rt_model *m = &q->m[w];
     int rc = rt_sync(q, w);
     if (rc != GLIMP_OK)
         return rc;
     struct bk_gen_rule rule = {
         .max_tokens = budget,
-        .stop_blank_line = stop_blank,
+        .seg = seg,
         .want_entropy = w == S && (q->p.signal != GLIMP_SIGNAL_HINIT || q->p.glimpse > 1),
         .want_logprob = w == S && q->p.signal == GLIMP_SIGNAL_PPL,
         .entropy_topk = q->p.entropy_topk,
@@ -135,7 +159,7 @@ static int write_on(struct glimp_request *q, enum glimp_writer w, uint32_t budge
     m->live = rc == GLIMP_OK;
     if (q->step.ctx_full)
         q->ctx_full = true;
-    return rc;
+    return rc == GLIMP_OK ? step_cut(q) : rc;
 }
 
 /* Throw away what the SLM wrote of this step. */
@@ -237,12 +261,13 @@ static int label_step(struct glimp_request *q, enum glimp_writer w, uint32_t bud
     bk_gen_reset(lb);
     struct bk_gen_rule rule = {
         .max_tokens = budget,
-        .stop_blank_line = true,
+        .seg = &q->seg,
         .entropy_topk = q->p.entropy_topk,
         .cancel = &q->cancel,
     };
     if (rc == GLIMP_OK)
         rc = m->b->ops->generate(m->seq, &rule, lb);
+    bk_gen_cut(lb); /* where a marker ends its version of the step */
     if (rc == GLIMP_OK)
         *easy = lb->text_len == q->step.text_len &&
                 (lb->text_len == 0 || !memcmp(lb->text, q->step.text, lb->text_len));
@@ -324,9 +349,9 @@ int rt_think_step(struct glimp_request *q, uint32_t budget)
     if (!rt_policy_uses_signal(q->pol)) {
         w = rt_policy_decide(q->pol, h, &tau);
         emit_from_now(q, w);
-        rc = write_on(q, w, budget, true);
+        rc = write_on(q, w, budget, &q->seg);
     } else if (p->policy == GLIMP_POLICY_SPECREASON) {
-        if ((rc = write_on(q, S, budget, true)) != GLIMP_OK)
+        if ((rc = write_on(q, S, budget, &q->seg)) != GLIMP_OK)
             return rc;
         if (q->step.n == 0) { /* the SLM ended its turn: nothing to judge */
             w = S;
@@ -342,17 +367,17 @@ int rt_think_step(struct glimp_request *q, uint32_t budget)
         }
         emit_from_now(q, w);
         if (w == L)
-            rc = write_on(q, L, budget, true);
+            rc = write_on(q, L, budget, &q->seg);
     } else if (p->signal == GLIMP_SIGNAL_HINIT && p->glimpse <= 1) {
         signal = h;
         w = rt_policy_decide(q->pol, signal, &tau);
         emit_from_now(q, w);
-        rc = write_on(q, w, budget, true);
+        rc = write_on(q, w, budget, &q->seg);
     } else {
         /* the SLM writes a glimpse (or the whole step), then the signal */
         bool whole = p->signal != GLIMP_SIGNAL_HINIT;
         uint32_t k = whole || p->glimpse > budget ? budget : p->glimpse;
-        if ((rc = write_on(q, S, k, true)) != GLIMP_OK)
+        if ((rc = write_on(q, S, k, &q->seg)) != GLIMP_OK)
             return rc;
         signal = q->step.n == 0 ? h : written_signal(q);
         w = rt_policy_decide(q->pol, signal, &tau);
@@ -362,10 +387,12 @@ int rt_think_step(struct glimp_request *q, uint32_t budget)
             rewritten = true;
         }
         emit_from_now(q, w);
-        rc = write_on(q, w, budget, true);
+        rc = write_on(q, w, budget, &q->seg);
     }
     if (rc != GLIMP_OK)
         return rc;
+    if (q->step_emitting) /* what a marker held back is the step's now */
+        emit_upto(q, q->step.n);
     if ((rc = step_commit(q)) != GLIMP_OK)
         return rc;
     int easy = -1;
@@ -380,7 +407,7 @@ int rt_answer_step(struct glimp_request *q)
     enum glimp_writer w = q->p.answer_model;
     rt_step_begin(q, GLIMP_PHASE_ANSWER);
     emit_from_now(q, w);
-    int rc = write_on(q, w, q->p.max_answer, false);
+    int rc = write_on(q, w, q->p.max_answer, NULL);
     if (rc == GLIMP_ERR_RANGE && q->ctx_full)
         rc = GLIMP_OK; /* the answer ends where the context does */
     if (rc == GLIMP_OK)
