@@ -5,6 +5,7 @@
 
 #include "server/server.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -46,6 +47,10 @@ static const char serve_usage[] =
     "  --instance-k K, --instance-z Z, --threshold X, --entropy topk:K|full\n"
     "  --draft N               speculative decoding in LLM steps (default 0)\n"
     "  --answer-model M        slm or llm (default llm)\n"
+    "  --profile FILE          routing defaults from a profile (glimp tune); the\n"
+    "                          options above override it\n"
+    "  --profile NAME=FILE     one more model, glimp:NAME, routed by that profile\n"
+    "                          over the defaults (up to 16)\n"
     "  --max-think N, --max-step N, --max-answer N   budgets in tokens\n"
     "sampling defaults (a request's fields override them):\n"
     "  --temp T (0.6), --top-p P (0.95), --top-k K (0), --min-p M (0), --seed S (0)\n"
@@ -97,6 +102,50 @@ static char *read_key(const char *path)
     return data;
 }
 
+/* NAME=FILE with NAME of letters, digits, '_', '-' and '.', else NULL. */
+static const char *profile_name_end(const char *v)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || eq - v >= 64)
+        return NULL;
+    for (const char *c = v; c < eq; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
+            return NULL;
+    return eq;
+}
+
+/* --profile NAME=FILE, each over the final defaults. */
+static int load_named_profiles(int argc, char **argv, struct server_opts *o,
+                               struct srv_profile *ps)
+{
+    size_t n = 0;
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--profile") != 0)
+            continue;
+        const char *v = argv[++i], *eq = profile_name_end(v);
+        if (!eq)
+            continue; /* the unnamed one: the defaults' */
+        if (n == SRV_MAX_PROFILES)
+            return cli_usage_error("serve", serve_usage, "more than %d named profiles",
+                                   SRV_MAX_PROFILES);
+        struct srv_profile *pr = &ps[n];
+        snprintf(pr->name, sizeof pr->name, "%.*s", (int)(eq - v), v);
+        for (size_t k = 0; k < n; k++)
+            if (!strcmp(ps[k].name, pr->name))
+                return cli_usage_error("serve", serve_usage, "profile name '%s' given twice",
+                                       pr->name);
+        pr->path = eq + 1;
+        pr->params = o->defaults;
+        int rc = glimp_profile_load(pr->path, &pr->params, &pr->info);
+        if (rc != GLIMP_OK)
+            return cli_fail("serve", rc);
+        n++;
+    }
+    o->profiles = ps;
+    o->n_profiles = n;
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct server_opts o = {
@@ -110,6 +159,15 @@ int cmd_serve(int argc, char **argv)
         .defaults = glimp_router_default_params(),
     };
     struct glimp_router_params *p = &o.defaults;
+    static struct srv_profile profiles[SRV_MAX_PROFILES];
+    /* the unnamed profile first: the options override it */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--profile") && !profile_name_end(argv[i + 1]))
+            o.profile_path = argv[++i];
+    int prc;
+    if (o.profile_path &&
+        (prc = glimp_profile_load(o.profile_path, p, &o.profile_info)) != GLIMP_OK)
+        return cli_fail("serve", prc);
     const char *key_file = NULL;
     char *key_buf = NULL;
     for (int i = 1; i < argc; i++) {
@@ -160,6 +218,8 @@ int cmd_serve(int argc, char **argv)
             ok = cli_parse_u32(v, 0, 1024, &o.n_threads);
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size"))
             ok = cli_parse_u32(v, 0, 1u << 24, &p->n_ctx);
+        else if (!strcmp(a, "--profile"))
+            ; /* read before and after the others */
         else if (!strcmp(a, "--policy"))
             ok = parse_policy(v, &p->policy);
         else if (!strcmp(a, "--signal"))
@@ -204,6 +264,11 @@ int cmd_serve(int argc, char **argv)
         return cli_usage_error("serve", serve_usage, "give --api-key or --api-key-file, not both");
     if (key_file && !(o.api_key = key_buf = read_key(key_file)))
         return 1;
+    int lp = load_named_profiles(argc, argv, &o, profiles);
+    if (lp != 0) {
+        free(key_buf);
+        return lp;
+    }
     int status = server_run(&o);
     free(key_buf);
     return status;

@@ -65,6 +65,11 @@ void srv_api_models(struct srv_server *s, struct srv_reply *r)
         json_array_append_new(data, model_entry("glimp", now));
         json_array_append_new(data, model_entry("slm", now));
         json_array_append_new(data, model_entry("llm", now));
+        for (size_t i = 0; i < s->o->n_profiles; i++) {
+            char id[80];
+            snprintf(id, sizeof id, "glimp:%s", s->o->profiles[i].name);
+            json_array_append_new(data, model_entry(id, now));
+        }
     } else {
         json_array_append_new(data, model_entry(s->m[0].id, now));
     }
@@ -357,8 +362,8 @@ struct srv_job *srv_api_job(struct srv_server *s, enum srv_kind kind, const char
     j->t_arrive = glimp_now();
     j->created = (long long)time(NULL);
     bool ok = srv_parse_request(body, len, kind, &j->req, &err) &&
-              srv_resolve_params(&j->req, &s->o->defaults, s->routed, s->m[0].id, &j->params,
-                                 &j->target, &err);
+              srv_resolve_params(&j->req, &s->o->defaults, s->o->profiles, s->o->n_profiles,
+                                 s->routed, s->m[0].id, &j->params, &j->target, &err);
     if (ok) {
         if (kind == SRV_COMPLETION && j->req.max_tokens < 0)
             j->req.max_tokens = 16; /* OpenAI's and vLLM's default */

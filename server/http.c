@@ -492,6 +492,24 @@ static int open_model(struct srv_server *s, int i, const char *path, const char 
     return 0;
 }
 
+/* A profile tuned on another pair still serves, with a warning. */
+static void warn_profiles(const struct srv_server *s)
+{
+    const struct server_opts *o = s->o;
+    char why[1024];
+    if (o->profile_path &&
+        !glimp_profile_check_pair(&o->profile_info, s->m[0].b, s->m[1].b, why, sizeof why))
+        fprintf(stderr, "glimp serve: warning: profile %s: %s\n", o->profile_path, why);
+    for (size_t i = 0; i < o->n_profiles; i++) {
+        const struct srv_profile *pr = &o->profiles[i];
+        if (!glimp_profile_check_pair(&pr->info, s->m[0].b, s->m[1].b, why, sizeof why))
+            fprintf(stderr, "glimp serve: warning: profile %s (%s): %s\n", pr->name, pr->path,
+                    why);
+        fprintf(stderr, "glimp serve: model glimp:%s routes with profile %s\n", pr->name,
+                pr->path);
+    }
+}
+
 static void close_models(struct srv_server *s)
 {
     for (int i = 0; i < 2; i++) {
@@ -560,6 +578,7 @@ int server_run(const struct server_opts *o)
             fprintf(stderr, "glimp serve: note: the models' vocabularies differ: steps pass as "
                             "text\n");
         }
+        warn_profiles(&s);
     }
     if (status == 0) {
         atomic_store(&s.loading, 0);

@@ -562,11 +562,24 @@ void srv_req_free(struct srv_req *r)
 
 /* ------------------------------------------------------------ resolving */
 
+/* The profile a model name "glimp:NAME" picks, or NULL. */
+static const struct srv_profile *find_profile(const char *model, const struct srv_profile *ps,
+                                              size_t n)
+{
+    if (strncmp(model, "glimp:", 6) != 0)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(model + 6, ps[i].name))
+            return &ps[i];
+    return NULL;
+}
+
 bool srv_resolve_params(const struct srv_req *r, const struct glimp_router_params *defaults,
-                        bool routed, const char *single_id, struct glimp_router_params *out,
+                        const struct srv_profile *profiles, size_t n_profiles, bool routed, const char *single_id, struct glimp_router_params *out,
                         enum srv_target *target, struct srv_error *err)
 {
     struct glimp_router_params p = *defaults;
+    const struct srv_profile *prof;
     *target = SRV_TARGET_ROUTER;
     const char *m = r->model;
     if (!routed) {
@@ -586,6 +599,8 @@ bool srv_resolve_params(const struct srv_req *r, const struct glimp_router_param
         *target = SRV_TARGET_LLM;
         p.policy = GLIMP_POLICY_LLM;
         p.answer_model = GLIMP_WRITER_LLM;
+    } else if (m && (prof = find_profile(m, profiles, n_profiles))) {
+        p = prof->params;
     } else if (m && strcmp(m, "glimp") != 0) {
         struct glimp_method method;
         if (glimp_method_parse(m, defaults, &method) != GLIMP_OK)

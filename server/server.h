@@ -15,6 +15,15 @@
 
 /* ------------------------------------------------------------ options */
 
+/* A named profile: model "glimp:NAME" routes with its settings. */
+#define SRV_MAX_PROFILES 16
+struct srv_profile {
+    char name[64];
+    const char *path;
+    struct glimp_router_params params; /* the server's defaults, then the file's */
+    struct glimp_profile_info info;
+};
+
 struct server_opts {
     const char *slm, *llm; /* routed mode: both */
     const char *model;     /* single-model mode (-m) */
@@ -29,6 +38,10 @@ struct server_opts {
     size_t max_body;       /* bytes of a request body; beyond: 413 */
     bool log_json;         /* one JSON object per request line */
     struct glimp_router_params defaults; /* --policy, --tau, budgets, sampling, -c */
+    const char *profile_path;            /* --profile FILE under the defaults, or NULL */
+    struct glimp_profile_info profile_info;
+    const struct srv_profile *profiles;  /* --profile NAME=FILE */
+    size_t n_profiles;
 };
 
 /* Serve until SIGTERM or SIGINT; returns the process exit code (0 after a
@@ -122,6 +135,7 @@ enum srv_target {
  * is accepted and the router fields are refused). single_id is the name of
  * the one model in single-model mode. Pure. */
 bool srv_resolve_params(const struct srv_req *r, const struct glimp_router_params *defaults,
+                        const struct srv_profile *profiles, size_t n_profiles,
                         bool routed, const char *single_id, struct glimp_router_params *out,
                         enum srv_target *target, struct srv_error *err);
 

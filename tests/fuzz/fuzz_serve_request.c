@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     enum srv_target target;
     for (int routed = 0; routed < 2; routed++) {
         struct srv_error e2 = {0};
-        if (!srv_resolve_params(&r, &defaults, routed, "model", &p, &target, &e2))
+        if (!srv_resolve_params(&r, &defaults, NULL, 0, routed, "model", &p, &target, &e2))
             check_error(&e2);
         else if (isnan(p.tau) || p.share < 0 || p.share > 1 || p.glimpse < 1)
             die("resolved params out of range");
