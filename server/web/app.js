@@ -156,7 +156,7 @@
     for (let k = 0; k <= 4; k++) {
       const v = (ymax * k) / 4;
       s.appendChild(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
-      s.appendChild(svg("text", { x: L - 4, y: y(v) + 3, "text-anchor": "end" }, v.toFixed(1)));
+      s.appendChild(svg("text", { x: L - 4, y: y(v) + 3, "text-anchor": "end" }, v.toFixed(2)));
     }
     s.appendChild(svg("line", { x1: L, x2: L, y1: T, y2: H - B, class: "axis" }));
     s.appendChild(svg("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, class: "axis" }));
