@@ -203,14 +203,16 @@ async function report(file, shots) {
   check("report: steps marked by writer and H_init", steps.length > 0 &&
         steps.every((s) => (s.writer === "slm" || s.writer === "llm") && s.h !== null));
   check("report: expected and given answers", (await page.$$("details.problem .expected")).length === problems.length &&
-        (await page.$$("details.problem .given")).length === problems.length);
+        (await page.$$("details.problem .given")).length >= problems.length);
+  check("report: step text shown", steps.every((s) => s.text.length > 0));
   const evil = await page.$$eval("details.problem", (ds) => ds.map((d) => d.textContent).join("\n"));
   if (process.env.GLIMP_HOSTILE)
     check("report: hostile text shows as text", evil.includes("<script>window.__pwned=1</script>") &&
           evil.includes("<img src=x onerror="));
   check("report: no script ran", await page.evaluate(() => window.__pwned === undefined));
   check("report: no element made from model text", (await page.$$("details.problem img, details.problem script")).length === 0);
-  await page.screenshot({ path: shots + "/report.png", fullPage: true });
+  await page.screenshot({ path: shots + "/" + (process.env.GLIMP_HOSTILE ? "report-hostile" : "report") + ".png",
+                         fullPage: true });
   check("report: no request to another origin", foreign.length === 0, foreign.join(" "));
   check("report: no page errors", pageErrors.length === 0, pageErrors.join(" | "));
 }
