@@ -18,8 +18,7 @@ const struct srv_web_file *srv_web_find(const char *path)
     return NULL;
 }
 
-enum MHD_Result srv_web_respond(struct MHD_Connection *c, const struct srv_web_file *f,
-                                int *status)
+enum MHD_Result srv_web_respond(struct MHD_Connection *c, const struct srv_web_file *f, int *status)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);

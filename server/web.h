@@ -7,7 +7,7 @@
 
 /* One file of the page, as the generated web_files.c holds it. */
 struct srv_web_file {
-    const char *path;         /* "/" (index.html), "/app.js", ... */
+    const char *path; /* "/" (index.html), "/app.js", ... */
     const char *content_type;
     const unsigned char *data; /* len bytes (and a NUL after them) */
     size_t len;
@@ -28,8 +28,8 @@ enum MHD_Result srv_web_respond(struct MHD_Connection *c, const struct srv_web_f
 
 /* The Content-Security-Policy every file goes with: everything from the
  * server itself, nothing inline, nothing from another origin. */
-#define SRV_WEB_CSP                                                                          \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "        \
+#define SRV_WEB_CSP                                                                                \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 #endif

@@ -53,7 +53,8 @@ static void test_kept(void **state)
 {
     (void)state;
     EXPECT("x = 1.\n\n\tH_init 0.5\r", "x = 1.\n\n\tH_init 0.5\r");
-    EXPECT("caf\xC3\xA9 \xE2\x88\x9A \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE2\x88\x9A \xF0\x9F\x98\x80");
+    EXPECT("caf\xC3\xA9 \xE2\x88\x9A \xF0\x9F\x98\x80",
+           "caf\xC3\xA9 \xE2\x88\x9A \xF0\x9F\x98\x80");
     EXPECT(R, R); /* U+FFFD itself is well-formed */
 }
 
@@ -67,14 +68,14 @@ static void test_controls(void **state)
 static void test_bad_utf8(void **state)
 {
     (void)state;
-    EXPECT("\x80", R);                      /* lone continuation */
-    EXPECT("\xC3", R);                      /* cut at the end */
-    EXPECT("\xC3<", R "&lt;");              /* cut before markup: the < survives */
-    EXPECT("\xE2\x88", R);                  /* a maximal subpart: one U+FFFD */
-    EXPECT("\xC0\xAF", R R);                /* overlong: two */
-    EXPECT("\xED\xA0\x80", R R R);          /* a surrogate: three */
-    EXPECT("\xF4\x90\x80\x80", R R R R);    /* past U+10FFFF: four */
-    EXPECT("\xF0\x9F\x98", R);              /* a 4-byte character cut short */
+    EXPECT("\x80", R);                   /* lone continuation */
+    EXPECT("\xC3", R);                   /* cut at the end */
+    EXPECT("\xC3<", R "&lt;");           /* cut before markup: the < survives */
+    EXPECT("\xE2\x88", R);               /* a maximal subpart: one U+FFFD */
+    EXPECT("\xC0\xAF", R R);             /* overlong: two */
+    EXPECT("\xED\xA0\x80", R R R);       /* a surrogate: three */
+    EXPECT("\xF4\x90\x80\x80", R R R R); /* past U+10FFFF: four */
+    EXPECT("\xF0\x9F\x98", R);           /* a 4-byte character cut short */
     EXPECT("\xFF\xFEok", R R "ok");
     EXPECT("a\xE2\x88z\xC3\xA9", "a" R "z\xC3\xA9");
 }
