@@ -21,7 +21,7 @@ static const char eval_usage[] =
     "answer, optional type math|choice and choices) with each method and run,\n"
     "score the last \\boxed{} against the answer, append one JSON line per\n"
     "problem to DIR/results.jsonl as it finishes, and write DIR/report.md,\n"
-    "DIR/summary.json, DIR/pareto.svg and DIR/hinit.svg.\n"
+    "DIR/summary.json, DIR/pareto.svg, DIR/hinit.svg and DIR/report.html.\n"
     "\n"
     "  --slm PATH, --llm PATH  the two models (required)\n"
     "  --data FILE             the problems (required)\n"
@@ -258,7 +258,7 @@ int cli_eval_run(struct glimp_eval_params *p)
             fprintf(stderr, "glimp eval: report: %s\n", glimp_last_error());
             status = 1;
         } else {
-            fprintf(stderr, "glimp eval: wrote %s/report.md, summary.json, pareto.svg, hinit.svg\n",
+            fprintf(stderr, "glimp eval: wrote %s/report.md, report.html, summary.json, pareto.svg, hinit.svg\n",
                     p->out_dir);
         }
     }

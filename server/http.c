@@ -9,6 +9,8 @@
 
 #include <microhttpd.h>
 
+#include "server/web.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -321,6 +323,10 @@ static enum MHD_Result dispatch(struct srv_server *s, struct MHD_Connection *c, 
         if (post)
             return run_job(s, c, st, SRV_COMPLETION);
         allow = "POST";
+    } else if (srv_web_find(url)) { /* the web view (web.c): no key, it holds no data */
+        if (get)
+            return srv_web_respond(c, srv_web_find(url), &st->status);
+        allow = "GET";
     } else {
         return send_error(c, st, 404, "not_found_error", NULL, "no such endpoint: ", url);
     }

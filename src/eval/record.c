@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,8 @@ void ev_record_make(struct glimp_eval_record *rec, const struct glimp_method *m,
         st->easy = e->easy;
         st->n_tokens = e->n_tokens;
         st->rewritten = e->rewritten;
+        st->text = e->text;
+        st->text_len = e->text ? e->text_len : 0;
     }
     *rec = (struct glimp_eval_record){
         .method = m->spec,
@@ -62,6 +65,7 @@ void ev_record_make(struct glimp_eval_record *rec, const struct glimp_method *m,
         .think_end = glimp_think_end_name(s->think_end),
         .steps = steps,
         .n_steps = n,
+        .expected = pb->answer,
     };
 }
 
@@ -89,7 +93,32 @@ static double num(json_t *o, const char *key)
     return NAN;
 }
 
-/* The fields, in the order lines have always had. Some are json_real (a
+/* n bytes of model text as a JSON string: what is not UTF-8 (and NUL)
+ * becomes U+FFFD, one per maximal subpart. NULL when out of memory. */
+static json_t *text_json(const char *t, size_t n)
+{
+    char *buf = n < (SIZE_MAX - 1) / 3 ? malloc(n * 3 + 1) : NULL, *p = buf;
+    if (!buf)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t len = glimp_utf8_char_len(t + i, n - i);
+        if (len && t[i] != '\0') {
+            memcpy(p, t + i, len);
+            p += len;
+            i += len;
+        } else {
+            memcpy(p, "\xEF\xBF\xBD", 3);
+            p += 3;
+            i += len ? len : glimp_utf8_bad_len(t + i, n - i);
+        }
+    }
+    json_t *j = json_stringn(buf, (size_t)(p - buf));
+    free(buf);
+    return j;
+}
+
+/* The fields, in the order lines have always had (the step text and the
+ * expected answer, added later, last). Some are json_real (a
  * value that is not finite leaves the field out) and some jnum, as they
  * were first written. */
 int ev_record_format(const struct glimp_eval_record *rec, char **line)
@@ -98,9 +127,12 @@ int ev_record_format(const struct glimp_eval_record *rec, char **line)
     json_t *steps = json_array();
     for (size_t i = 0; steps && i < rec->n_steps; i++) {
         const struct glimp_eval_step *e = &rec->steps[i];
-        json_array_append_new(steps, json_pack("{s:s, s:o, s:o, s:i, s:i, s:b}", "w", e->writer,
-                                               "h", jnum(e->h_init), "sig", jnum(e->signal), "easy",
-                                               e->easy, "n", (int)e->n_tokens, "rw", e->rewritten));
+        json_t *st = json_pack("{s:s, s:o, s:o, s:i, s:i, s:b}", "w", e->writer, "h",
+                               jnum(e->h_init), "sig", jnum(e->signal), "easy", e->easy, "n",
+                               (int)e->n_tokens, "rw", e->rewritten);
+        if (st && e->text)
+            json_object_set_new(st, "t", text_json(e->text, e->text_len));
+        json_array_append_new(steps, st);
     }
     json_t *o = json_object();
     if (!o || !steps) {
@@ -135,6 +167,8 @@ int ev_record_format(const struct glimp_eval_record *rec, char **line)
     json_object_set_new(o, "rewrites", json_integer(rec->rewrites));
     json_object_set_new(o, "think_end", json_string(rec->think_end));
     json_object_set_new(o, "steps", steps);
+    if (rec->expected)
+        json_object_set_new(o, "expected", text_json(rec->expected, strlen(rec->expected)));
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     size_t n = text ? strlen(text) : 0;
@@ -207,6 +241,7 @@ static int parse(json_t *o, struct glimp_eval_record *rec, struct ev_steps_buf *
     rec->draft_accepted = count(o, "draft_accepted", INT64_MAX);
     rec->rewrites = (uint32_t)count(o, "rewrites", UINT32_MAX);
     rec->think_end = str(o, "think_end");
+    rec->expected = json_string_value(json_object_get(o, "expected"));
     json_t *steps = json_object_get(o, "steps");
     size_t n = json_array_size(steps);
     if (n > sb->cap) {
@@ -228,6 +263,9 @@ static int parse(json_t *o, struct glimp_eval_record *rec, struct ev_steps_buf *
         json_int_t ev = json_is_integer(easy) ? json_integer_value(easy) : -1;
         e->easy = ev < -1 ? -1 : ev > 1 ? 1 : (int)ev;
         e->n_tokens = (uint32_t)count(s, "n", UINT32_MAX);
+        json_t *t = json_object_get(s, "t");
+        e->text = json_string_value(t);
+        e->text_len = e->text ? json_string_length(t) : 0;
         e->rewritten = json_is_true(json_object_get(s, "rw"));
     }
     rec->steps = sb->v;
