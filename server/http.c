@@ -331,7 +331,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
 {
-    (void)version;
     struct srv_server *s = cls;
     struct conn *st = *con_cls;
     if (!st) {
@@ -341,6 +340,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         snprintf(st->method, sizeof st->method, "%s", method);
         snprintf(st->path, sizeof st->path, "%s", url);
         *con_cls = st;
+        /* framing libmicrohttpd lets through: HTTP/1.1 without Host (RFC
+         * 9112 3.2: 400), and a transfer coding other than chunked, whose
+         * body has no length it could read to (RFC 9112 6.3: 400; it would
+         * wait for the idle timeout) */
+        if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
+            !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+            return send_error(c, st, 400, "invalid_request_error", NULL,
+                              "an HTTP/1.1 request needs a Host header", "");
+        const char *te =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        if (te && strcasecmp(te, "chunked") != 0)
+            return send_error(c, st, 400, "invalid_request_error", NULL,
+                              "unsupported Transfer-Encoding (only chunked): ", te);
         /* a declared body over the cap is refused before it is read */
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
@@ -382,7 +394,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         st->body[st->len] = '\0';
         return MHD_YES;
     }
-    if (st->status) /* answered already (413 on the header) */
+    if (st->status) /* answered already (on the headers: 400, 413) */
         return MHD_YES;
     if (st->too_big)
         return send_error(c, st, 413, "invalid_request_error", NULL,
@@ -533,7 +545,7 @@ int server_run(const struct server_opts *o)
             MHD_USE_ERROR_LOG,
         0, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        (unsigned)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "glimp serve: cannot listen on %s:%u: %s\n", o->host, o->port,
