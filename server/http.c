@@ -77,8 +77,10 @@ static void watch(struct srv_job *j, struct MHD_Connection *c)
     const struct server_opts *o = j->srv->o;
     if (atomic_load(&j->cancel))
         return;
-    if ((o->timeout_s > 0 && glimp_now() - j->t_arrive > o->timeout_s) || client_gone(c))
-        atomic_store(&j->cancel, 1);
+    if (o->timeout_s > 0 && glimp_now() - j->t_arrive > o->timeout_s)
+        srv_job_cancel(j, SRV_CANCEL_TIMEOUT);
+    else if (client_gone(c))
+        srv_job_cancel(j, SRV_CANCEL_CLIENT);
 }
 
 static enum MHD_Result send_bytes(struct MHD_Connection *c, struct conn *st, int status,
@@ -193,7 +195,7 @@ static void stream_free(void *cls)
 {
     struct stream *st = cls;
     /* a stream that did not reach its end: the client is gone */
-    atomic_store(&st->job->cancel, 1);
+    srv_job_cancel(st->job, SRV_CANCEL_CLIENT);
     srv_job_unref(st->job);
     free(st);
 }
@@ -452,7 +454,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     bool broken = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
     if (st->job && broken)
-        atomic_store(&st->job->cancel, 1);
+        srv_job_cancel(st->job, SRV_CANCEL_CLIENT);
     if (st->status) {
         pthread_mutex_lock(&s->metrics.mu);
         s->metrics.http[st->status / 100 % 6]++;
