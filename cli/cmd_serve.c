@@ -35,6 +35,8 @@ static const char serve_usage[] =
     "  --api-key-file FILE     the key from FILE (first line)\n"
     "  --timeout S             a request's longest life in seconds; 0: none (default 600)\n"
     "  --grace S               on SIGTERM: seconds running requests may finish (default 10)\n"
+    "  --idle-timeout S        close a connection whose bytes stop moving for S seconds\n"
+    "                          (headers, body, or an answer not read; default 120)\n"
     "  --max-body BYTES        largest request body (default 4194304)\n"
     "  --log-format F          text (default) or json: one line per request on stderr\n"
     "models:\n"
@@ -155,6 +157,7 @@ int cmd_serve(int argc, char **argv)
         .queue = 64,
         .timeout_s = 600,
         .grace_s = 10,
+        .idle_timeout_s = 120,
         .max_body = 4u << 20,
         .defaults = glimp_router_default_params(),
     };
@@ -208,6 +211,8 @@ int cmd_serve(int argc, char **argv)
             ok = cli_parse_double(v, 0, 1e7, &o.timeout_s);
         else if (!strcmp(a, "--grace"))
             ok = cli_parse_double(v, 0, 1e6, &o.grace_s);
+        else if (!strcmp(a, "--idle-timeout"))
+            ok = cli_parse_u32(v, 1, 86400, &o.idle_timeout_s);
         else if (!strcmp(a, "--max-body")) {
             ok = cli_parse_u64(v, 1024, 1u << 30, &u);
             o.max_body = (size_t)u;

@@ -726,8 +726,16 @@ void srv_generate(struct srv_job *j)
     if (!tbuf_add(&e.reasoning, "", 0) || !tbuf_add(&e.content, "", 0)) {
         fail_job(j, 503, "out of memory");
     } else if (atomic_load(&j->cancel)) {
+        /* a client that left while its request waited is no server error:
+         * 499, as nginx logs it (tests/cli_serve_abuse.sh) */
+        int why = atomic_load(&j->cancel);
+        fail_job(j, why == SRV_CANCEL_CLIENT ? 499 : 503,
+                 why == SRV_CANCEL_CLIENT   ? "the client closed the connection before the "
+                                              "request started"
+                 : why == SRV_CANCEL_TIMEOUT ? "the request timed out (--timeout) before it "
+                                               "started"
+                                             : "the request was cancelled before it started");
         j->finish = SRV_FIN_ABORT;
-        fail_job(j, 503, "the request was cancelled before it started");
     } else if (j->routed) {
         run_routed(j, &e);
     } else {

@@ -83,7 +83,7 @@ struct srv_job {
     struct glimp_tokens ids;  /* one model: the prompt's tokens */
     uint32_t prompt_tokens;
 
-    atomic_int cancel;        /* the client went away, the timeout or shutdown */
+    atomic_int cancel;        /* 0, or why it ends early (enum srv_cancel; the first wins) */
     char id[48];
     long long created;
     const char *model_name;   /* as answered */
@@ -102,7 +102,20 @@ struct srv_job {
     enum srv_finish finish;
 };
 
+/* Why a job ends early. The client's leaving is told apart from the server's
+ * reasons: a job whose client left before it started is answered 499 (no
+ * one reads it, and it is no server failure), the others 503. */
+enum srv_cancel {
+    SRV_CANCEL_CLIENT = 1,   /* the client closed the connection */
+    SRV_CANCEL_TIMEOUT = 2,  /* --timeout ran out */
+    SRV_CANCEL_SHUTDOWN = 3, /* SIGTERM/SIGINT, after the grace */
+    SRV_CANCEL_NOMEM = 4,    /* its output could not grow */
+};
+
 struct srv_job *srv_job_new(struct srv_server *s);
+/* Ask the job to end, for reason (enum srv_cancel), unless it has been asked
+ * already; thread-safe. */
+void srv_job_cancel(struct srv_job *j, int reason);
 void srv_job_unref(struct srv_job *j);
 /* Append bytes to the job's output and wake the HTTP side (under mu). */
 void srv_job_write(struct srv_job *j, const char *s, size_t n);

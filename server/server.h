@@ -35,6 +35,8 @@ struct server_opts {
     const char *api_key;   /* NULL: none needed */
     double timeout_s;      /* a request's longest life; 0: none */
     double grace_s;        /* on SIGTERM/SIGINT: how long running requests may finish */
+    uint32_t idle_timeout_s; /* a connection with no bytes moving (headers, body, or an
+                                answer not read) is closed after this */
     size_t max_body;       /* bytes of a request body; beyond: 413 */
     bool log_json;         /* one JSON object per request line */
     struct glimp_router_params defaults; /* --policy, --tau, budgets, sampling, -c */

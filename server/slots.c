@@ -41,6 +41,12 @@ void srv_job_unref(struct srv_job *j)
     free(j);
 }
 
+void srv_job_cancel(struct srv_job *j, int reason)
+{
+    int none = 0;
+    atomic_compare_exchange_strong(&j->cancel, &none, reason);
+}
+
 /* Under j->mu. The output has no cap of its own: it is bounded by the
  * request's tokens, which max_tokens and the router's budgets cap, and it
  * drains as the client reads. */
@@ -52,7 +58,7 @@ void srv_job_write(struct srv_job *j, const char *s, size_t n)
             cap *= 2;
         char *p = realloc(j->out, cap);
         if (!p) {
-            atomic_store(&j->cancel, 1); /* nothing sensible to send: end it */
+            srv_job_cancel(j, SRV_CANCEL_NOMEM); /* nothing sensible to send: end it */
             return;
         }
         j->out = p;
@@ -149,10 +155,10 @@ void srv_slots_cancel_all(struct srv_server *s)
 {
     pthread_mutex_lock(&s->qmu);
     for (size_t i = 0; i < s->q_len; i++)
-        atomic_store(&s->queue[(s->q_head + i) % s->q_cap]->cancel, 1);
+        srv_job_cancel(s->queue[(s->q_head + i) % s->q_cap], SRV_CANCEL_SHUTDOWN);
     for (uint32_t i = 0; i < s->n_workers; i++)
         if (s->active[i])
-            atomic_store(&s->active[i]->cancel, 1);
+            srv_job_cancel(s->active[i], SRV_CANCEL_SHUTDOWN);
     pthread_mutex_unlock(&s->qmu);
 }
 
