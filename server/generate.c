@@ -7,6 +7,8 @@
  * one JSON answer. */
 #include "server/internal.h"
 
+#include "core/buf.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,20 +24,7 @@ struct tbuf {
 
 static bool tbuf_add(struct tbuf *b, const char *s, size_t n)
 {
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return false;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return true;
+    return buf_append(&b->p, &b->n, &b->cap, s, n) == GLIMP_OK;
 }
 
 static void tbuf_cut(struct tbuf *b, size_t n)
