@@ -52,12 +52,13 @@ static char *stop_body(const char *stop_json)
 /* A JSON array of k strings "s0", "s1", ... */
 static char *stop_array(int k)
 {
-    char *s = malloc(16 + 8 * (size_t)k);
+    size_t cap = 16 + 8 * (size_t)k;
+    char *s = malloc(cap);
     assert_non_null(s);
     size_t at = 0;
     s[at++] = '[';
     for (int i = 0; i < k; i++)
-        at += (size_t)sprintf(s + at, "%s\"s%d\"", i ? "," : "", i);
+        at += (size_t)snprintf(s + at, cap - at, "%s\"s%d\"", i ? "," : "", i);
     s[at++] = ']';
     s[at] = '\0';
     return s;
