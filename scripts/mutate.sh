@@ -107,13 +107,23 @@ fi
 # ------------------------------------------------------------ the copy
 
 # Tracked files and new ones not ignored, as they are in the working tree
-# (uncommitted edits count); tar keeps their times, so an unchanged file
-# is not rebuilt.
+# (uncommitted edits count). Only a file whose bytes differ from the copy's
+# is written, with the time of now: an unchanged file is not rebuilt, and a
+# changed one always is (keeping the tree's times would not do: a file
+# edited while an earlier run was building can be older than the object
+# that run compiled from its previous text).
 src=$dir/src
 bld=$dir/build
-mkdir -p "$src" || exit 2
+inc=$dir/incoming
+rm -rf "$inc"
+mkdir -p "$src" "$inc" || exit 2
 git ls-files -z --cached --others --exclude-standard | grep -zv '^build' |
-    tar --null -T - -cf - | tar -xf - -C "$src" || { echo "mutate: copy failed" >&2; exit 2; }
+    tar --null -T - -cf - | tar -xf - -C "$inc" || { echo "mutate: copy failed" >&2; exit 2; }
+(cd "$inc" && find . -type f -print0) | while IFS= read -r -d '' f; do
+    cmp -s "$inc/$f" "$src/$f" && continue
+    mkdir -p "$(dirname "$src/$f")" && cp "$inc/$f" "$src/$f" || exit 1
+done || { echo "mutate: copy failed" >&2; exit 2; }
+rm -rf "$inc"
 # the npm oracles the tests read (ignored, so not copied)
 if [ -e tests/oracle/node_modules ] && [ ! -e "$src/tests/oracle/node_modules" ]; then
     ln -s "$root/tests/oracle/node_modules" "$src/tests/oracle/node_modules"

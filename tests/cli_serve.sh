@@ -92,6 +92,37 @@ post /v1/completions "{\"model\":\"slm\",\"prompt\":$ids,\"max_tokens\":4,\"temp
 check "completions: token-id prompt gives the same text" js "$tmp/body" "j.choices[0].text === $(node -e 'console.log(JSON.stringify(process.argv[1]))' "$text") && j.choices[0].logprobs.tokens.every(t => /^token_id:\\d+\$/.test(t))"
 post /v1/completions '{"prompt":"x = 1. a:","max_tokens":8}' >/dev/null
 check "completions routed: text" js "$tmp/body" 'typeof j.choices[0].text === "string" && j.glimp && j.usage.completion_tokens <= 8'
+
+# ---- stop strings: one that straddles two tokens ends the text before it,
+# in one piece and streamed (no byte of it goes out before it is known)
+stop_req='"model":"slm","prompt":"x = 1. a:","max_tokens":16,"temperature":0'
+post /v1/completions "{$stop_req,\"logprobs\":1}" >/dev/null
+cp "$tmp/body" "$tmp/nostop.json"
+# the last byte of token k-1 and the first of token k, for the first k
+# where that pair occurs first at the boundary; and the text before it
+stop=$(node -e '
+    const c = JSON.parse(require("fs").readFileSync(process.argv[1])).choices[0];
+    const t = c.text, off = c.logprobs.text_offset;
+    for (let k = 1; k < off.length; k++) {
+        const s = t.slice(off[k] - 1, off[k] + 1);
+        if (off[k] > off[k - 1] && s.length === 2 && t.indexOf(s) === off[k] - 1) {
+            console.log(JSON.stringify({stop: s, before: t.slice(0, off[k] - 1)})); process.exit(0);
+        }
+    }
+    process.exit(1);' "$tmp/nostop.json")
+check "stop: a stop string across two tokens exists" test -n "$stop"
+stop_s=$(node -e 'console.log(JSON.stringify(JSON.parse(process.argv[1]).stop))' "$stop")
+before=$(node -e 'console.log(JSON.stringify(JSON.parse(process.argv[1]).before))' "$stop")
+post /v1/completions "{$stop_req,\"stop\":[\"zzz\",$stop_s]}" >/dev/null
+check "stop: the text ends before the stop string" js "$tmp/body" \
+    "j.choices[0].text === $before && j.choices[0].finish_reason === 'stop' && j.choices[0].stop_reason === $stop_s"
+curl -s -N -H 'Content-Type: application/json' --data-binary "{$stop_req,\"stream\":true,\"stop\":$stop_s}" \
+    "$base/v1/completions" >"$tmp/stop.sse"
+check "stop: streamed, the same text" node -e '
+    const ev = require("fs").readFileSync(process.argv[1], "utf8").split("\n\n").filter(e => e && e !== "data: [DONE]").map(e => JSON.parse(e.slice(6)));
+    let t = "", fin = null;
+    for (const e of ev) for (const ch of e.choices) { t += ch.text || ""; fin = ch.finish_reason || fin; }
+    process.exit(t === JSON.parse(process.argv[2]) && fin === "stop" ? 0 : 1);' "$tmp/stop.sse" "$before"
 check "tokenize (llama-server shape)" test "$(post /tokenize '{"content":"x = 1"}')" = 200
 cp "$tmp/body" "$tmp/tok"
 check "tokenize (vLLM shape)" test "$(post /tokenize '{"prompt":"x = 1"}')" = 200
@@ -159,9 +190,9 @@ if command -v promtool >/dev/null; then
 else
     echo "FAIL: promtool is needed (Debian's prometheus package; scripts/setup.sh)"; fail=$((fail + 1))
 fi
-# generation requests that succeeded above: chat 1 + sse 1 + 3 routing + 3 completions + 2 + 16 alone + 16 at once
+# generation requests that succeeded above: chat 1 + sse 1 + 3 routing + 3 completions + 3 stop + 2 + 16 alone + 16 at once
 succ=$(awk '/^glimp:request_success_total\{finished_reason="(stop|length)"\}/ {s += $2} END {print s}' "$tmp/metrics")
-check "metrics: request_success_total = 42 (got $succ)" test "$succ" = 42
+check "metrics: request_success_total = 45 (got $succ)" test "$succ" = 45
 check "metrics: tokens by writer" grep -q '^glimp:generation_tokens_total{writer="llm"} [1-9]' "$tmp/metrics"
 check "metrics: h_init histogram" grep -q '^glimp:h_init_count [1-9]' "$tmp/metrics"
 check "metrics: nothing running" grep -q '^glimp:num_requests_running 0$' "$tmp/metrics"

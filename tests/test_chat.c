@@ -371,12 +371,13 @@ static char *oracle_command(void)
     return cmd;
 }
 
-/* Every conversation rendered by the real template: a JSON array. */
-static json_t *oracle_render(const char *tmpl, const char *bos, const char *eos)
+/* The conversations cs[0 .. n) rendered by the real template: a JSON array. */
+static json_t *oracle_render(const char *tmpl, const char *bos, const char *eos,
+                             const struct conv *cs, size_t n)
 {
     json_t *cases = json_array();
-    for (size_t i = 0; i < N_CONVS; i++) {
-        const struct conv *c = &convs[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct conv *c = &cs[i];
         json_t *msgs = json_array();
         for (size_t k = 0; k < conv_len(c); k++) {
             json_t *m = json_pack("{s:s, s:s}", "role", c->m[k].role, "content", c->m[k].content);
@@ -413,18 +414,19 @@ static json_t *oracle_render(const char *tmpl, const char *bos, const char *eos)
     if (status != 0 || !out)
         fail_msg("oracle `%s` failed (status %d)%s%s", line, status, out ? "" : ": ",
                  out ? "" : err.text);
-    if (!json_is_array(out) || json_array_size(out) != N_CONVS)
+    if (!json_is_array(out) || json_array_size(out) != n)
         fail_msg("oracle returned %zu results for %zu conversations",
-                 json_is_array(out) ? json_array_size(out) : 0, N_CONVS);
+                 json_is_array(out) ? json_array_size(out) : 0, n);
     free(line);
     free(q);
     free(cmd);
     return out;
 }
 
-/* Render every conversation with glimp and the oracle; all must agree. */
-static void compare_family(const char *label, const char *model_path, enum glimp_chat_family want,
-                           const char *want_bos)
+/* Render the conversations cs[0 .. n) with glimp and the oracle; all must
+ * agree. */
+static void compare_convs(const char *label, const char *model_path, enum glimp_chat_family want,
+                          const char *want_bos, const struct conv *cs, size_t n)
 {
     struct glimp_gguf *g = open_ok(model_path);
     struct glimp_chat_template t;
@@ -443,11 +445,11 @@ static void compare_family(const char *label, const char *model_path, enum glimp
     assert_non_null(tmpl);
     glimp_gguf_close(g);
 
-    json_t *want_out =
-        oracle_render(tmpl, t.bos_text, want == GLIMP_CHAT_DEEPSEEK_R1 ? R1_EOS : "<|im_end|>");
+    json_t *want_out = oracle_render(tmpl, t.bos_text,
+                                     want == GLIMP_CHAT_DEEPSEEK_R1 ? R1_EOS : "<|im_end|>", cs, n);
     size_t same = 0;
-    for (size_t i = 0; i < N_CONVS; i++) {
-        const struct conv *c = &convs[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct conv *c = &cs[i];
         struct glimp_chat_params p = conv_params(c);
         char *got = NULL;
         if (glimp_chat_render(&t, c->m, conv_len(c), &p, &got) != GLIMP_OK)
@@ -460,10 +462,17 @@ static void compare_family(const char *label, const char *model_path, enum glimp
         free(got);
     }
     fprintf(stderr, "test_chat: %s: %zu of %zu conversations identical to the oracle\n", label,
-            same, N_CONVS);
+            same, n);
     json_decref(want_out);
     free(tmpl);
-    assert_int_equal(same, N_CONVS);
+    assert_int_equal(same, n);
+}
+
+/* Every conversation. */
+static void compare_family(const char *label, const char *model_path, enum glimp_chat_family want,
+                           const char *want_bos)
+{
+    compare_convs(label, model_path, want, want_bos, convs, N_CONVS);
 }
 
 /* ------------------------------------------------------------- tests */
@@ -523,6 +532,34 @@ static void test_chatml_oracle(void **state)
     const char *path = tu_tmp_path("chatml.gguf");
     write_meta_model(path, "llama", "ChatML test", tokens, 4, -1, chatml_jinja);
     compare_family("chatml", path, GLIMP_CHAT_CHATML, "");
+}
+
+/* glimp's built-in template (the test models'), which glimp detects as
+ * Qwen3 and renders in C, against its own text run by the oracle, on the
+ * conversations it handles: no reasoning_content, answers only before the
+ * last user turn (Qwen3 wraps a later one in a think block, the built-in
+ * does not), and enable_thinking undefined, true and false (the empty
+ * think block it pre-fills). */
+static const struct conv builtin_convs[] = {
+    {"one user turn", {USER("Hello!")}, true, -1},
+    {"one user turn, thinking off", {USER("Hello!")}, true, 0},
+    {"one user turn, thinking on explicitly", {USER("Hello!")}, true, 1},
+    {"system + user, thinking off", {SYS("Be terse."), USER("What is 2+2?")}, true, 0},
+    {"earlier answer with think block, thinking off",
+     {USER("Q1?"), ASST("<think>\nLet me think.\n</think>\n\nA1."), USER("Q2?")},
+     true,
+     0},
+    {"earlier plain answer, thinking off", {USER("q"), ASST("a"), USER("q2")}, true, 0},
+};
+
+static void test_builtin_oracle(void **state)
+{
+    (void)state;
+    const char *path = tu_tmp_path("builtin-oracle.gguf");
+    struct glimp_testmodel_params p = glimp_testmodel_default_params();
+    assert_int_equal(glimp_testmodel_write(&p, path), GLIMP_OK);
+    compare_convs("built-in", path, GLIMP_CHAT_QWEN3, "<|endoftext|>", builtin_convs,
+                  sizeof builtin_convs / sizeof builtin_convs[0]);
 }
 
 /* Python's str.lstrip('\n') keeps spaces; @huggingface/jinja 0.5.11 trims
@@ -835,6 +872,7 @@ int main(void)
         cmocka_unit_test(test_qwen25_oracle),
         cmocka_unit_test(test_deepseek_r1_oracle),
         cmocka_unit_test(test_chatml_oracle),
+        cmocka_unit_test(test_builtin_oracle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

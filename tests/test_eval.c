@@ -218,6 +218,23 @@ static void test_run_progress_roundtrip(void **state)
     glimp_eval_summary_free(s);
 }
 
+/* The step writers of random:share=0.4, run by run, one letter a step. */
+struct run_writers {
+    char w[2][512];
+    size_t n[2];
+};
+
+static int collect_random(const struct glimp_eval_record *r, void *user)
+{
+    struct run_writers *rw = user;
+    if (strcmp(r->method, "random:share=0.4") != 0 || r->run > 1)
+        return GLIMP_OK;
+    for (size_t i = 0; i < r->n_steps && rw->n[r->run] + 1 < sizeof rw->w[0]; i++)
+        rw->w[r->run][rw->n[r->run]++] = r->steps[i].writer[0];
+    rw->w[r->run][rw->n[r->run]] = '\0';
+    return GLIMP_OK;
+}
+
 /* Stopped by the callback after k problems, then resumed: the same
  * records, timings aside, in the same order, as an unbroken run. The
  * share policy and random routing carry state from problem to problem,
@@ -229,6 +246,14 @@ static void test_resume_equals_unbroken(void **state)
     const size_t total = 3 * 2 * N_PROBLEMS;
     struct seen whole = {0};
     glimp_eval_summary_free(run_eval(tu_tmp_path("r-whole"), specs, 3, 2, false, &whole));
+    /* run k has seed S + k: random routing's coins differ between runs */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/results.jsonl", tu_tmp_path("r-whole"));
+    struct run_writers rw = {0};
+    assert_int_equal(glimp_eval_records_read(path, collect_random, &rw), GLIMP_OK);
+    print_message("random:share=0.4 writers: run 1 %s, run 2 %s\n", rw.w[0], rw.w[1]);
+    assert_true(rw.n[0] > 0 && rw.n[1] > 0);
+    assert_true(strcmp(rw.w[0], rw.w[1]) != 0);
     for (size_t k = 3; k <= 13; k += 5) {
         char name[32];
         snprintf(name, sizeof name, "r-cut%zu", k);
@@ -315,6 +340,58 @@ static void test_refusals(void **state)
     assert_int_equal(glimp_eval_run(&p, &s), GLIMP_ERR_INVALID);
 }
 
+/* Infinities and NaN in a record: written as "inf", "-inf" and null, read
+ * back as they were. */
+static int keep_first(const struct glimp_eval_record *r, void *user)
+{
+    struct glimp_eval_record *out = user;
+    *out = *r;
+    out->n_steps = 0;
+    if (r->n_steps == 1) {
+        static struct glimp_eval_step st;
+        st = r->steps[0];
+        out->steps = &st;
+        out->n_steps = 1;
+    }
+    out->method = out->id = out->policy = out->signal = out->think_end = out->extracted = NULL;
+    return GLIMP_OK;
+}
+
+static void test_record_infinities(void **state)
+{
+    (void)state;
+    struct glimp_eval_step st = {
+        .writer = "llm", .h_init = INFINITY, .signal = -INFINITY, .easy = -1, .n_tokens = 3};
+    struct glimp_eval_record rec = {.method = "glimp:tau=-inf",
+                                    .id = "p1",
+                                    .policy = "glimp",
+                                    .signal = "hinit",
+                                    .tau = -INFINITY,
+                                    .share = NAN,
+                                    .latency_s = 0.5,
+                                    .ttft_s = NAN,
+                                    .llm_share_steps = 1.0,
+                                    .llm_share_tokens = 1.0,
+                                    .think_end = "",
+                                    .steps = &st,
+                                    .n_steps = 1};
+    char *line = NULL;
+    assert_int_equal(ev_record_format(&rec, &line), GLIMP_OK);
+    assert_non_null(strstr(line, "\"tau\":\"-inf\""));
+    const char *path = tu_tmp_path("inf.jsonl");
+    tu_write_file(path, line, strlen(line));
+    free(line);
+    struct glimp_eval_record back;
+    memset(&back, 0, sizeof back);
+    assert_int_equal(glimp_eval_records_read(path, keep_first, &back), GLIMP_OK);
+    assert_true(back.tau == -INFINITY);
+    assert_true(isnan(back.ttft_s));
+    assert_int_equal(back.n_steps, 1);
+    assert_true(back.steps[0].h_init == INFINITY);
+    assert_true(back.steps[0].signal == -INFINITY);
+    assert_string_equal(back.steps[0].writer, "llm");
+}
+
 /* A line that is not a record: named, with its number. */
 static void test_records_read_bad_line(void **state)
 {
@@ -344,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_records_read_bad_line),
+        cmocka_unit_test(test_record_infinities),
         cmocka_unit_test(test_run_progress_roundtrip),
         cmocka_unit_test(test_resume_equals_unbroken),
         cmocka_unit_test(test_resume_cuts_torn_line),

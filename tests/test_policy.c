@@ -559,6 +559,31 @@ static void test_share_ranks(void **state)
     rt_policy_free(pol);
 }
 
+/* The share of a tie block inside the cut, worked by hand on a rising
+ * stream 1, 2, 3, ... at target 0.75. Step 1 is a coin (n 1, pr = s).
+ * Each later signal is the largest yet: n = d + 1 signals, g 0 above it,
+ * e 1 equal, so pr = s * n / 1. With d <= 9 decisions taken, d - 1 or d of
+ * them LLM, behind = 0.75 d - llm >= -0.25 * 9, so s >= 0.75 - (9 / 32)^3
+ * > 0.72 and pr >= 2 * 0.72 > 1: steps 2 to 10 go to the LLM for every
+ * seed, with no coin. (A block share of s * n / (e + 1) would make step 2
+ * a coin of 0.75.) */
+static void test_share_block_exact(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 64; seed++) {
+        struct glimp_router_params p = params(GLIMP_POLICY_SHARE);
+        p.share = 0.75;
+        p.seed = seed;
+        struct rt_policy *pol = make(&p);
+        rt_policy_decide(pol, 1.0, NULL);
+        for (int i = 2; i <= 10; i++)
+            if (rt_policy_decide(pol, (double)i, NULL) != GLIMP_WRITER_LLM)
+                fail_msg("seed %llu: step %d (the largest signal yet) went to the SLM",
+                         (unsigned long long)seed, i);
+        rt_policy_free(pol);
+    }
+}
+
 /* tau is always one of the signals seen so far (nearest-rank quantile). */
 static void test_share_tau_is_seen(void **state)
 {
@@ -735,13 +760,21 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixed_writers), cmocka_unit_test(test_uses_signal),
-        cmocka_unit_test(test_random),        cmocka_unit_test(test_glimp),
-        cmocka_unit_test(test_instance),      cmocka_unit_test(test_specreason),
-        cmocka_unit_test(test_share_targets), cmocka_unit_test(test_share_extremes),
-        cmocka_unit_test(test_share_ranks),   cmocka_unit_test(test_share_tau_is_seen),
-        cmocka_unit_test(test_share_seeded),  cmocka_unit_test(test_share_long),
-        cmocka_unit_test(test_invalid),       cmocka_unit_test(test_names),
+        cmocka_unit_test(test_fixed_writers),
+        cmocka_unit_test(test_uses_signal),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_glimp),
+        cmocka_unit_test(test_instance),
+        cmocka_unit_test(test_specreason),
+        cmocka_unit_test(test_share_targets),
+        cmocka_unit_test(test_share_extremes),
+        cmocka_unit_test(test_share_ranks),
+        cmocka_unit_test(test_share_tau_is_seen),
+        cmocka_unit_test(test_share_seeded),
+        cmocka_unit_test(test_share_long),
+        cmocka_unit_test(test_share_block_exact),
+        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,11 +170,12 @@ static void test_validation(void **state)
 static void test_pair(void **state)
 {
     (void)state;
-    struct glimp_backend *slm, *llm, *other, *other_vocab;
+    struct glimp_backend *slm, *llm, *other, *other_vocab, *llm_vocab;
     open_fake("slm", 0, &slm);
     open_fake("llm", 0, &llm);
     open_fake("bigger", 0, &other);
     open_fake("slm", 0x1234, &other_vocab);
+    open_fake("llm", 0x5678, &llm_vocab); /* the large model's name, another vocabulary */
     struct glimp_profile_info info;
     memset(&info, 0, sizeof info);
     char why[512];
@@ -188,12 +189,16 @@ static void test_pair(void **state)
     assert_false(glimp_profile_check_pair(&info, other_vocab, llm, why, sizeof why));
     assert_non_null(strstr(why, "another small model: its vocabulary differs"));
     assert_non_null(strstr(why, "0000000000001234"));
+    assert_false(glimp_profile_check_pair(&info, slm, llm_vocab, why, sizeof why));
+    assert_non_null(strstr(why, "another large model: its vocabulary differs"));
+    assert_non_null(strstr(why, "0000000000005678"));
     assert_int_equal(glimp_backend_vocab_hash(other_vocab), 0x1234);
     assert_int_equal(glimp_backend_vocab_hash(NULL), 0);
     glimp_backend_free(slm);
     glimp_backend_free(llm);
     glimp_backend_free(other);
     glimp_backend_free(other_vocab);
+    glimp_backend_free(llm_vocab);
 }
 
 int main(void)

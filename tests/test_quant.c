@@ -188,6 +188,47 @@ static void test_fp16_rounding_exhaustive(void **state)
     check_neighbour_rounding(glimp_fp16_to_fp32, glimp_fp32_to_fp16, 0x7bff, "fp16");
 }
 
+/* A second implementation: the F16C instruction (vcvtps2ph, round to
+ * nearest even), where the compiler and the CPU have it. Every float of the
+ * top binade of fp16 and past it (0x1p15 .. 0x1.2p16: 65504, the 65520 tie,
+ * overflow), both signs, and every 4099th float of the whole range. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_F16C_CHECK 1
+__attribute__((target("f16c"))) static uint16_t f16c_narrow(float x)
+{
+    return (uint16_t)_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT);
+}
+#endif
+
+static void test_fp16_vs_f16c(void **state)
+{
+    (void)state;
+#ifdef HAVE_F16C_CHECK
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("f16c"))
+        skip();
+    size_t n = 0;
+    for (uint32_t sign = 0; sign < 2; sign++) {
+        for (uint32_t a = 0x47000000; a < 0x47900000; a++, n++) {
+            float x = f32_from_bits(sign << 31 | a);
+            uint16_t got = glimp_fp32_to_fp16(x), want = f16c_narrow(x);
+            if (got != want)
+                fail_msg("fp16(%a) = 0x%04x, F16C says 0x%04x", (double)x, got, want);
+        }
+    }
+    for (uint64_t u = 0; u <= 0xffffffffu; u += 4099, n++) {
+        float x = f32_from_bits((uint32_t)u);
+        uint16_t got = glimp_fp32_to_fp16(x), want = f16c_narrow(x);
+        if (isnan(x) ? !(fp16_is_nan(got) && fp16_is_nan(want)) : got != want)
+            fail_msg("fp16 of bits 0x%08x = 0x%04x, F16C says 0x%04x", (unsigned)u, got, want);
+    }
+    print_message("fp16: %zu floats agree with F16C\n", n);
+#else
+    skip();
+#endif
+}
+
 static void test_bf16_rounding_exhaustive(void **state)
 {
     (void)state;
@@ -966,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_fp16_exhaustive_roundtrip),
         cmocka_unit_test(test_bf16_exhaustive_roundtrip),
         cmocka_unit_test(test_fp16_rounding_exhaustive),
+        cmocka_unit_test(test_fp16_vs_f16c),
         cmocka_unit_test(test_bf16_rounding_exhaustive),
         cmocka_unit_test(test_roundtrip_q_types),
         cmocka_unit_test(test_roundtrip_float_types),

@@ -34,11 +34,22 @@ static void open_pair(struct pair *pr, const char *const *ss, size_t ns, const u
                       const char *const *ls, size_t nl, unsigned slm_caps, unsigned llm_caps)
 {
     pr->clock = 0.0;
-    struct fake_params sp = {.steps = ss, .n_steps = ns, .first_u = su, .answer = "S-ANS",
-                             .caps = slm_caps, .clock = &pr->clock, .t_read = 0.01,
-                             .t_write = 1.0, .name = "slm"};
-    struct fake_params lp = {.steps = ls, .n_steps = nl, .answer = "L-ANS", .caps = llm_caps,
-                             .clock = &pr->clock, .t_read = 0.25, .t_write = 16.0,
+    struct fake_params sp = {.steps = ss,
+                             .n_steps = ns,
+                             .first_u = su,
+                             .answer = "S-ANS",
+                             .caps = slm_caps,
+                             .clock = &pr->clock,
+                             .t_read = 0.01,
+                             .t_write = 1.0,
+                             .name = "slm"};
+    struct fake_params lp = {.steps = ls,
+                             .n_steps = nl,
+                             .answer = "L-ANS",
+                             .caps = llm_caps,
+                             .clock = &pr->clock,
+                             .t_read = 0.25,
+                             .t_write = 16.0,
                              .name = "llm"};
     assert_int_equal(fake_backend_open(&sp, &pr->slm), GLIMP_OK);
     assert_int_equal(fake_backend_open(&lp, &pr->llm), GLIMP_OK);
@@ -270,7 +281,7 @@ static void test_time_accounting(void **state)
     assert_true(fabs(r->summary.llm_s - 16.0 * (double)r->summary.tokens_llm) < 1e-9);
     assert_true(fabs(r->summary.overhead_s) < 1e-9);
     for (size_t i = 0; i + 2 < r->n_steps; i++)
-        assert_int_equal(r->steps[i].easy, 0); /* the two scripts differ there */
+        assert_int_equal(r->steps[i].easy, 0);          /* the two scripts differ there */
     assert_int_equal(r->steps[r->n_steps - 2].easy, 1); /* both close with "</think>" */
     glimp_router_result_free(r);
     close_pair(&pr);
@@ -424,12 +435,12 @@ static void test_capabilities(void **state)
     close_pair(&topk);
 }
 
-
 /* Run with a segmentation given as text. */
 static void dump(const struct glimp_router_result *r)
 {
     for (size_t i = 0; getenv("DUMP") && i < r->n_steps; i++)
-        fprintf(stderr, "step %zu w%d n%u [%s]\n", i, r->steps[i].writer, r->steps[i].n_tokens, r->steps[i].text);
+        fprintf(stderr, "step %zu w%d n%u [%s]\n", i, r->steps[i].writer, r->steps[i].n_tokens,
+                r->steps[i].text);
 }
 
 static struct glimp_router_result *run_seg(struct pair *pr, struct glimp_router_params p,
@@ -487,8 +498,8 @@ static void test_segment_marker(void **state)
     assert_int_equal(r->n_steps, 5);
     for (int i = 0; i < 4; i++) {
         assert_string_equal(r->steps[i].text, want[i]);
-        assert_int_equal(r->steps[i].n_tokens, strlen(want[i]) - (i == 1 || i == 2 ? 1 : 0) -
-                                                   (i == 3 ? 8 : 0));
+        assert_int_equal(r->steps[i].n_tokens,
+                         strlen(want[i]) - (i == 1 || i == 2 ? 1 : 0) - (i == 3 ? 8 : 0));
     }
     char whole[4096];
     snprintf(whole, sizeof whole, "%s</think>%s", r->reasoning, r->answer);
@@ -618,6 +629,24 @@ static void test_segment_parse(void **state)
     assert_int_equal(glimp_segment_format(&p, buf, sizeof buf), GLIMP_OK);
     assert_string_equal(buf, "marker:(?=Wait)|\\d+\\.");
     assert_int_equal(glimp_segment_format(&p, buf, 8), GLIMP_ERR_RANGE);
+    /* the room: the text and its NUL, not a byte less */
+    size_t len = strlen("marker:(?=Wait)|\\d+\\.");
+    assert_int_equal(glimp_segment_format(&p, buf, len + 1), GLIMP_OK);
+    assert_int_equal(glimp_segment_format(&p, buf, len), GLIMP_ERR_RANGE);
+    /* a marker of GLIMP_SEGMENT_MARKER_MAX - 1 bytes fits, one more does not
+     * (and leaves the params as they were) */
+    char re[GLIMP_SEGMENT_MARKER_MAX + 8] = "marker:";
+    memset(re + 7, 'a', GLIMP_SEGMENT_MARKER_MAX - 1);
+    re[7 + GLIMP_SEGMENT_MARKER_MAX - 1] = '\0';
+    assert_int_equal(glimp_segment_parse(re, &p), GLIMP_OK);
+    assert_int_equal(strlen(p.segment_marker), GLIMP_SEGMENT_MARKER_MAX - 1);
+    assert_int_equal(glimp_segment_format(&p, buf, sizeof buf), GLIMP_OK);
+    assert_string_equal(buf, re);
+    re[7 + GLIMP_SEGMENT_MARKER_MAX - 1] = 'a';
+    re[7 + GLIMP_SEGMENT_MARKER_MAX] = '\0';
+    assert_int_equal(glimp_segment_parse(re, &p), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "longer than 255 bytes"));
+    assert_int_equal(strlen(p.segment_marker), GLIMP_SEGMENT_MARKER_MAX - 1);
     assert_int_equal(glimp_segment_parse("line", &p), GLIMP_OK);
     assert_int_equal(p.segment, GLIMP_SEGMENT_LINE);
     assert_string_equal(p.segment_marker, "");
@@ -642,12 +671,12 @@ static void test_segment_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_writer_choice),   cmocka_unit_test(test_stop_rules),
+        cmocka_unit_test(test_writer_choice),    cmocka_unit_test(test_stop_rules),
         cmocka_unit_test(test_split_blank_line), cmocka_unit_test(test_time_accounting),
-        cmocka_unit_test(test_streaming),       cmocka_unit_test(test_request_steps),
-        cmocka_unit_test(test_capabilities),    cmocka_unit_test(test_segment_line),
-        cmocka_unit_test(test_segment_marker),  cmocka_unit_test(test_segment_marker_routes),
-        cmocka_unit_test(test_segment_rule),    cmocka_unit_test(test_segment_parse),
+        cmocka_unit_test(test_streaming),        cmocka_unit_test(test_request_steps),
+        cmocka_unit_test(test_capabilities),     cmocka_unit_test(test_segment_line),
+        cmocka_unit_test(test_segment_marker),   cmocka_unit_test(test_segment_marker_routes),
+        cmocka_unit_test(test_segment_rule),     cmocka_unit_test(test_segment_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -692,6 +692,18 @@ static void test_out_of_range(void **state)
     assert_true(contains(glimp_last_error(), "309"));
     assert_int_equal(glimp_token_to_bytes(t, -7, true, buf, sizeof buf, &len), GLIMP_ERR_RANGE);
     assert_true(contains(glimp_last_error(), "-7"));
+    /* The first id past the end, with a buffer large enough for any token:
+     * the id check must refuse it (not the buffer check, nor an OK with the
+     * bytes read past the tables), and len stays 0. */
+    char big[4096];
+    len = 99;
+    assert_int_equal(glimp_token_to_bytes(t, 309, false, big, sizeof big, &len), GLIMP_ERR_RANGE);
+    assert_true(contains(glimp_last_error(), "outside the vocabulary [0, 309)"));
+    assert_int_equal(len, 0);
+    len = 99;
+    assert_int_equal(glimp_token_to_bytes(t, 308, true, big, sizeof big, &len), GLIMP_OK);
+    assert_int_equal(len, 8); /* the last id is inside: </think> */
+    assert_memory_equal(big, "</think>", 8);
     int32_t ids[] = {1, 2, 123456};
     char *text = (char *)"untouched";
     assert_int_equal(glimp_detokenize(t, ids, 3, true, &text, &len), GLIMP_ERR_RANGE);

@@ -133,6 +133,33 @@ static void test_latency_target(void **state)
     glimp_tune_result_free(r);
 }
 
+/* A method whose records carry no LLM share (older records, say) does not
+ * meet a share target, however accurate: NaN is not <= S. By hand: tau=9
+ * is right but has no share, tau=1 is wrong with share 0.2: tau=1. */
+static void test_share_unknown(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"method\":\"llm\",\"run\":0,\"id\":\"a\",\"correct\":true,\"policy\":\"llm\","
+        "\"latency_s\":1.0,\"llm_share_steps\":1.0}\n"
+        "{\"method\":\"glimp:tau=9\",\"run\":0,\"id\":\"a\",\"correct\":true,"
+        "\"policy\":\"glimp\",\"latency_s\":0.5}\n"
+        "{\"method\":\"glimp:tau=1\",\"run\":0,\"id\":\"a\",\"correct\":false,"
+        "\"policy\":\"glimp\",\"latency_s\":0.5,\"llm_share_steps\":0.2}\n";
+    const char *path = tu_tmp_path("noshare.jsonl");
+    tu_write_file(path, text, sizeof text - 1);
+    struct glimp_tune_target t;
+    assert_int_equal(glimp_tune_target_parse("share:0.3", &t), GLIMP_OK);
+    struct glimp_tune_result *r = NULL;
+    assert_int_equal(glimp_tune_pick(path, &t, &r), GLIMP_OK);
+    assert_int_equal(r->n_cands, 2);
+    assert_true(isnan(r->cands[0].llm_share));
+    assert_false(r->cands[0].meets);
+    assert_string_equal(name(r, r->chosen), "glimp:tau=1");
+    assert_int_equal(r->runner_up, -1);
+    glimp_tune_result_free(r);
+}
+
 static void test_target_parse_and_errors(void **state)
 {
     (void)state;
@@ -180,11 +207,9 @@ static void test_target_parse_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_candidates),
-        cmocka_unit_test(test_accuracy_target),
-        cmocka_unit_test(test_share_target),
-        cmocka_unit_test(test_latency_target),
-        cmocka_unit_test(test_target_parse_and_errors),
+        cmocka_unit_test(test_candidates),    cmocka_unit_test(test_accuracy_target),
+        cmocka_unit_test(test_share_target),  cmocka_unit_test(test_latency_target),
+        cmocka_unit_test(test_share_unknown), cmocka_unit_test(test_target_parse_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
