@@ -193,8 +193,8 @@ struct par {
     uint64_t rng;
 };
 
-static bool run_parallel(struct par *b, uint32_t P, uint32_t n_prompt, uint32_t n_gen,
-                         double *t_pp, double *t_tg)
+static bool run_parallel(struct par *b, uint32_t P, uint32_t n_prompt, uint32_t n_gen, double *t_pp,
+                         double *t_tg)
 {
     int rc = GLIMP_OK;
     for (uint32_t i = 0; i < P && rc == GLIMP_OK; i++)
@@ -295,10 +295,10 @@ static json_t *json_row(const struct row_base *rb, uint32_t n_parallel, uint32_t
     return json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:o, s:o}",
                      "model_filename", rb->path, "model_type", rb->desc, "model_size",
                      (json_int_t)rb->bytes, "model_n_params", (json_int_t)rb->params, "n_batch",
-                     (int)rb->n_batch, "n_threads", (int)rb->threads, "n_parallel",
-                     (int)n_parallel, "n_prompt", (int)n_prompt, "n_gen", (int)n_gen, "avg_ns",
-                     (json_int_t)llround(avg_ns), "stddev_ns", (json_int_t)llround(sd_ns),
-                     "avg_ts", avg_ts, "stddev_ts", sd_ts, "samples_ns", ns, "samples_ts", ts);
+                     (int)rb->n_batch, "n_threads", (int)rb->threads, "n_parallel", (int)n_parallel,
+                     "n_prompt", (int)n_prompt, "n_gen", (int)n_gen, "avg_ns",
+                     (json_int_t)llround(avg_ns), "stddev_ns", (json_int_t)llround(sd_ns), "avg_ts",
+                     avg_ts, "stddev_ts", sd_ts, "samples_ns", ns, "samples_ts", ts);
 }
 
 /* "1,2,4,8,16" into list; false for anything else. */
@@ -416,8 +416,8 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
         snprintf(mss, sizeof mss, "%.2f ± %.2f", ms, ms_sd);
         /* the ± is two bytes in UTF-8 and one column: pad one more */
         printf("| %-30s | %7u | %10u | %13s | %13s | %13s | %13s | %8.1f | %8.1f |\n", rb->desc,
-               rb->threads, P, test, n_prompt ? pps : "-", tgs, mss,
-               (double)kv / (1024.0 * 1024.0), (double)rss / (1024.0 * 1024.0));
+               rb->threads, P, test, n_prompt ? pps : "-", tgs, mss, (double)kv / (1024.0 * 1024.0),
+               (double)rss / (1024.0 * 1024.0));
         fflush(stdout);
     }
     if (status == 0 && json)
@@ -466,10 +466,10 @@ int cmd_bench(int argc, char **argv)
             continue;
         }
         uint32_t lo = target == &reps || target == &n_ctx || target == &n_batch ? 1 : 0;
-        uint32_t hi = target == &n_threads   ? 1024
-                      : target == &reps      ? 1000
-                      : target == &n_batch   ? 4096
-                                             : MAX_TOKENS;
+        uint32_t hi = target == &n_threads ? 1024
+                      : target == &reps    ? 1000
+                      : target == &n_batch ? 4096
+                                           : MAX_TOKENS;
         if (!cli_parse_u32(v, lo, hi, target))
             return cli_usage_error("bench", bench_usage,
                                    "%s '%s': expected a whole number from %u to %u", a, v, lo, hi);

@@ -163,9 +163,9 @@ static void mixed_batches(const char *path, const char *name, const char *kernel
      * thread, of 64 on three */
     struct glimp_ctx *cx[2] = {ctx_ok(m, 5, 1), ctx_ok(m, 64, 3)};
     struct glimp_seq *s[N_SEQ] = {0};
-    uint32_t done[N_SEQ] = {0};        /* tokens each holds */
+    uint32_t done[N_SEQ] = {0}; /* tokens each holds */
     bool rolled = false, left[N_SEQ] = {0};
-    const float *held[N_SEQ] = {0};    /* the logits each last gave */
+    const float *held[N_SEQ] = {0};          /* the logits each last gave */
     uint32_t held_pos[N_SEQ], held_n[N_SEQ]; /* their first position, rows */
     const float *out[N_SEQ];
     struct glimp_batch_item items[N_SEQ];
@@ -331,8 +331,8 @@ static void test_refused(void **state)
     const float *keep = (const float *)1;
     /* one item past its context, after one that fits (and needs a larger
      * all-logits buffer) */
-    it[0] = (struct glimp_batch_item){.seq = sb, .ids = b + 5, .n = 8, .all_logits = true,
-                                      .logits = &keep};
+    it[0] = (struct glimp_batch_item){
+        .seq = sb, .ids = b + 5, .n = 8, .all_logits = true, .logits = &keep};
     it[1] = (struct glimp_batch_item){.seq = sa, .ids = a + 10, .n = 7, .logits = &keep};
     assert_int_equal(glimp_ctx_decode(c, it, 2), GLIMP_ERR_RANGE);
     assert_string_equal(glimp_last_error(),
@@ -399,10 +399,10 @@ static void test_refused(void **state)
     if (vm_kb) {
         cap = old;
         cap.rlim_cur = (rlim_t)(vm_kb * 1024 + kv_big + (64u << 20));
-        it[0] = (struct glimp_batch_item){.seq = sb, .ids = b + 5, .n = 8, .all_logits = true,
-                                          .logits = &keep};
-        it[1] = (struct glimp_batch_item){.seq = big, .ids = ids_big, .n = n_big,
-                                          .all_logits = true, .logits = &keep};
+        it[0] = (struct glimp_batch_item){
+            .seq = sb, .ids = b + 5, .n = 8, .all_logits = true, .logits = &keep};
+        it[1] = (struct glimp_batch_item){
+            .seq = big, .ids = ids_big, .n = n_big, .all_logits = true, .logits = &keep};
         assert_int_equal(setrlimit(RLIMIT_AS, &cap), 0);
         int rc = glimp_ctx_decode(c, it, 2);
         assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
@@ -423,8 +423,8 @@ static void test_refused(void **state)
 
     /* and all go on as if nothing had happened */
     it[0] = (struct glimp_batch_item){.seq = sa, .ids = a + 10, .n = 6, .logits = &la};
-    it[1] = (struct glimp_batch_item){.seq = sc, .ids = cc, .n = 40, .all_logits = true,
-                                      .logits = &lc};
+    it[1] =
+        (struct glimp_batch_item){.seq = sc, .ids = cc, .n = 40, .all_logits = true, .logits = &lc};
     it[2] = (struct glimp_batch_item){.seq = sb, .ids = b + 5, .n = 35, .logits = &lb};
     decode_ok(c, it, 3);
     same_bits(la, wa + 15 * V, V, "a after the refusals", 0, 15);
@@ -475,7 +475,7 @@ static void test_kv_memory(void **state)
     it = (struct glimp_batch_item){.seq = s, .ids = ids + 10, .n = 290, .logits = &lg};
     decode_ok(c, &it, 1);
     assert_int_equal(glimp_seq_bytes(s) - base, 512 * per_pos); /* doubled */
-    for (uint32_t t = 300; t < N; t += 100) { /* 1100 tokens: 2048 positions */
+    for (uint32_t t = 300; t < N; t += 100) {                   /* 1100 tokens: 2048 positions */
         it = (struct glimp_batch_item){.seq = s, .ids = ids + t, .n = 100, .logits = &lg};
         decode_ok(c, &it, 1);
         same_bits(lg, want + (size_t)(t + 99) * V, V, "growing", 0, t + 99);
@@ -486,8 +486,8 @@ static void test_kv_memory(void **state)
     assert_int_equal(glimp_seq_bytes(s) - base, 2048 * per_pos);
     assert_int_equal(glimp_seq_truncate(s, 400), GLIMP_OK);
     assert_int_equal(glimp_seq_bytes(s) - base, 512 * per_pos);
-    it = (struct glimp_batch_item){.seq = s, .ids = ids + 400, .n = 300, .all_logits = true,
-                                   .logits = &lg};
+    it = (struct glimp_batch_item){
+        .seq = s, .ids = ids + 400, .n = 300, .all_logits = true, .logits = &lg};
     decode_ok(c, &it, 1);
     for (size_t t = 0; t < 300; t++)
         same_bits(lg + t * V, want + (400 + t) * V, V, "after a rollback", 0, 400 + t);

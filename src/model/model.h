@@ -64,16 +64,16 @@ struct glimp_ctx {
     /* scratch for one chunk of up to n_batch tokens */
     struct model_tok *tok; /* (n_batch) the chunk's tokens */
     float *x;              /* (n_batch, n_embd) residual stream */
-    float *xn;   /* (n_batch, n_embd) normed input of a sublayer, then its output */
-    float *q;    /* (n_batch, q_dim) */
-    float *k;    /* (n_batch, kv_dim) keys before they go to their caches */
-    float *v;    /* (n_batch, kv_dim) values, likewise */
-    float *att;  /* (n_batch, q_dim) attention output, heads side by side */
-    float *gate; /* (n_batch, n_ff) */
-    float *up;   /* (n_batch, n_ff) */
-    float *rope; /* (n_batch, n_rot) cos, sin of pair i at 2i, 2i+1 */
-    float *out;  /* (n_out, n_vocab) logits before they go to their sequences */
-    uint32_t n_out; /* rows of out: the output head runs on this many at a time */
+    float *xn;             /* (n_batch, n_embd) normed input of a sublayer, then its output */
+    float *q;              /* (n_batch, q_dim) */
+    float *k;              /* (n_batch, kv_dim) keys before they go to their caches */
+    float *v;              /* (n_batch, kv_dim) values, likewise */
+    float *att;            /* (n_batch, q_dim) attention output, heads side by side */
+    float *gate;           /* (n_batch, n_ff) */
+    float *up;             /* (n_batch, n_ff) */
+    float *rope;           /* (n_batch, n_rot) cos, sin of pair i at 2i, 2i+1 */
+    float *out;            /* (n_out, n_vocab) logits before they go to their sequences */
+    uint32_t n_out;        /* rows of out: the output head runs on this many at a time */
     /* attention weights, a head per thread: (n_threads, n_scores). Grown by
      * a decode to the KV capacity of the longest sequence it serves. */
     float *scores;

@@ -186,8 +186,8 @@ static int check_item(const struct glimp_ctx *c, const struct glimp_batch_item *
  * caller can see changes: the items, then the KV caches (growing them
  * changes nothing visible), the context's scores, and the all-logits
  * buffers (made aside, put in place only once all are had). */
-static int decode_prepare(struct glimp_ctx *c, const struct glimp_batch_item *items,
-                          size_t n_items, bool single)
+static int decode_prepare(struct glimp_ctx *c, const struct glimp_batch_item *items, size_t n_items,
+                          bool single)
 {
     if (!c || (!items && n_items))
         return glimp_error(GLIMP_ERR_INVALID, "%s: no %s given", single ? "append" : "decode",
@@ -270,7 +270,7 @@ static void decode_run(struct glimp_ctx *c, const struct glimp_batch_item *items
                 tk->s = s;
                 tk->id = it->ids[j];
                 tk->pos = s->n_past + j;
-                tk->logits = !it->logits     ? NULL
+                tk->logits = !it->logits      ? NULL
                              : it->all_logits ? s->logits_all + (size_t)j * V
                              : j + 1 == it->n ? s->logits
                                               : NULL;
