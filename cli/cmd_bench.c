@@ -370,7 +370,8 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
     }
     /* warm-up: pages of the mapping, caches, thread start-up */
     double tp, tt;
-    if (status == 0 && !run_parallel(&b, 1, n_prompt < 32 ? n_prompt : 32, 2, &tp, &tt))
+    if (status == 0 &&
+        !run_parallel(&b, 1, n_prompt < 32 ? n_prompt : 32, n_gen < 2 ? n_gen : 2, &tp, &tt))
         status = 1;
     for (uint32_t li = 0; li < n_list && status == 0; li++) {
         uint32_t P = list[li];

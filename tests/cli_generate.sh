@@ -214,6 +214,8 @@ check "bench --parallel -o json rows" js "$tmp/bench.json" \
      j.every(r => r.n_prompt === 0 && r.n_gen === 3 && r.avg_ts > 0 && "stddev_ts" in r &&
      r.ms_per_token > 0 && r.kv_bytes > 0 && r.n_batch >= 2) &&
      j[0].kv_bytes > j[1].kv_bytes'
+"$glimp" bench -m "$tmp/Q8_0.gguf" -p 0 -n 1 -r 1 -t 1 --parallel 1 >"$tmp/bench" 2>"$tmp/err"
+check "bench --parallel -p 0 -n 1 (warm-up within the context)" test $? -eq 0
 want="--parallel '1,,2'" usage_error "bench --parallel 1,,2" "$glimp" bench -m "$m" --parallel 1,,2
 want="--parallel '0'" usage_error "bench --parallel 0" "$glimp" bench -m "$m" --parallel 0
 want="--parallel '1,'" usage_error "bench --parallel 1," "$glimp" bench -m "$m" --parallel 1,
