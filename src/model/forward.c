@@ -269,7 +269,8 @@ void model_forward_chunk(struct glimp_ctx *c, uint32_t n)
 
     /* The output head on the rows that want logits, packed in xn (and
      * their destinations at the front of tok, which is read no more), n_out
-     * rows at a time into c->out, each row then copied where it goes. */
+     * rows at a time into c->out, each row then copied where it goes. The
+     * rows are the same dots wherever they are written. */
     uint32_t n_rows = 0;
     for (uint32_t t = 0; t < n; t++) {
         if (!c->tok[t].logits)
@@ -279,6 +280,17 @@ void model_forward_chunk(struct glimp_ctx *c, uint32_t n)
     }
     for (uint32_t r0 = 0; r0 < n_rows; r0 += c->n_out) {
         uint32_t k = n_rows - r0 < c->n_out ? n_rows - r0 : c->n_out;
+        /* rows bound for consecutive places (one sequence's decode or
+         * all-logits append) go there directly */
+        uintptr_t first = (uintptr_t)c->tok[r0].logits;
+        uint32_t run = 1;
+        while (run < k &&
+               (uintptr_t)c->tok[r0 + run].logits == first + run * (uintptr_t)V * sizeof(float))
+            run++;
+        if (run == k) {
+            matmul(c, &m->output, c->xn + (size_t)r0 * e, k, c->tok[r0].logits);
+            continue;
+        }
         matmul(c, &m->output, c->xn + (size_t)r0 * e, k, c->out);
         for (uint32_t r = 0; r < k; r++)
             memcpy(c->tok[r0 + r].logits, c->out + (size_t)r * V, V * sizeof(float));
