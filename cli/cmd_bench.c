@@ -1,6 +1,8 @@
 /* cmd_bench.c - `glimp bench`: prefill and decode speed in the form of
- * llama-bench's markdown table, so the two can be compared line by line on
- * the same file, thread count and machine. */
+ * llama-bench's markdown table (or its JSON rows), so the two can be
+ * compared line by line on the same file, thread count and machine; and
+ * with --parallel, aggregate decode speed of many sequences decoding in the
+ * same passes, as llama.cpp's llama-batched-bench measures it. */
 #include "cli.h"
 
 #include "glimp.h"
@@ -11,23 +13,40 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 static const char bench_usage[] =
-    "usage: glimp bench -m MODEL [-p N] [-n N] [-t N] [-r N]\n"
+    "usage: glimp bench -m MODEL [-p N] [-n N] [-t N] [-r N] [-o md|json]\n"
+    "                   [--parallel LIST [-c N] [-b N]]\n"
     "\n"
     "Measure prompt processing (ppN: N tokens appended in one call to an empty\n"
     "sequence) and text generation (tgN: N single-token appends from an empty\n"
     "sequence) on random token ids, as llama-bench does, after one warm-up run\n"
     "of each. Prints a markdown table with tokens/s as mean +- standard\n"
-    "deviation over the repetitions.\n"
+    "deviation over the repetitions, or with -o json the rows as a JSON array.\n"
+    "\n"
+    "With --parallel, for each count P in LIST: P sequences each take a prompt\n"
+    "of N (-p) random tokens of its own, all in one decode, then decode N (-n)\n"
+    "tokens each, the P sequences in the same forward pass at every step (as\n"
+    "llama-batched-bench does). Reports the aggregate decode speed (P * n_gen /\n"
+    "decode time: avg_ts), the prompt speed, the time per token each sequence\n"
+    "sees, the KV cache the P sequences hold and the process's resident memory.\n"
     "\n"
     "  -m, --model PATH        GGUF model (required)\n"
     "  -p, --n-prompt N        prompt tokens (default 512; 0: no pp test)\n"
     "  -n, --n-gen N           generated tokens (default 128; 0: no tg test)\n"
     "  -t, --threads N         threads; 0: one per core (default 2)\n"
     "  -r, --repetitions N     repetitions of each test (default 5)\n"
+    "  -o, --output FORMAT     md (default) or json\n"
+    "      --parallel LIST     sequence counts, comma-separated (1,2,4,8,16)\n"
+    "  -c, --ctx-size N        each sequence's context (default: -p + -n)\n"
+    "  -b, --batch-size N      tokens per forward pass (default: the model's,\n"
+    "                          at least the largest count in LIST)\n"
     "  -h, --help              show this help\n";
 
 #define MAX_TOKENS (1u << 20)
+#define MAX_PARALLEL 256u
+#define MAX_LIST 32
 
 /* llama.cpp's names for general.file_type (enum llama_ftype). */
 static const char *ftype_name(uint32_t ft)
@@ -160,78 +179,372 @@ static double run_test(struct glimp_ctx *ctx, struct glimp_seq *seq, int32_t *id
     return t1 - t0;
 }
 
+/* P sequences at once: each a prompt of n_prompt random ids of its own
+ * (all in one decode, so in shared passes), then n_gen steps that decode one
+ * token of each in one pass. Seconds of each phase in *t_pp, *t_tg; false
+ * after printing a failure. ids holds P * max(n_prompt, 1). */
+struct par {
+    struct glimp_ctx *ctx;
+    struct glimp_seq **seqs;
+    struct glimp_batch_item *items;
+    const float **logits;
+    int32_t *ids;
+    uint32_t n_vocab;
+    uint64_t rng;
+};
+
+static bool run_parallel(struct par *b, uint32_t P, uint32_t n_prompt, uint32_t n_gen, double *t_pp,
+                         double *t_tg)
+{
+    int rc = GLIMP_OK;
+    for (uint32_t i = 0; i < P && rc == GLIMP_OK; i++)
+        rc = glimp_seq_truncate(b->seqs[i], 0);
+    *t_pp = *t_tg = 0.0;
+    if (rc == GLIMP_OK && n_prompt) {
+        for (uint32_t i = 0; i < P; i++) {
+            for (uint32_t j = 0; j < n_prompt; j++)
+                b->ids[(size_t)i * n_prompt + j] = (int32_t)(next_rand(&b->rng) % b->n_vocab);
+            b->items[i] = (struct glimp_batch_item){.seq = b->seqs[i],
+                                                    .ids = b->ids + (size_t)i * n_prompt,
+                                                    .n = n_prompt,
+                                                    .logits = &b->logits[i]};
+        }
+        double t0 = glimp_now();
+        rc = glimp_ctx_decode(b->ctx, b->items, P);
+        *t_pp = glimp_now() - t0;
+    }
+    double t0 = glimp_now();
+    for (uint32_t step = 0; rc == GLIMP_OK && step < n_gen; step++) {
+        /* a random next token per sequence stands for the sampled one */
+        for (uint32_t i = 0; i < P; i++) {
+            b->ids[i] = (int32_t)(next_rand(&b->rng) % b->n_vocab);
+            b->items[i] = (struct glimp_batch_item){
+                .seq = b->seqs[i], .ids = &b->ids[i], .n = 1, .logits = &b->logits[i]};
+        }
+        rc = glimp_ctx_decode(b->ctx, b->items, P);
+    }
+    *t_tg = glimp_now() - t0;
+    if (rc != GLIMP_OK) {
+        cli_fail("bench", rc);
+        return false;
+    }
+    return true;
+}
+
+/* Mean and sample standard deviation of n values. */
+static void mean_sd(const double *x, uint32_t n, double *mean, double *sd)
+{
+    double sum = 0.0, var = 0.0;
+    for (uint32_t i = 0; i < n; i++)
+        sum += x[i];
+    *mean = sum / n;
+    for (uint32_t i = 0; i < n; i++)
+        var += (x[i] - *mean) * (x[i] - *mean);
+    *sd = n > 1 ? sqrt(var / (n - 1)) : 0.0;
+}
+
+/* This process's resident memory (VmRSS) in bytes; 0 where /proc does not
+ * say. */
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+/* What every row of one run shares: the model as llama-bench names it. */
+struct row_base {
+    const char *path;
+    char desc[128];
+    uint64_t bytes, params;
+    unsigned threads;
+    uint32_t n_batch;
+};
+
+/* A JSON row in llama-bench's names: times per repetition in ns and rates
+ * in tokens/s (tokens: n tokens per repetition). */
+static json_t *json_row(const struct row_base *rb, uint32_t n_parallel, uint32_t n_prompt,
+                        uint32_t n_gen, const double *secs, uint32_t reps, double tokens)
+{
+    json_t *ns = json_array(), *ts = json_array();
+    double *rate = malloc((size_t)reps * 2 * sizeof *rate);
+    if (!ns || !ts || !rate) {
+        json_decref(ns);
+        json_decref(ts);
+        free(rate);
+        return NULL;
+    }
+    double *nsv = rate + reps;
+    for (uint32_t r = 0; r < reps; r++) {
+        nsv[r] = secs[r] * 1e9;
+        rate[r] = secs[r] > 0 ? tokens / secs[r] : 0.0;
+        json_array_append_new(ns, json_integer((json_int_t)llround(nsv[r])));
+        json_array_append_new(ts, json_real(rate[r]));
+    }
+    double avg_ns, sd_ns, avg_ts, sd_ts;
+    mean_sd(nsv, reps, &avg_ns, &sd_ns);
+    mean_sd(rate, reps, &avg_ts, &sd_ts);
+    free(rate);
+    return json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:o, s:o}",
+                     "model_filename", rb->path, "model_type", rb->desc, "model_size",
+                     (json_int_t)rb->bytes, "model_n_params", (json_int_t)rb->params, "n_batch",
+                     (int)rb->n_batch, "n_threads", (int)rb->threads, "n_parallel", (int)n_parallel,
+                     "n_prompt", (int)n_prompt, "n_gen", (int)n_gen, "avg_ns",
+                     (json_int_t)llround(avg_ns), "stddev_ns", (json_int_t)llround(sd_ns), "avg_ts",
+                     avg_ts, "stddev_ts", sd_ts, "samples_ns", ns, "samples_ts", ts);
+}
+
+/* "1,2,4,8,16" into list; false for anything else. */
+static bool parse_list(const char *s, uint32_t *list, uint32_t *n)
+{
+    *n = 0;
+    while (*s) {
+        char num[16];
+        size_t len = strcspn(s, ",");
+        if (len == 0 || len >= sizeof num || *n == MAX_LIST)
+            return false;
+        memcpy(num, s, len);
+        num[len] = '\0';
+        if (!cli_parse_u32(num, 1, MAX_PARALLEL, &list[(*n)++]))
+            return false;
+        s += len;
+        if (*s == ',' && *++s == '\0')
+            return false;
+    }
+    return *n > 0;
+}
+
+static void print_json(json_t *rows)
+{
+    char *text = json_dumps(rows, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    if (text) {
+        puts(text);
+        free(text);
+    }
+}
+
+/* --parallel: one row per count in list. */
+static int bench_parallel(struct glimp_model *m, const struct row_base *rb, const uint32_t *list,
+                          uint32_t n_list, uint32_t n_prompt, uint32_t n_gen, uint32_t n_ctx,
+                          uint32_t reps, bool json)
+{
+    uint32_t most = 0;
+    for (uint32_t i = 0; i < n_list; i++)
+        most = list[i] > most ? list[i] : most;
+    struct glimp_ctx_params cp = glimp_ctx_default_params();
+    cp.n_batch = rb->n_batch;
+    struct par b = {.n_vocab = glimp_model_info(m)->n_vocab, .rng = 1234};
+    b.seqs = calloc(most, sizeof *b.seqs);
+    b.items = calloc(most, sizeof *b.items);
+    b.logits = calloc(most, sizeof *b.logits);
+    b.ids = malloc((size_t)most * (n_prompt ? n_prompt : 1) * sizeof *b.ids);
+    double *secs = malloc((size_t)reps * 3 * sizeof *secs);
+    json_t *rows = json ? json_array() : NULL;
+    int status = 0;
+    if (!b.seqs || !b.items || !b.logits || !b.ids || !secs || (json && !rows)) {
+        fprintf(stderr, "glimp bench: out of memory\n");
+        status = 1;
+    }
+    int rc = GLIMP_OK;
+    if (status == 0)
+        rc = glimp_ctx_init(m, &cp, &b.ctx);
+    for (uint32_t i = 0; i < most && rc == GLIMP_OK && status == 0; i++)
+        rc = glimp_seq_init(m, n_ctx, &b.seqs[i]);
+    if (status == 0 && rc != GLIMP_OK)
+        status = cli_fail("bench", rc);
+
+    if (status == 0 && !json) {
+        printf("| %-30s | %7s | %10s | %13s | %12s | %12s | %12s | %8s | %8s |\n", "model",
+               "threads", "n_parallel", "test", "pp t/s", "tg t/s", "ms/token/seq", "KV MiB",
+               "RSS MiB");
+        puts("| ------------------------------ | ------: | ---------: | ------------: | "
+             "-----------: | -----------: | -----------: | -------: | -------: |");
+        fflush(stdout);
+    }
+    /* warm-up: pages of the mapping, caches, thread start-up */
+    double tp, tt;
+    if (status == 0 &&
+        !run_parallel(&b, 1, n_prompt < 32 ? n_prompt : 32, n_gen < 2 ? n_gen : 2, &tp, &tt))
+        status = 1;
+    for (uint32_t li = 0; li < n_list && status == 0; li++) {
+        uint32_t P = list[li];
+        double *pp = secs, *tg = secs + reps, *tmp = secs + 2 * reps;
+        for (uint32_t r = 0; r < reps && status == 0; r++)
+            if (!run_parallel(&b, P, n_prompt, n_gen, &pp[r], &tg[r]))
+                status = 1;
+        if (status != 0)
+            break;
+        /* the sequences still hold their tokens: what P of them cost */
+        uint64_t kv = 0, rss = rss_bytes();
+        for (uint32_t i = 0; i < P; i++)
+            kv += glimp_seq_bytes(b.seqs[i]);
+        double tg_ts, tg_sd, pp_ts = 0.0, pp_sd = 0.0, ms, ms_sd;
+        for (uint32_t r = 0; r < reps; r++)
+            tmp[r] = tg[r] > 0 ? (double)P * n_gen / tg[r] : 0.0;
+        mean_sd(tmp, reps, &tg_ts, &tg_sd);
+        for (uint32_t r = 0; r < reps; r++)
+            tmp[r] = tg[r] * 1e3 / n_gen;
+        mean_sd(tmp, reps, &ms, &ms_sd);
+        if (n_prompt) {
+            for (uint32_t r = 0; r < reps; r++)
+                tmp[r] = pp[r] > 0 ? (double)P * n_prompt / pp[r] : 0.0;
+            mean_sd(tmp, reps, &pp_ts, &pp_sd);
+        }
+        if (json) {
+            json_t *row = json_row(rb, P, n_prompt, n_gen, tg, reps, (double)P * n_gen);
+            if (!row || json_object_set_new(row, "pp_avg_ts", json_real(pp_ts)) ||
+                json_object_set_new(row, "pp_stddev_ts", json_real(pp_sd)) ||
+                json_object_set_new(row, "ms_per_token", json_real(ms)) ||
+                json_object_set_new(row, "kv_bytes", json_integer((json_int_t)kv)) ||
+                json_object_set_new(row, "rss_bytes", json_integer((json_int_t)rss)) ||
+                json_array_append_new(rows, row)) {
+                fprintf(stderr, "glimp bench: out of memory\n");
+                status = 1;
+            }
+            continue;
+        }
+        char test[32], pps[48], tgs[48], mss[48];
+        snprintf(test, sizeof test, "pp%u+tg%u", n_prompt, n_gen);
+        snprintf(pps, sizeof pps, "%.2f ± %.2f", pp_ts, pp_sd);
+        snprintf(tgs, sizeof tgs, "%.2f ± %.2f", tg_ts, tg_sd);
+        snprintf(mss, sizeof mss, "%.2f ± %.2f", ms, ms_sd);
+        /* the ± is two bytes in UTF-8 and one column: pad one more */
+        printf("| %-30s | %7u | %10u | %13s | %13s | %13s | %13s | %8.1f | %8.1f |\n", rb->desc,
+               rb->threads, P, test, n_prompt ? pps : "-", tgs, mss, (double)kv / (1024.0 * 1024.0),
+               (double)rss / (1024.0 * 1024.0));
+        fflush(stdout);
+    }
+    if (status == 0 && json)
+        print_json(rows);
+    json_decref(rows);
+    for (uint32_t i = 0; b.seqs && i < most; i++)
+        glimp_seq_free(b.seqs[i]);
+    glimp_ctx_free(b.ctx);
+    free(b.seqs);
+    free(b.items);
+    free(b.logits);
+    free(b.ids);
+    free(secs);
+    return status;
+}
+
 int cmd_bench(int argc, char **argv)
 {
-    const char *model = NULL;
-    uint32_t n_prompt = 512, n_gen = 128, n_threads = 2, reps = 5;
+    const char *model = NULL, *output = "md", *par = NULL;
+    uint32_t n_prompt = 512, n_gen = 128, n_threads = 2, reps = 5, n_ctx = 0, n_batch = 0;
+    uint32_t list[MAX_LIST], n_list = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(bench_usage, stdout);
             return 0;
         }
-        bool is_model = !strcmp(a, "-m") || !strcmp(a, "--model");
+        const char **str = !strcmp(a, "-m") || !strcmp(a, "--model")    ? &model
+                           : !strcmp(a, "-o") || !strcmp(a, "--output") ? &output
+                           : !strcmp(a, "--parallel")                   ? &par
+                                                                        : NULL;
         uint32_t *target = !strcmp(a, "-p") || !strcmp(a, "--n-prompt")      ? &n_prompt
                            : !strcmp(a, "-n") || !strcmp(a, "--n-gen")       ? &n_gen
                            : !strcmp(a, "-t") || !strcmp(a, "--threads")     ? &n_threads
                            : !strcmp(a, "-r") || !strcmp(a, "--repetitions") ? &reps
+                           : !strcmp(a, "-c") || !strcmp(a, "--ctx-size")    ? &n_ctx
+                           : !strcmp(a, "-b") || !strcmp(a, "--batch-size")  ? &n_batch
                                                                              : NULL;
-        if (!is_model && !target)
+        if (!str && !target)
             return cli_usage_error("bench", bench_usage, "unknown option '%s'", a);
         if (i + 1 >= argc)
             return cli_usage_error("bench", bench_usage, "%s needs a value", a);
         const char *v = argv[++i];
-        if (is_model) {
-            model = v;
+        if (str) {
+            *str = v;
             continue;
         }
-        uint32_t lo = target == &reps ? 1 : 0;
-        uint32_t hi = target == &n_threads ? 1024 : target == &reps ? 1000 : MAX_TOKENS;
+        uint32_t lo = target == &reps || target == &n_ctx || target == &n_batch ? 1 : 0;
+        uint32_t hi = target == &n_threads ? 1024
+                      : target == &reps    ? 1000
+                      : target == &n_batch ? 4096
+                                           : MAX_TOKENS;
         if (!cli_parse_u32(v, lo, hi, target))
             return cli_usage_error("bench", bench_usage,
                                    "%s '%s': expected a whole number from %u to %u", a, v, lo, hi);
     }
     if (!model)
         return cli_usage_error("bench", bench_usage, "no model given (-m MODEL)");
+    if (strcmp(output, "md") != 0 && strcmp(output, "json") != 0)
+        return cli_usage_error("bench", bench_usage, "-o '%s': expected md or json", output);
+    bool json = !strcmp(output, "json");
+    if (par && !parse_list(par, list, &n_list))
+        return cli_usage_error("bench", bench_usage,
+                               "--parallel '%s': expected counts from 1 to %u, comma-separated "
+                               "(at most %u)",
+                               par, MAX_PARALLEL, MAX_LIST);
+    if (!par && (n_ctx || n_batch))
+        return cli_usage_error("bench", bench_usage, "-c and -b go with --parallel");
+    if (par && n_gen == 0)
+        return cli_usage_error("bench", bench_usage, "--parallel measures decoding: -n is 0");
     if (n_prompt == 0 && n_gen == 0)
         return cli_usage_error("bench", bench_usage, "nothing to measure: -p and -n are both 0");
+    if (par && n_ctx && n_ctx < n_prompt + n_gen)
+        return cli_usage_error("bench", bench_usage,
+                               "-c %u holds fewer than the %u prompt and generated tokens", n_ctx,
+                               n_prompt + n_gen);
 
     struct glimp_model *m = NULL;
     int status = cli_load_model("bench", model, n_threads, &m, NULL);
     if (status != 0)
         return status;
     const struct glimp_model_info *h = glimp_model_info(m);
-    uint32_t n_ctx = n_prompt > n_gen ? n_prompt : n_gen;
+
+    struct row_base rb = {.path = model};
+    describe(m, rb.desc, sizeof rb.desc, &rb.bytes, &rb.params);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    rb.threads = n_threads ? n_threads : cores > 0 ? (unsigned)cores : 1u;
+    rb.n_batch = cli_model_params(n_threads).n_batch;
+    if (par) {
+        uint32_t most = 0;
+        for (uint32_t i = 0; i < n_list; i++)
+            most = list[i] > most ? list[i] : most;
+        rb.n_batch = n_batch ? n_batch : rb.n_batch > most ? rb.n_batch : most;
+        status = bench_parallel(m, &rb, list, n_list, n_prompt, n_gen,
+                                n_ctx ? n_ctx : n_prompt + n_gen, reps, json);
+        glimp_model_free(m);
+        return status;
+    }
+
+    uint32_t n_seq = n_prompt > n_gen ? n_prompt : n_gen;
     struct glimp_ctx *ctx = NULL;
     struct glimp_seq *seq = NULL;
-    int32_t *ids = malloc((size_t)n_ctx * sizeof *ids);
+    int32_t *ids = malloc((size_t)n_seq * sizeof *ids);
     int rc = glimp_ctx_init(m, NULL, &ctx);
     if (rc == GLIMP_OK)
-        rc = glimp_seq_init(m, n_ctx, &seq);
-    double *ts = malloc((size_t)reps * sizeof *ts);
+        rc = glimp_seq_init(m, n_seq, &seq);
+    double *secs = malloc((size_t)reps * 2 * sizeof *secs);
+    json_t *rows = json ? json_array() : NULL;
     if (rc != GLIMP_OK) {
         status = cli_fail("bench", rc);
-    } else if (!ids || !ts) {
+    } else if (!ids || !secs || (json && !rows)) {
         fprintf(stderr, "glimp bench: out of memory\n");
         status = 1;
     }
 
-    char desc[128];
-    uint64_t bytes, params;
-    describe(m, desc, sizeof desc, &bytes, &params);
     char size[32], npar[32];
-    if (bytes < (1ull << 30))
-        snprintf(size, sizeof size, "%.2f MiB", (double)bytes / (1024.0 * 1024.0));
+    if (rb.bytes < (1ull << 30))
+        snprintf(size, sizeof size, "%.2f MiB", (double)rb.bytes / (1024.0 * 1024.0));
     else
-        snprintf(size, sizeof size, "%.2f GiB", (double)bytes / (1024.0 * 1024.0 * 1024.0));
-    if (params < 1000000000ull)
-        snprintf(npar, sizeof npar, "%.2f M", (double)params / 1e6);
+        snprintf(size, sizeof size, "%.2f GiB", (double)rb.bytes / (1024.0 * 1024.0 * 1024.0));
+    if (rb.params < 1000000000ull)
+        snprintf(npar, sizeof npar, "%.2f M", (double)rb.params / 1e6);
     else
-        snprintf(npar, sizeof npar, "%.2f B", (double)params / 1e9);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned shown_threads = n_threads ? n_threads : cores > 0 ? (unsigned)cores : 1u;
+        snprintf(npar, sizeof npar, "%.2f B", (double)rb.params / 1e9);
 
-    if (status == 0) {
+    if (status == 0 && !json) {
         printf("| %-30s | %10s | %10s | %7s | %13s | %20s |\n", "model", "size", "params",
                "threads", "test", "t/s");
         puts("| ------------------------------ | ---------: | ---------: | ------: | ------------: "
@@ -249,31 +562,39 @@ int cmd_bench(int argc, char **argv)
             status = 1;
             break;
         }
-        double sum = 0.0;
+        double *ts = secs + reps;
         for (uint32_t r = 0; r < reps; r++) {
-            double s = run_test(ctx, seq, ids, n, gen, h->n_vocab, &rng);
-            if (s < 0) {
+            secs[r] = run_test(ctx, seq, ids, n, gen, h->n_vocab, &rng);
+            if (secs[r] < 0) {
                 status = 1;
                 break;
             }
-            ts[r] = s > 0 ? (double)n / s : 0.0;
-            sum += ts[r];
+            ts[r] = secs[r] > 0 ? (double)n / secs[r] : 0.0;
         }
         if (status != 0)
             break;
-        double mean = sum / reps, var = 0.0;
-        for (uint32_t r = 0; r < reps; r++)
-            var += (ts[r] - mean) * (ts[r] - mean);
-        double sd = reps > 1 ? sqrt(var / (reps - 1)) : 0.0;
+        if (json) {
+            json_t *row = json_row(&rb, 1, gen ? 0 : n, gen ? n : 0, secs, reps, n);
+            if (!row || json_array_append_new(rows, row)) {
+                fprintf(stderr, "glimp bench: out of memory\n");
+                status = 1;
+            }
+            continue;
+        }
+        double mean, sd;
+        mean_sd(ts, reps, &mean, &sd);
         char name[32], rate[48];
         snprintf(name, sizeof name, "%s%u", gen ? "tg" : "pp", n);
         snprintf(rate, sizeof rate, "%.2f ± %.2f", mean, sd);
         /* the ± is two bytes in UTF-8 and one column: pad one more */
-        printf("| %-30s | %10s | %10s | %7u | %13s | %21s |\n", desc, size, npar, shown_threads,
+        printf("| %-30s | %10s | %10s | %7u | %13s | %21s |\n", rb.desc, size, npar, rb.threads,
                name, rate);
         fflush(stdout);
     }
-    free(ts);
+    if (status == 0 && json)
+        print_json(rows);
+    json_decref(rows);
+    free(secs);
     free(ids);
     glimp_seq_free(seq);
     glimp_ctx_free(ctx);

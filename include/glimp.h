@@ -544,21 +544,25 @@ const struct glimp_gguf *glimp_model_gguf(const struct glimp_model *m);
  *   - a context holds the workspace of a forward pass: scratch for n_batch
  *     tokens, the thread pool, per-thread attention scores. It is sized for
  *     a batch, not for a history, so one context serves any number of
- *     sequences of its model, one append at a time. A context is used by
- *     one thread at a time.
- *   - a sequence holds a token history: its KV cache (F32), its length and
- *     the logits of its last append. One sequence is used by one thread at
- *     a time; several sequences share a model and a context.
+ *     sequences of its model, one pass at a time, and one pass may carry
+ *     tokens of many sequences (glimp_ctx_decode). A context is used by one
+ *     thread at a time.
+ *   - a sequence holds a token history: its KV cache (F32, grown as the
+ *     sequence grows), its length and the logits of its last append. One
+ *     sequence is used by one thread at a time; several sequences share a
+ *     model and a context.
  * A sequence's logits do not depend on the context that computed them nor
- * on which other sequences it served: they are bitwise those of the same
- * tokens appended alone (batch invariance across sequences). */
+ * on which other sequences it served or shared a pass with: they are
+ * bitwise those of the same tokens appended alone (batch invariance across
+ * sequences). */
 struct glimp_ctx;
 struct glimp_seq;
 
 struct glimp_ctx_params {
-    /* Tokens computed together in one pass; a longer append runs in chunks
-     * of this many. The scratch is sized by it. 0: the model's n_batch. It
-     * changes speed and memory, never the logits (batch invariance). */
+    /* Tokens computed together in one pass; a longer append or decode runs
+     * in chunks of this many. The scratch is sized by it. 0: the model's
+     * n_batch. It changes speed and memory, never the logits (batch
+     * invariance). */
     uint32_t n_batch;
     /* Threads for the forward pass, the caller's included; 0: the model's
      * n_threads. Changes speed only, never the logits (work is split by
@@ -570,11 +574,11 @@ struct glimp_ctx_params {
 struct glimp_ctx_params glimp_ctx_default_params(void);
 
 /* A context for model m (p NULL: defaults): its scratch and its threads,
- * all made here. The attention scores grow when a sequence longer than any
- * before first appends (to that sequence's n_ctx, once); nothing else is
- * allocated later. GLIMP_ERR_INVALID for n_batch over 4096 or n_threads
- * over 1024, naming it; GLIMP_ERR_NOMEM when memory or threads cannot be
- * had. The model must outlive the context. */
+ * all made here. The attention scores grow when a sequence's KV cache
+ * grows past any served before; nothing else is allocated later.
+ * GLIMP_ERR_INVALID for n_batch over 4096 or n_threads over 1024, naming
+ * it; GLIMP_ERR_NOMEM when memory or threads cannot be had. The model must
+ * outlive the context. */
 int glimp_ctx_init(const struct glimp_model *m, const struct glimp_ctx_params *p,
                    struct glimp_ctx **out);
 void glimp_ctx_free(struct glimp_ctx *c); /* accepts NULL; joins its threads */
@@ -582,37 +586,71 @@ void glimp_ctx_free(struct glimp_ctx *c); /* accepts NULL; joins its threads */
 uint32_t glimp_ctx_n_batch(const struct glimp_ctx *c);
 uint32_t glimp_ctx_n_threads(const struct glimp_ctx *c);
 
-/* Allocate a sequence and its whole KV cache for n_ctx tokens; n_ctx 0: the
- * model's context length, capped by the model's kv_budget (rounded down to
- * a multiple of 256). No memory is allocated later, except that
- * glimp_seq_append with all_logits grows the logits buffer to the largest
- * batch asked for. The model must outlive the sequence; a sequence needs no
- * context but while it appends. */
+/* A sequence that holds up to n_ctx tokens; n_ctx 0: the model's context
+ * length, capped by the model's kv_budget (rounded down to a multiple of
+ * 256). Its KV cache is not allocated here but as tokens come: in pages of
+ * 256 positions, at least doubling each time, never past n_ctx; a rollback
+ * that leaves three quarters of it unused gives memory back (all of it at
+ * length 0). So a server may keep many sequences of a long context and pay
+ * for the tokens they hold. glimp_seq_append with all_logits also grows a
+ * logits buffer to the largest batch asked for. The model must outlive the
+ * sequence; a sequence needs no context but while it appends. */
 int glimp_seq_init(const struct glimp_model *m, uint32_t n_ctx, struct glimp_seq **out);
 void glimp_seq_free(struct glimp_seq *s); /* accepts NULL */
 
 uint32_t glimp_seq_len(const struct glimp_seq *s);   /* tokens held */
 uint32_t glimp_seq_n_ctx(const struct glimp_seq *s); /* most tokens it can hold */
+/* Bytes of memory s holds now: its KV cache as allocated, its logits
+ * buffers and its bookkeeping. 0 for NULL. */
+size_t glimp_seq_bytes(const struct glimp_seq *s);
 
 /* Evaluate n tokens at positions len .. len+n-1 in context c and keep them
- * in s (both of the same model). *logits (when logits is not NULL) receives
- * n_vocab raw logits of the last position, or with all_logits n * n_vocab
- * (position by position). They are owned by the sequence, not the context,
- * and stay valid until the sequence's next append, truncate or free,
- * whatever other sequences do in c meanwhile. A token's logits are bitwise
- * identical however the tokens before and with it were batched, whichever
- * context computed them and with how many threads (batch invariance).
- * Fails with GLIMP_ERR_RANGE for a token id outside the vocabulary or a
- * batch that would pass the context ("sequence would hold 4100 tokens,
- * context is 4096"), GLIMP_ERR_INVALID for n 0 or a context of another
- * model, GLIMP_ERR_NOMEM when the all-logits buffer or the context's
- * attention scores cannot grow; a failed append leaves the sequence (and
- * the context) as they were. */
+ * in s (both of the same model): glimp_ctx_decode with one item. *logits
+ * (when logits is not NULL) receives n_vocab raw logits of the last
+ * position, or with all_logits n * n_vocab (position by position); with
+ * logits NULL none are computed (a prompt chunk nobody reads). They are
+ * owned by the sequence, not the context, and stay valid until the
+ * sequence's next append, truncate or free, whatever other sequences do in
+ * c meanwhile. A token's logits are bitwise identical however the tokens
+ * before and with it were batched, whichever context computed them and
+ * with how many threads, and whichever sequences shared its passes (batch
+ * invariance). Fails with GLIMP_ERR_RANGE for a token id outside the
+ * vocabulary or a batch that would pass the context ("sequence would hold
+ * 4100 tokens, context is 4096"), GLIMP_ERR_INVALID for n 0 or a context
+ * of another model, GLIMP_ERR_NOMEM when the KV cache, the all-logits
+ * buffer or the context's attention scores cannot grow; a failed append
+ * leaves the sequence (and the context) as they were. */
 int glimp_seq_append(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids, size_t n,
                      bool all_logits, const float **logits);
 
+/* One sequence's part of a batch: n tokens appended to seq, as
+ * glimp_seq_append's arguments. */
+struct glimp_batch_item {
+    struct glimp_seq *seq; /* at most one item per sequence in a batch */
+    const int32_t *ids;    /* n token ids */
+    uint32_t n;            /* at least 1 */
+    bool all_logits;       /* logits of every position, not only the last */
+    const float **logits;  /* receives them as glimp_seq_append's; NULL: none */
+};
+
+/* Evaluate the tokens of n_items sequences of c's model in the same forward
+ * passes: each weight is read once per pass for all of them (a pass holds
+ * up to n_batch tokens; more run in several, an item possibly split across
+ * two), while each sequence attends over its own cache at its own
+ * positions. Sequences may decode one token while others prefill a prompt.
+ * Each item ends as glimp_seq_append of its tokens would leave it, with
+ * bitwise the same logits and cache: which sequences share a pass, and in
+ * what order the items come, changes no bit. Everything is checked, and
+ * all memory had, before anything changes: a refused call leaves every
+ * sequence as it was (its length, its cache's contents, the logits it last
+ * gave). Errors as glimp_seq_append's, naming the item ("decode: item 2:
+ * sequence would hold 70 tokens, context is 64"), plus GLIMP_ERR_INVALID
+ * for no items or a sequence named by two items. */
+int glimp_ctx_decode(struct glimp_ctx *c, const struct glimp_batch_item *items, size_t n_items);
+
 /* Roll back to the first len tokens (len <= glimp_seq_len, else
- * GLIMP_ERR_RANGE and nothing changes). */
+ * GLIMP_ERR_RANGE and nothing changes). A rollback to a quarter of the KV
+ * cache's capacity or less frees the rest (to whole pages; all at 0). */
 int glimp_seq_truncate(struct glimp_seq *s, uint32_t len);
 
 /* ---------------------------------------------------------------- sampling */

@@ -192,6 +192,38 @@ check "bench: four lines" test "$(wc -l <"$tmp/bench")" -eq 4
 check "bench -p 0: tg only" test "$(grep -c 'pp\|tg2' "$tmp/bench")" -eq 1
 check "bench F32 model column" has "$tmp/bench" "qwen3 ?B all F32"
 
+# bench -o json: llama-bench's rows as a JSON array
+"$glimp" bench -m "$tmp/Q8_0.gguf" -p 16 -n 4 -r 2 -t 1 -o json >"$tmp/bench.json" 2>"$tmp/err"
+check "bench -o json exit 0" test $? -eq 0
+check "bench -o json: a pp row and a tg row" js "$tmp/bench.json" \
+    'j.length === 2 && j[0].n_prompt === 16 && j[0].n_gen === 0 && j[1].n_prompt === 0 &&
+     j[1].n_gen === 4 && j.every(r => r.n_parallel === 1 && r.avg_ts > 0 && r.stddev_ts >= 0 &&
+     r.samples_ts.length === 2 && r.samples_ns.length === 2 && r.n_threads === 1 &&
+     r.model_type === "qwen3 ?B Q8_0")'
+
+# bench --parallel: a row per count, markdown or JSON
+"$glimp" bench -m "$tmp/Q8_0.gguf" -p 8 -n 4 -r 2 -t 1 --parallel 1,3 >"$tmp/bench" 2>"$tmp/err"
+check "bench --parallel exit 0" test $? -eq 0
+check "bench --parallel header" grep -qE '^\| model +\| threads \| n_parallel \| +test \| +pp t/s \| +tg t/s \| ms/token/seq \| +KV MiB \| +RSS MiB \|$' "$tmp/bench"
+check "bench --parallel 3 row" grep -qE '^\| qwen3 \?B Q8_0 +\| +1 \| +3 \| +pp8\+tg4 \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ \| +[0-9.]+ \|$' "$tmp/bench"
+check "bench --parallel: four lines" test "$(wc -l <"$tmp/bench")" -eq 4
+"$glimp" bench -m "$tmp/Q8_0.gguf" -p 0 -n 3 -r 1 -t 1 --parallel 2,1 -c 4000 -o json >"$tmp/bench.json" 2>"$tmp/err"
+check "bench --parallel -o json exit 0" test $? -eq 0
+check "bench --parallel -o json rows" js "$tmp/bench.json" \
+    'j.length === 2 && j[0].n_parallel === 2 && j[1].n_parallel === 1 &&
+     j.every(r => r.n_prompt === 0 && r.n_gen === 3 && r.avg_ts > 0 && "stddev_ts" in r &&
+     r.ms_per_token > 0 && r.kv_bytes > 0 && r.n_batch >= 2) &&
+     j[0].kv_bytes > j[1].kv_bytes'
+"$glimp" bench -m "$tmp/Q8_0.gguf" -p 0 -n 1 -r 1 -t 1 --parallel 1 >"$tmp/bench" 2>"$tmp/err"
+check "bench --parallel -p 0 -n 1 (warm-up within the context)" test $? -eq 0
+want="--parallel '1,,2'" usage_error "bench --parallel 1,,2" "$glimp" bench -m "$m" --parallel 1,,2
+want="--parallel '0'" usage_error "bench --parallel 0" "$glimp" bench -m "$m" --parallel 0
+want="--parallel '1,'" usage_error "bench --parallel 1," "$glimp" bench -m "$m" --parallel 1,
+want="-o 'xml'" usage_error "bench -o xml" "$glimp" bench -m "$m" -o xml
+want="-c and -b go with --parallel" usage_error "bench -c alone" "$glimp" bench -m "$m" -c 64
+want="-c 10 holds fewer" usage_error "bench -c too small" "$glimp" bench -m "$m" --parallel 2 -p 8 -n 4 -c 10
+want="-n is 0" usage_error "bench --parallel -n 0" "$glimp" bench -m "$m" --parallel 2 -n 0
+
 # help: stdout, exit 0; listed in glimp --help
 for cmd in generate logits bench; do
     "$glimp" $cmd --help >"$tmp/out" 2>"$tmp/err"

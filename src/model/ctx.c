@@ -1,6 +1,6 @@
 /* ctx.c - contexts: the workspace of a forward pass (scratch for n_batch
  * tokens, quantized activations, the thread pool, per-thread attention
- * scores), made once and lent to one sequence per append, so that many
+ * scores), made once and lent to one batch at a time, so that many
  * sequences share one set of threads and buffers. */
 #include "core/error.h"
 #include "core/threadpool.h"
@@ -11,6 +11,10 @@
 
 #define CTX_MAX_BATCH 4096u
 #define CTX_MAX_THREADS 1024u
+/* Logits rows the output head computes in one go (its scratch is this many
+ * times n_vocab floats): enough for a decode step of 32 sequences; more
+ * rows wanting logits in a chunk read the head once per 32. */
+#define CTX_OUT_ROWS 32u
 
 /* n floats, or NULL when n * 4 bytes overflow size_t or malloc fails. */
 static float *alloc_floats(uint64_t n)
@@ -51,13 +55,18 @@ int glimp_ctx_init(const struct glimp_model *m, const struct glimp_ctx_params *p
         return glimp_error(GLIMP_ERR_NOMEM, "context: out of memory");
     c->m = m;
     c->n_batch = n_batch;
+    c->n_out = n_batch < CTX_OUT_ROWS ? n_batch : CTX_OUT_ROWS;
+    c->tok = calloc(n_batch ? n_batch : 1, sizeof *c->tok);
     c->x = alloc_floats(B * h->n_embd);
     c->xn = alloc_floats(B * h->n_embd);
     c->q = alloc_floats(B * m->q_dim);
+    c->k = alloc_floats(B * m->kv_dim);
+    c->v = alloc_floats(B * m->kv_dim);
     c->att = alloc_floats(B * m->q_dim);
     c->gate = alloc_floats(B * h->n_ff);
     c->up = alloc_floats(B * h->n_ff);
     c->rope = alloc_floats(B * h->n_rot);
+    c->out = alloc_floats((uint64_t)c->n_out * h->n_vocab);
     bool act_ok = true;
     for (int f = GLIMP_ACT_Q8; f < GLIMP_ACT_COUNT; f++) {
         /* rows of whole 64-byte lines, so every row starts aligned */
@@ -67,7 +76,8 @@ int glimp_ctx_init(const struct glimp_model *m, const struct glimp_ctx_params *p
             act_ok = false;
         }
     }
-    if (!c->x || !c->xn || !c->q || !c->att || !c->gate || !c->up || !c->rope || !act_ok) {
+    if (!c->tok || !c->x || !c->xn || !c->q || !c->k || !c->v || !c->att || !c->gate || !c->up ||
+        !c->rope || !c->out || !act_ok) {
         glimp_ctx_free(c);
         return glimp_error(GLIMP_ERR_NOMEM, "context: out of memory for a batch of %u tokens",
                            n_batch);
@@ -85,13 +95,17 @@ void glimp_ctx_free(struct glimp_ctx *c)
 {
     if (!c)
         return;
+    free(c->tok);
     free(c->x);
     free(c->xn);
     free(c->q);
+    free(c->k);
+    free(c->v);
     free(c->att);
     free(c->gate);
     free(c->up);
     free(c->rope);
+    free(c->out);
     free(c->scores);
     for (int f = 0; f < GLIMP_ACT_COUNT; f++)
         free(c->act[f]);
@@ -109,22 +123,22 @@ uint32_t glimp_ctx_n_threads(const struct glimp_ctx *c)
     return glimp_pool_size(c->pool);
 }
 
-/* The scores grow to a sequence's whole n_ctx at its first append, not to
- * the positions it holds, so that decoding never allocates; the sequence's
- * KV cache (already allocated) is many times larger, which bounds it. */
-int model_ctx_reserve(struct glimp_ctx *c, uint32_t n_ctx)
+/* The scores grow with the sequences served: to the KV capacity of the
+ * longest, which the sequence's own cache (many times larger) bounds, and
+ * which grows by doubling, so that decoding rarely allocates. */
+int model_ctx_reserve(struct glimp_ctx *c, uint32_t n)
 {
-    if (n_ctx <= c->n_scores)
+    if (n <= c->n_scores)
         return GLIMP_OK;
     uint32_t n_threads = glimp_pool_size(c->pool);
-    float *p = alloc_floats((uint64_t)n_ctx * n_threads);
+    float *p = alloc_floats((uint64_t)n * n_threads);
     if (!p)
         return glimp_error(GLIMP_ERR_NOMEM,
                            "context: out of memory for the attention scores of %u positions "
                            "on %u threads",
-                           n_ctx, n_threads);
+                           n, n_threads);
     free(c->scores);
     c->scores = p;
-    c->n_scores = n_ctx;
+    c->n_scores = n;
     return GLIMP_OK;
 }

@@ -3,19 +3,24 @@
  * (and qwen3's per-head q/k norm), SwiGLU, output head. Matrix products,
  * attention and SiLU run in the model's kernel table (kernels.h) on the
  * context's thread pool: products split by output rows, attention by
- * (token, head). The chunk's tokens belong to one sequence, whose KV cache
- * they read and extend; everything else is the context's scratch.
+ * (token, head). The chunk's tokens may belong to several sequences: the
+ * products run over all of them at once (each weight row read once per
+ * chunk), while each token's RoPE, K/V rows and attention are those of its
+ * own sequence at its own position; everything else is the context's
+ * scratch.
  *
  * Batch invariance: every number a token produces is computed by the same
  * code in the same order whether the chunk holds it alone or with others
- * and whichever thread computes it: matrix products are one fixed-order
- * dot per output element (activations quantized per token), attention
- * runs per token over positions 0..pos of its own sequence in a fixed
- * order, norms sum in order. Only the amount of work per call changes with
- * the chunk size. The context carries no state from one chunk to the next
- * (every scratch buffer is written before it is read), so neither which
- * context runs a sequence, nor its thread count, nor the other sequences
- * it served before change a bit. */
+ * (of its own sequence or of others) and whichever thread computes it:
+ * matrix products are one fixed-order dot per output element (activations
+ * quantized per token), RoPE angles come from the token's own position,
+ * attention runs per token over positions 0..pos of its own sequence in a
+ * fixed order, norms sum in order per token, and the output head's rows
+ * are the same dots whichever rows share the call. Only the amount of work
+ * per call changes with the chunk's make-up. The context carries no state
+ * from one chunk to the next (every scratch buffer is written before it is
+ * read), so neither which context runs a sequence, nor its thread count,
+ * nor the sequences it is batched with or served before change a bit. */
 #include "core/threadpool.h"
 #include "model/model.h"
 
@@ -171,11 +176,10 @@ static void ffn_thread(void *arg, struct glimp_pool *p, uint32_t ith)
 }
 
 /* Attention of every (token, head) pair of the chunk, one pair per work
- * item. */
+ * item, each over its own sequence's cache of layer il. */
 struct attn_arg {
     struct glimp_ctx *c;
-    const float *kc, *vc; /* this layer's cache */
-    uint32_t p0, n;       /* the chunk's first position, its tokens */
+    uint32_t il, n; /* the layer, the chunk's tokens */
 };
 
 static void attn_thread(void *arg, struct glimp_pool *p, uint32_t ith)
@@ -187,23 +191,20 @@ static void attn_thread(void *arg, struct glimp_pool *p, uint32_t ith)
     float *scores = c->scores + (size_t)ith * c->n_scores;
     for (uint32_t i; (i = glimp_pool_next(p)) < a->n * h->n_head;) {
         uint32_t t = i / h->n_head, hh = i % h->n_head;
+        const struct model_tok *tk = &c->tok[t];
         size_t off = ((size_t)t * h->n_head + hh) * hd;
         size_t kv_off = (size_t)(hh / group) * hd;
-        c->m->kern->attn(c->q + off, a->kc + kv_off, a->vc + kv_off, kv, a->p0 + t + 1, hd, scores,
-                         c->att + off);
+        c->m->kern->attn(c->q + off, tk->s->k[a->il] + kv_off, tk->s->v[a->il] + kv_off, kv,
+                         tk->pos + 1, hd, scores, c->att + off);
     }
 }
 
-static void layer(struct glimp_ctx *c, struct glimp_seq *s, uint32_t il, uint32_t n)
+static void layer(struct glimp_ctx *c, uint32_t il, uint32_t n)
 {
     const struct glimp_model *m = c->m;
     const struct glimp_model_info *h = &m->info;
     const struct glimp_layer *L = &m->layers[il];
     uint32_t e = h->n_embd, kv = m->kv_dim;
-    uint32_t p0 = s->n_past;
-    /* This layer's cache rows for the chunk: (n, kv_dim) matrices. */
-    float *kc = s->k_cache + ((size_t)il * s->n_ctx) * kv;
-    float *vc = s->v_cache + ((size_t)il * s->n_ctx) * kv;
 
     /* attention */
     for (uint32_t t = 0; t < n; t++)
@@ -211,19 +212,24 @@ static void layer(struct glimp_ctx *c, struct glimp_seq *s, uint32_t il, uint32_
     struct act_in in = {.x = c->xn, .n_in = e, .n = n};
     struct glimp_mm_job qkv[3] = {
         mm_job(c, &in, &L->wq, c->q, m->q_dim),
-        mm_job(c, &in, &L->wk, kc + (size_t)p0 * kv, kv),
-        mm_job(c, &in, &L->wv, vc + (size_t)p0 * kv, kv),
+        mm_job(c, &in, &L->wk, c->k, kv),
+        mm_job(c, &in, &L->wv, c->v, kv),
     };
     glimp_mm_run(c->pool, qkv, 3);
     add_bias(c->q, L->bq, n, m->q_dim);
-    add_bias(kc + (size_t)p0 * kv, L->bk, n, kv);
-    add_bias(vc + (size_t)p0 * kv, L->bv, n, kv);
+    add_bias(c->k, L->bk, n, kv);
+    add_bias(c->v, L->bv, n, kv);
     qk_prepare(m, c->q, n, h->n_head, L->q_norm, c->rope);
-    qk_prepare(m, kc + (size_t)p0 * kv, n, h->n_head_kv, L->k_norm, c->rope);
+    qk_prepare(m, c->k, n, h->n_head_kv, L->k_norm, c->rope);
+    for (uint32_t t = 0; t < n; t++) {
+        const struct model_tok *tk = &c->tok[t];
+        memcpy(tk->s->k[il] + (size_t)tk->pos * kv, c->k + (size_t)t * kv, kv * sizeof(float));
+        memcpy(tk->s->v[il] + (size_t)tk->pos * kv, c->v + (size_t)t * kv, kv * sizeof(float));
+    }
 
-    /* Every token's keys and values are in the cache now; token t sees
-     * positions 0..p0+t. */
-    struct attn_arg aa = {.c = c, .kc = kc, .vc = vc, .p0 = p0, .n = n};
+    /* Every token's keys and values are in its cache now; a token at
+     * position pos sees its sequence's positions 0..pos. */
+    struct attn_arg aa = {.c = c, .il = il, .n = n};
     glimp_pool_run(c->pool, attn_thread, &aa);
     matmul(c, &L->wo, c->att, n, c->xn);
     add_bias(c->xn, L->bo, n, e);
@@ -249,23 +255,44 @@ static void layer(struct glimp_ctx *c, struct glimp_seq *s, uint32_t il, uint32_
         c->x[i] += c->xn[i];
 }
 
-void glimp_forward_chunk(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids, uint32_t n,
-                         float *out_all, float *out_last)
+void model_forward_chunk(struct glimp_ctx *c, uint32_t n)
 {
     const struct glimp_model *m = c->m;
     const struct glimp_model_info *h = &m->info;
-    uint32_t e = h->n_embd;
+    uint32_t e = h->n_embd, V = h->n_vocab;
     for (uint32_t t = 0; t < n; t++) {
-        glimp_wmat_row_ref(&m->tok_embd, (uint32_t)ids[t], c->x + (size_t)t * e);
-        rope_table(m, s->n_past + t, c->rope + (size_t)t * h->n_rot);
+        glimp_wmat_row_ref(&m->tok_embd, (uint32_t)c->tok[t].id, c->x + (size_t)t * e);
+        rope_table(m, c->tok[t].pos, c->rope + (size_t)t * h->n_rot);
     }
     for (uint32_t il = 0; il < h->n_layer; il++)
-        layer(c, s, il, n);
-    if (!out_all && !out_last)
-        return; /* a chunk before the last: only its K and V are needed */
+        layer(c, il, n);
 
-    uint32_t first = out_all ? 0 : n - 1;
-    for (uint32_t t = first; t < n; t++)
-        rms_norm(c->x + (size_t)t * e, m->output_norm, c->xn + (size_t)t * e, e, h->rms_eps);
-    matmul(c, &m->output, c->xn + (size_t)first * e, n - first, out_all ? out_all : out_last);
+    /* The output head on the rows that want logits, packed in xn (and
+     * their destinations at the front of tok, which is read no more), n_out
+     * rows at a time into c->out, each row then copied where it goes. The
+     * rows are the same dots wherever they are written. */
+    uint32_t n_rows = 0;
+    for (uint32_t t = 0; t < n; t++) {
+        if (!c->tok[t].logits)
+            continue;
+        rms_norm(c->x + (size_t)t * e, m->output_norm, c->xn + (size_t)n_rows * e, e, h->rms_eps);
+        c->tok[n_rows++].logits = c->tok[t].logits;
+    }
+    for (uint32_t r0 = 0; r0 < n_rows; r0 += c->n_out) {
+        uint32_t k = n_rows - r0 < c->n_out ? n_rows - r0 : c->n_out;
+        /* rows bound for consecutive places (one sequence's decode or
+         * all-logits append) go there directly */
+        uintptr_t first = (uintptr_t)c->tok[r0].logits;
+        uint32_t run = 1;
+        while (run < k &&
+               (uintptr_t)c->tok[r0 + run].logits == first + run * (uintptr_t)V * sizeof(float))
+            run++;
+        if (run == k) {
+            matmul(c, &m->output, c->xn + (size_t)r0 * e, k, c->tok[r0].logits);
+            continue;
+        }
+        matmul(c, &m->output, c->xn + (size_t)r0 * e, k, c->out);
+        for (uint32_t r = 0; r < k; r++)
+            memcpy(c->tok[r0 + r].logits, c->out + (size_t)r * V, V * sizeof(float));
+    }
 }

@@ -46,21 +46,36 @@ struct glimp_model {
     uint32_t n_threads;               /* params.n_threads, 0 resolved: contexts' default */
 };
 
-/* The workspace of a forward pass, lent to one sequence per append. Nothing
- * in it outlives an append: every buffer is written before it is read. */
+/* One token of a chunk: whose it is, where it goes and where its logits go.
+ * A chunk may hold tokens of several sequences, each sequence's in
+ * position order. */
+struct model_tok {
+    struct glimp_seq *s;
+    int32_t id;    /* checked against the vocabulary */
+    uint32_t pos;  /* its position in s: it sees s's positions 0..pos */
+    float *logits; /* (n_vocab) its logits, or NULL: none wanted */
+};
+
+/* The workspace of a forward pass, lent to one batch at a time. Nothing in
+ * it outlives a pass: every buffer is written before it is read. */
 struct glimp_ctx {
     const struct glimp_model *m;
     uint32_t n_batch;
     /* scratch for one chunk of up to n_batch tokens */
-    float *x;    /* (n_batch, n_embd) residual stream */
-    float *xn;   /* (n_batch, n_embd) normed input of a sublayer, then its output */
-    float *q;    /* (n_batch, q_dim) */
-    float *att;  /* (n_batch, q_dim) attention output, heads side by side */
-    float *gate; /* (n_batch, n_ff) */
-    float *up;   /* (n_batch, n_ff) */
-    float *rope; /* (n_batch, n_rot) cos, sin of pair i at 2i, 2i+1 */
+    struct model_tok *tok; /* (n_batch) the chunk's tokens */
+    float *x;              /* (n_batch, n_embd) residual stream */
+    float *xn;             /* (n_batch, n_embd) normed input of a sublayer, then its output */
+    float *q;              /* (n_batch, q_dim) */
+    float *k;              /* (n_batch, kv_dim) keys before they go to their caches */
+    float *v;              /* (n_batch, kv_dim) values, likewise */
+    float *att;            /* (n_batch, q_dim) attention output, heads side by side */
+    float *gate;           /* (n_batch, n_ff) */
+    float *up;             /* (n_batch, n_ff) */
+    float *rope;           /* (n_batch, n_rot) cos, sin of pair i at 2i, 2i+1 */
+    float *out;            /* (n_out, n_vocab) logits before they go to their sequences */
+    uint32_t n_out;        /* rows of out: the output head runs on this many at a time */
     /* attention weights, a head per thread: (n_threads, n_scores). Grown by
-     * glimp_seq_append to the n_ctx of the longest sequence served. */
+     * a decode to the KV capacity of the longest sequence it serves. */
     float *scores;
     uint32_t n_scores;
 
@@ -69,6 +84,10 @@ struct glimp_ctx {
     size_t act_stride[GLIMP_ACT_COUNT]; /* bytes per row of act[f]: max_in elements */
 };
 
+/* Positions a KV cache grows by at least (and the granularity of its
+ * capacity): a sequence allocates as it grows, not its whole n_ctx. */
+#define MODEL_KV_PAGE 256u
+
 /* A token history: its KV cache and where it stands, and the logits of its
  * last append (the sequence's, so that they outlive other sequences'
  * appends in the same context). */
@@ -76,23 +95,32 @@ struct glimp_seq {
     const struct glimp_model *m;
     uint32_t n_ctx;
     uint32_t n_past;
-    float *k_cache;        /* (n_layer, n_ctx, kv_dim) after norm and RoPE */
-    float *v_cache;        /* (n_layer, n_ctx, kv_dim) */
+    /* Positions every layer's K and V block holds (at least): pages of
+     * MODEL_KV_PAGE, doubling as the sequence grows, up to n_ctx. */
+    uint32_t kv_cap;
+    float **k;             /* (n_layer) each (kv_cap, kv_dim), after norm and RoPE */
+    float **v;             /* (n_layer) each (kv_cap, kv_dim) */
     float *logits;         /* (n_vocab) last position */
     float *logits_all;     /* (cap_all) all positions of the last append */
     size_t logits_all_cap; /* floats */
+    /* While a decode prepares: the all-logits buffer it is about to put
+     * in place, and 1 + the index of the item naming the sequence (0: none),
+     * which finds a sequence named twice. */
+    float *logits_next;
+    size_t batch_item;
 };
 
-/* Make c's attention scores hold n_ctx positions per thread (before
- * anything changes, so that a failed append changes nothing). */
-int model_ctx_reserve(struct glimp_ctx *c, uint32_t n_ctx);
+/* Make c's attention scores hold n positions per thread (before anything
+ * changes, so that a failed decode changes nothing). */
+int model_ctx_reserve(struct glimp_ctx *c, uint32_t n);
 
-/* Run n <= c->n_batch tokens (ids checked) of s at positions s->n_past ..
- * +n-1 in c's scratch and threads, writing their K and V into s's cache.
- * Logits of every token go to out_all (n * n_vocab) when it is not NULL,
- * else those of the last token to out_last. Does not advance n_past.
- * c->n_scores must be at least s->n_ctx. Cannot fail. */
-void glimp_forward_chunk(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids, uint32_t n,
-                         float *out_all, float *out_last);
+/* Run the n <= c->n_batch tokens of c->tok through the model in c's
+ * scratch and threads: each token's K and V go into its sequence's cache at
+ * its position (within the cache's capacity), its logits where it says.
+ * The tokens of one sequence come in position order, and a token's
+ * earlier positions are in its cache or earlier in the chunk. c->n_scores
+ * must be at least every position + 1. Does not advance any n_past. Cannot
+ * fail. */
+void model_forward_chunk(struct glimp_ctx *c, uint32_t n);
 
 #endif
