@@ -55,17 +55,17 @@ enum glimp_err {
 };
 
 /* Short fixed text for a code ("malformed input"). Never NULL. */
-const char *glimp_strerror(int code);
+GLIMP_API const char *glimp_strerror(int code);
 
 /* Detailed message of the last failure on the calling thread, such as
  * "tensor 'blk.3.attn_q.weight': data [offset 9123456, 1048576 bytes] past
  * end of file (size 8000000)". Valid until the next glimp call on this
  * thread; "" when nothing failed yet. */
-const char *glimp_last_error(void);
+GLIMP_API const char *glimp_last_error(void);
 
 /* Seconds on the monotonic clock (CLOCK_MONOTONIC): the clock every time
  * glimp reports is read from. */
-double glimp_now(void);
+GLIMP_API double glimp_now(void);
 
 /* ------------------------------------------------------------ tensor types */
 
@@ -115,26 +115,26 @@ struct glimp_type_info {
 /* Facts about a tensor type, or NULL when the value names no type (ggml's
  * removed ones included). Every type GGUF files use is known, so a file can
  * be inspected even when glimp cannot compute with its tensors. */
-const struct glimp_type_info *glimp_type_info(uint32_t type);
+GLIMP_API const struct glimp_type_info *glimp_type_info(uint32_t type);
 
 /* Bytes taken by n elements of a type. Fails with GLIMP_ERR_FORMAT when n is
  * not a multiple of the block size, GLIMP_ERR_RANGE on overflow and
  * GLIMP_ERR_UNSUPPORTED for an unknown type. */
-int glimp_type_nbytes(uint32_t type, uint64_t n, uint64_t *nbytes);
+GLIMP_API int glimp_type_nbytes(uint32_t type, uint64_t n, uint64_t *nbytes);
 
 /* Scalar reference conversions between float and a supported type (F32,
  * F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K). n must
  * be a multiple of the type's block size; dst holds glimp_type_nbytes bytes
  * (quantize) or n floats (dequantize). Fail with GLIMP_ERR_UNSUPPORTED or
  * GLIMP_ERR_INVALID, having written nothing. */
-int glimp_quantize(enum glimp_type type, const float *src, void *dst, uint64_t n);
-int glimp_dequantize(enum glimp_type type, const void *src, float *dst, uint64_t n);
+GLIMP_API int glimp_quantize(enum glimp_type type, const float *src, void *dst, uint64_t n);
+GLIMP_API int glimp_dequantize(enum glimp_type type, const void *src, float *dst, uint64_t n);
 
 /* IEEE half and bfloat16, round to nearest even; NaN stays NaN. */
-uint16_t glimp_fp32_to_fp16(float x);
-float glimp_fp16_to_fp32(uint16_t h);
-uint16_t glimp_fp32_to_bf16(float x);
-float glimp_bf16_to_fp32(uint16_t h);
+GLIMP_API uint16_t glimp_fp32_to_fp16(float x);
+GLIMP_API float glimp_fp16_to_fp32(uint16_t h);
+GLIMP_API uint16_t glimp_fp32_to_bf16(float x);
+GLIMP_API float glimp_bf16_to_fp32(uint16_t h);
 
 /* -------------------------------------------------------------- GGUF files */
 
@@ -157,7 +157,7 @@ enum glimp_gguf_vtype {
 };
 
 /* "u32", "str", "arr", ...; "?" for values outside the enum. */
-const char *glimp_gguf_vtype_name(uint32_t vtype);
+GLIMP_API const char *glimp_gguf_vtype_name(uint32_t vtype);
 
 #define GLIMP_GGUF_MAX_DIMS 4
 #define GLIMP_GGUF_DEFAULT_ALIGNMENT 32
@@ -210,47 +210,47 @@ struct glimp_gguf;
  * into the handle and stay valid until glimp_gguf_close. Every count, length
  * and offset is checked, so a corrupt file fails here with GLIMP_ERR_FORMAT
  * (or GLIMP_ERR_UNSUPPORTED) and a message that says what and where. */
-int glimp_gguf_open(const char *path, struct glimp_gguf **out);
+GLIMP_API int glimp_gguf_open(const char *path, struct glimp_gguf **out);
 
 /* The same over bytes in memory, which the caller keeps alive and unchanged
  * until glimp_gguf_close. */
-int glimp_gguf_open_memory(const void *data, size_t size, struct glimp_gguf **out);
+GLIMP_API int glimp_gguf_open_memory(const void *data, size_t size, struct glimp_gguf **out);
 
-void glimp_gguf_close(struct glimp_gguf *g); /* accepts NULL */
+GLIMP_API void glimp_gguf_close(struct glimp_gguf *g); /* accepts NULL */
 
-uint32_t glimp_gguf_version(const struct glimp_gguf *g);
-uint32_t glimp_gguf_alignment(const struct glimp_gguf *g);
-uint64_t glimp_gguf_data_offset(const struct glimp_gguf *g); /* absolute */
-uint64_t glimp_gguf_file_size(const struct glimp_gguf *g);
+GLIMP_API uint32_t glimp_gguf_version(const struct glimp_gguf *g);
+GLIMP_API uint32_t glimp_gguf_alignment(const struct glimp_gguf *g);
+GLIMP_API uint64_t glimp_gguf_data_offset(const struct glimp_gguf *g); /* absolute */
+GLIMP_API uint64_t glimp_gguf_file_size(const struct glimp_gguf *g);
 
-uint64_t glimp_gguf_n_kv(const struct glimp_gguf *g);
-const struct glimp_gguf_kv *glimp_gguf_kv_at(const struct glimp_gguf *g, uint64_t i);
-const struct glimp_gguf_kv *glimp_gguf_find(const struct glimp_gguf *g, const char *key);
+GLIMP_API uint64_t glimp_gguf_n_kv(const struct glimp_gguf *g);
+GLIMP_API const struct glimp_gguf_kv *glimp_gguf_kv_at(const struct glimp_gguf *g, uint64_t i);
+GLIMP_API const struct glimp_gguf_kv *glimp_gguf_find(const struct glimp_gguf *g, const char *key);
 
 /* Typed getters. GLIMP_ERR_NOT_FOUND when the key is absent, GLIMP_ERR_TYPE
  * when it holds another kind of value (any integer type serves an integer
  * getter and F32 or F64 a float one), GLIMP_ERR_RANGE when an integer does
  * not fit. The message names the key and both types. */
-int glimp_gguf_get_u32(const struct glimp_gguf *g, const char *key, uint32_t *out);
-int glimp_gguf_get_u64(const struct glimp_gguf *g, const char *key, uint64_t *out);
-int glimp_gguf_get_i64(const struct glimp_gguf *g, const char *key, int64_t *out);
-int glimp_gguf_get_f32(const struct glimp_gguf *g, const char *key, float *out);
-int glimp_gguf_get_f64(const struct glimp_gguf *g, const char *key, double *out);
-int glimp_gguf_get_bool(const struct glimp_gguf *g, const char *key, bool *out);
-int glimp_gguf_get_str(const struct glimp_gguf *g, const char *key, struct glimp_str *out);
+GLIMP_API int glimp_gguf_get_u32(const struct glimp_gguf *g, const char *key, uint32_t *out);
+GLIMP_API int glimp_gguf_get_u64(const struct glimp_gguf *g, const char *key, uint64_t *out);
+GLIMP_API int glimp_gguf_get_i64(const struct glimp_gguf *g, const char *key, int64_t *out);
+GLIMP_API int glimp_gguf_get_f32(const struct glimp_gguf *g, const char *key, float *out);
+GLIMP_API int glimp_gguf_get_f64(const struct glimp_gguf *g, const char *key, double *out);
+GLIMP_API int glimp_gguf_get_bool(const struct glimp_gguf *g, const char *key, bool *out);
+GLIMP_API int glimp_gguf_get_str(const struct glimp_gguf *g, const char *key, struct glimp_str *out);
 /* An array whose elements have type elem (GLIMP_GGUF_ARR: any element type). */
-int glimp_gguf_get_arr(const struct glimp_gguf *g, const char *key, enum glimp_gguf_vtype elem,
+GLIMP_API int glimp_gguf_get_arr(const struct glimp_gguf *g, const char *key, enum glimp_gguf_vtype elem,
                        const struct glimp_gguf_value **out);
 
 /* Element i of a numeric or bool array value, converted. The caller keeps i
  * below arr.n; integers are returned as int64/uint64 as their type is. */
-uint64_t glimp_gguf_arr_u64(const struct glimp_gguf_value *v, uint64_t i);
-int64_t glimp_gguf_arr_i64(const struct glimp_gguf_value *v, uint64_t i);
-double glimp_gguf_arr_f64(const struct glimp_gguf_value *v, uint64_t i);
+GLIMP_API uint64_t glimp_gguf_arr_u64(const struct glimp_gguf_value *v, uint64_t i);
+GLIMP_API int64_t glimp_gguf_arr_i64(const struct glimp_gguf_value *v, uint64_t i);
+GLIMP_API double glimp_gguf_arr_f64(const struct glimp_gguf_value *v, uint64_t i);
 
-uint64_t glimp_gguf_n_tensors(const struct glimp_gguf *g);
-const struct glimp_gguf_tensor *glimp_gguf_tensor_at(const struct glimp_gguf *g, uint64_t i);
-const struct glimp_gguf_tensor *glimp_gguf_find_tensor(const struct glimp_gguf *g,
+GLIMP_API uint64_t glimp_gguf_n_tensors(const struct glimp_gguf *g);
+GLIMP_API const struct glimp_gguf_tensor *glimp_gguf_tensor_at(const struct glimp_gguf *g, uint64_t i);
+GLIMP_API const struct glimp_gguf_tensor *glimp_gguf_find_tensor(const struct glimp_gguf *g,
                                                        const char *name);
 
 /* Writer: collect metadata and tensors, then write one file. Values and
@@ -260,33 +260,33 @@ struct glimp_gguf_writer;
 
 /* version 2 or 3; alignment a power of two (written as general.alignment
  * when it is not the default 32). NULL when out of memory or invalid. */
-struct glimp_gguf_writer *glimp_gguf_writer_init(uint32_t version, uint32_t alignment);
-void glimp_gguf_writer_free(struct glimp_gguf_writer *w); /* accepts NULL */
+GLIMP_API struct glimp_gguf_writer *glimp_gguf_writer_init(uint32_t version, uint32_t alignment);
+GLIMP_API void glimp_gguf_writer_free(struct glimp_gguf_writer *w); /* accepts NULL */
 
 /* Any value, including arrays (whose element data or strings are copied). */
-int glimp_gguf_writer_set(struct glimp_gguf_writer *w, const char *key,
+GLIMP_API int glimp_gguf_writer_set(struct glimp_gguf_writer *w, const char *key,
                           const struct glimp_gguf_value *v);
-int glimp_gguf_writer_set_u32(struct glimp_gguf_writer *w, const char *key, uint32_t v);
-int glimp_gguf_writer_set_i32(struct glimp_gguf_writer *w, const char *key, int32_t v);
-int glimp_gguf_writer_set_u64(struct glimp_gguf_writer *w, const char *key, uint64_t v);
-int glimp_gguf_writer_set_f32(struct glimp_gguf_writer *w, const char *key, float v);
-int glimp_gguf_writer_set_bool(struct glimp_gguf_writer *w, const char *key, bool v);
-int glimp_gguf_writer_set_str(struct glimp_gguf_writer *w, const char *key, const char *v);
+GLIMP_API int glimp_gguf_writer_set_u32(struct glimp_gguf_writer *w, const char *key, uint32_t v);
+GLIMP_API int glimp_gguf_writer_set_i32(struct glimp_gguf_writer *w, const char *key, int32_t v);
+GLIMP_API int glimp_gguf_writer_set_u64(struct glimp_gguf_writer *w, const char *key, uint64_t v);
+GLIMP_API int glimp_gguf_writer_set_f32(struct glimp_gguf_writer *w, const char *key, float v);
+GLIMP_API int glimp_gguf_writer_set_bool(struct glimp_gguf_writer *w, const char *key, bool v);
+GLIMP_API int glimp_gguf_writer_set_str(struct glimp_gguf_writer *w, const char *key, const char *v);
 /* n packed elements of a fixed-size type (not STR, not ARR). */
-int glimp_gguf_writer_set_arr(struct glimp_gguf_writer *w, const char *key,
+GLIMP_API int glimp_gguf_writer_set_arr(struct glimp_gguf_writer *w, const char *key,
                               enum glimp_gguf_vtype elem, uint64_t n, const void *data);
 /* n NUL-terminated strings. */
-int glimp_gguf_writer_set_arr_str(struct glimp_gguf_writer *w, const char *key, uint64_t n,
+GLIMP_API int glimp_gguf_writer_set_arr_str(struct glimp_gguf_writer *w, const char *key, uint64_t n,
                                   const char *const *strs);
 
 /* A tensor of a known type; data holds glimp_type_nbytes(type, n) bytes where
  * n is the product of ne[0..n_dims). */
-int glimp_gguf_writer_add_tensor(struct glimp_gguf_writer *w, const char *name, uint32_t type,
+GLIMP_API int glimp_gguf_writer_add_tensor(struct glimp_gguf_writer *w, const char *name, uint32_t type,
                                  uint32_t n_dims, const uint64_t *ne, const void *data);
 
-int glimp_gguf_writer_write_file(const struct glimp_gguf_writer *w, const char *path);
+GLIMP_API int glimp_gguf_writer_write_file(const struct glimp_gguf_writer *w, const char *path);
 /* The file's bytes in a buffer the caller releases with free(). */
-int glimp_gguf_writer_write_memory(const struct glimp_gguf_writer *w, void **buf, size_t *size);
+GLIMP_API int glimp_gguf_writer_write_memory(const struct glimp_gguf_writer *w, void **buf, size_t *size);
 
 /* --------------------------------------------------------------- tokenizer */
 
@@ -314,7 +314,7 @@ struct glimp_tokenizer_params {
     bool allow_unknown_pre;
 };
 
-struct glimp_tokenizer_params glimp_tokenizer_default_params(void);
+GLIMP_API struct glimp_tokenizer_params glimp_tokenizer_default_params(void);
 
 struct glimp_tokenizer;
 
@@ -325,28 +325,28 @@ struct glimp_tokenizer;
  * pre-tokenizer, GLIMP_ERR_FORMAT for inconsistent metadata (a merge of
  * unknown tokens, an id past the vocabulary, ...), naming the key. A
  * tokenizer is read-only once loaded and may be shared between threads. */
-int glimp_tokenizer_load(const struct glimp_gguf *g, const struct glimp_tokenizer_params *p,
+GLIMP_API int glimp_tokenizer_load(const struct glimp_gguf *g, const struct glimp_tokenizer_params *p,
                          struct glimp_tokenizer **out);
-void glimp_tokenizer_free(struct glimp_tokenizer *t); /* accepts NULL */
+GLIMP_API void glimp_tokenizer_free(struct glimp_tokenizer *t); /* accepts NULL */
 
-uint32_t glimp_tokenizer_n_vocab(const struct glimp_tokenizer *t);
-enum glimp_pretok glimp_tokenizer_pretok(const struct glimp_tokenizer *t);
+GLIMP_API uint32_t glimp_tokenizer_n_vocab(const struct glimp_tokenizer *t);
+GLIMP_API enum glimp_pretok glimp_tokenizer_pretok(const struct glimp_tokenizer *t);
 /* "" or a note the caller should show (e.g. the pre-tokenizer fallback). */
-const char *glimp_tokenizer_warning(const struct glimp_tokenizer *t);
+GLIMP_API const char *glimp_tokenizer_warning(const struct glimp_tokenizer *t);
 /* Special ids, -1 when the model has none. eot: <|im_end|> or <|eot_id|>
  * style end of turn, else eos. */
-int32_t glimp_tokenizer_bos(const struct glimp_tokenizer *t);
-int32_t glimp_tokenizer_eos(const struct glimp_tokenizer *t);
-int32_t glimp_tokenizer_eot(const struct glimp_tokenizer *t);
-int32_t glimp_tokenizer_pad(const struct glimp_tokenizer *t);
-bool glimp_tokenizer_add_bos(const struct glimp_tokenizer *t); /* add_bos_token */
-enum glimp_token_type glimp_tokenizer_token_type(const struct glimp_tokenizer *t, int32_t id);
+GLIMP_API int32_t glimp_tokenizer_bos(const struct glimp_tokenizer *t);
+GLIMP_API int32_t glimp_tokenizer_eos(const struct glimp_tokenizer *t);
+GLIMP_API int32_t glimp_tokenizer_eot(const struct glimp_tokenizer *t);
+GLIMP_API int32_t glimp_tokenizer_pad(const struct glimp_tokenizer *t);
+GLIMP_API bool glimp_tokenizer_add_bos(const struct glimp_tokenizer *t); /* add_bos_token */
+GLIMP_API enum glimp_token_type glimp_tokenizer_token_type(const struct glimp_tokenizer *t, int32_t id);
 /* The token's string as the vocabulary stores it (byte-level symbols such
  * as "Ġthe"); NULL for an id outside the vocabulary. Valid until
  * glimp_tokenizer_free. */
-const char *glimp_tokenizer_token_text(const struct glimp_tokenizer *t, int32_t id);
+GLIMP_API const char *glimp_tokenizer_token_text(const struct glimp_tokenizer *t, int32_t id);
 /* The id whose vocabulary string is exactly text, or -1. */
-int32_t glimp_tokenizer_find(const struct glimp_tokenizer *t, const char *text, size_t len);
+GLIMP_API int32_t glimp_tokenizer_find(const struct glimp_tokenizer *t, const char *text, size_t len);
 
 /* A growable list of token ids. Zero-initialise; release with
  * glimp_tokens_free. */
@@ -355,20 +355,20 @@ struct glimp_tokens {
     size_t n;
     size_t cap;
 };
-void glimp_tokens_free(struct glimp_tokens *tokens);
+GLIMP_API void glimp_tokens_free(struct glimp_tokens *tokens);
 /* Insert n ids at position at (0..t->n) of t, or append them (push),
  * growing the list; GLIMP_ERR_INVALID for a position past the end,
  * GLIMP_ERR_NOMEM (t unchanged). */
-int glimp_tokens_insert(struct glimp_tokens *t, size_t at, const int32_t *ids, size_t n);
-int glimp_tokens_push(struct glimp_tokens *t, const int32_t *ids, size_t n);
+GLIMP_API int glimp_tokens_insert(struct glimp_tokens *t, size_t at, const int32_t *ids, size_t n);
+GLIMP_API int glimp_tokens_push(struct glimp_tokens *t, const int32_t *ids, size_t n);
 
 /* UTF-8 as the tokenizer reads it (the Unicode standard's table 3-7), for
  * whoever shows model text, which may end inside a character or hold any
  * bytes: the length of the well-formed character at s (n bytes left), 0
  * when there is none; and the length of the ill-formed stretch at s that
  * one U+FFFD stands for (Unicode's maximal subpart), at least 1 when n > 0. */
-size_t glimp_utf8_char_len(const char *s, size_t n);
-size_t glimp_utf8_bad_len(const char *s, size_t n);
+GLIMP_API size_t glimp_utf8_char_len(const char *s, size_t n);
+GLIMP_API size_t glimp_utf8_bad_len(const char *s, size_t n);
 
 /* Encode len bytes of text and append the ids to out. With parse_special,
  * control tokens written in the text ("<|im_start|>") become their ids;
@@ -380,19 +380,19 @@ size_t glimp_utf8_bad_len(const char *s, size_t n);
  * normalised and split as usual, so decoding gives every byte back. Fails
  * with GLIMP_ERR_RANGE for text of 2^31 bytes or more; on failure out is
  * left as it was. */
-int glimp_tokenize(const struct glimp_tokenizer *t, const char *text, size_t len,
+GLIMP_API int glimp_tokenize(const struct glimp_tokenizer *t, const char *text, size_t len,
                    bool parse_special, struct glimp_tokens *out);
 
 /* The exact bytes of one token: byte-level symbols mapped back to bytes;
  * control tokens give their text when render_special, else nothing. Writes
  * at most cap bytes and sets *len to the full length (GLIMP_ERR_RANGE when
  * cap is too small). GLIMP_ERR_RANGE for an id outside the vocabulary. */
-int glimp_token_to_bytes(const struct glimp_tokenizer *t, int32_t id, bool render_special,
+GLIMP_API int glimp_token_to_bytes(const struct glimp_tokenizer *t, int32_t id, bool render_special,
                          char *buf, size_t cap, size_t *len);
 
 /* Decode ids to bytes in a malloc'ed NUL-terminated buffer (*len without
  * the NUL). An id outside the vocabulary is GLIMP_ERR_RANGE naming it. */
-int glimp_detokenize(const struct glimp_tokenizer *t, const int32_t *ids, size_t n,
+GLIMP_API int glimp_detokenize(const struct glimp_tokenizer *t, const int32_t *ids, size_t n,
                      bool render_special, char **text, size_t *len);
 
 /* Streaming decoder: feed ids one at a time, get text that is always valid
@@ -400,12 +400,12 @@ int glimp_detokenize(const struct glimp_tokenizer *t, const int32_t *ids, size_t
  * token completes it; bytes that can never form valid UTF-8 come out as
  * U+FFFD. */
 struct glimp_decoder;
-struct glimp_decoder *glimp_decoder_init(const struct glimp_tokenizer *t, bool render_special);
-void glimp_decoder_free(struct glimp_decoder *d); /* accepts NULL */
+GLIMP_API struct glimp_decoder *glimp_decoder_init(const struct glimp_tokenizer *t, bool render_special);
+GLIMP_API void glimp_decoder_free(struct glimp_decoder *d); /* accepts NULL */
 /* Text made complete by this token; *out valid until the next call on d. */
-int glimp_decoder_push(struct glimp_decoder *d, int32_t id, const char **out, size_t *len);
+GLIMP_API int glimp_decoder_push(struct glimp_decoder *d, int32_t id, const char **out, size_t *len);
 /* Whatever is held back (as U+FFFD), then reset. */
-int glimp_decoder_flush(struct glimp_decoder *d, const char **out, size_t *len);
+GLIMP_API int glimp_decoder_flush(struct glimp_decoder *d, const char **out, size_t *len);
 
 /* ---------------------------------------------------------- chat templates */
 
@@ -418,7 +418,7 @@ enum glimp_chat_family {
                            line, as the models were trained on raw text */
 };
 
-const char *glimp_chat_family_name(enum glimp_chat_family f); /* "qwen3", ... */
+GLIMP_API const char *glimp_chat_family_name(enum glimp_chat_family f); /* "qwen3", ... */
 
 struct glimp_chat_template {
     enum glimp_chat_family family;
@@ -435,7 +435,7 @@ struct glimp_chat_template {
  * gets that family, and any other gives CHATML. Fails only for a bad
  * argument, out of memory, or (GLIMP_ERR_UNSUPPORTED) a deepseek-r1 model
  * whose BOS text does not fit bos_text. */
-int glimp_chat_detect(const struct glimp_gguf *g, struct glimp_chat_template *out);
+GLIMP_API int glimp_chat_detect(const struct glimp_gguf *g, struct glimp_chat_template *out);
 
 struct glimp_chat_message {
     const char *role; /* "system", "user", "assistant" */
@@ -448,12 +448,12 @@ struct glimp_chat_params {
     bool enable_thinking;       /* default true; false: empty think block */
 };
 
-struct glimp_chat_params glimp_chat_default_params(void);
+GLIMP_API struct glimp_chat_params glimp_chat_default_params(void);
 
 /* The prompt exactly as the family's Jinja template renders it, in a
  * malloc'ed NUL-terminated string. GLIMP_ERR_INVALID for an unknown role or
  * a NULL content, naming the message. */
-int glimp_chat_render(const struct glimp_chat_template *tmpl, const struct glimp_chat_message *msgs,
+GLIMP_API int glimp_chat_render(const struct glimp_chat_template *tmpl, const struct glimp_chat_message *msgs,
                       size_t n_msgs, const struct glimp_chat_params *p, char **out);
 
 /* ------------------------------------------------------------------ models */
@@ -491,7 +491,7 @@ struct glimp_model_params {
     const char *kernels;
 };
 
-struct glimp_model_params glimp_model_default_params(void);
+GLIMP_API struct glimp_model_params glimp_model_default_params(void);
 
 /* Hyperparameters as read from the GGUF keys (and tensor shapes). */
 struct glimp_model_info {
@@ -528,16 +528,16 @@ struct glimp_model;
  * kernels out of range, naming it (GLIMP_ERR_UNSUPPORTED for kernels this
  * CPU cannot run); plus the errors of glimp_gguf_open. A loaded model is
  * read-only and may serve contexts and sequences on several threads. */
-int glimp_model_load(const char *path, const struct glimp_model_params *p,
+GLIMP_API int glimp_model_load(const char *path, const struct glimp_model_params *p,
                      struct glimp_model **out);
 /* Accepts NULL; free the model's contexts and sequences first. */
-void glimp_model_free(struct glimp_model *m);
+GLIMP_API void glimp_model_free(struct glimp_model *m);
 
 /* Valid until glimp_model_free. */
-const struct glimp_model_info *glimp_model_info(const struct glimp_model *m);
+GLIMP_API const struct glimp_model_info *glimp_model_info(const struct glimp_model *m);
 /* The mapped file, so a tokenizer or chat template can be read from it.
  * Valid until glimp_model_free; do not close it. */
-const struct glimp_gguf *glimp_model_gguf(const struct glimp_model *m);
+GLIMP_API const struct glimp_gguf *glimp_model_gguf(const struct glimp_model *m);
 
 /* A model computes in a context and remembers in sequences (llama.cpp's
  * model / context split):
@@ -571,7 +571,7 @@ struct glimp_ctx_params {
 };
 
 /* Everything 0: the model's n_batch and n_threads. */
-struct glimp_ctx_params glimp_ctx_default_params(void);
+GLIMP_API struct glimp_ctx_params glimp_ctx_default_params(void);
 
 /* A context for model m (p NULL: defaults): its scratch and its threads,
  * all made here. The attention scores grow when a sequence's KV cache
@@ -579,12 +579,12 @@ struct glimp_ctx_params glimp_ctx_default_params(void);
  * GLIMP_ERR_INVALID for n_batch over 4096 or n_threads over 1024, naming
  * it; GLIMP_ERR_NOMEM when memory or threads cannot be had. The model must
  * outlive the context. */
-int glimp_ctx_init(const struct glimp_model *m, const struct glimp_ctx_params *p,
+GLIMP_API int glimp_ctx_init(const struct glimp_model *m, const struct glimp_ctx_params *p,
                    struct glimp_ctx **out);
-void glimp_ctx_free(struct glimp_ctx *c); /* accepts NULL; joins its threads */
+GLIMP_API void glimp_ctx_free(struct glimp_ctx *c); /* accepts NULL; joins its threads */
 
-uint32_t glimp_ctx_n_batch(const struct glimp_ctx *c);
-uint32_t glimp_ctx_n_threads(const struct glimp_ctx *c);
+GLIMP_API uint32_t glimp_ctx_n_batch(const struct glimp_ctx *c);
+GLIMP_API uint32_t glimp_ctx_n_threads(const struct glimp_ctx *c);
 
 /* A sequence that holds up to n_ctx tokens; n_ctx 0: the model's context
  * length, capped by the model's kv_budget (rounded down to a multiple of
@@ -595,14 +595,14 @@ uint32_t glimp_ctx_n_threads(const struct glimp_ctx *c);
  * for the tokens they hold. glimp_seq_append with all_logits also grows a
  * logits buffer to the largest batch asked for. The model must outlive the
  * sequence; a sequence needs no context but while it appends. */
-int glimp_seq_init(const struct glimp_model *m, uint32_t n_ctx, struct glimp_seq **out);
-void glimp_seq_free(struct glimp_seq *s); /* accepts NULL */
+GLIMP_API int glimp_seq_init(const struct glimp_model *m, uint32_t n_ctx, struct glimp_seq **out);
+GLIMP_API void glimp_seq_free(struct glimp_seq *s); /* accepts NULL */
 
-uint32_t glimp_seq_len(const struct glimp_seq *s);   /* tokens held */
-uint32_t glimp_seq_n_ctx(const struct glimp_seq *s); /* most tokens it can hold */
+GLIMP_API uint32_t glimp_seq_len(const struct glimp_seq *s);   /* tokens held */
+GLIMP_API uint32_t glimp_seq_n_ctx(const struct glimp_seq *s); /* most tokens it can hold */
 /* Bytes of memory s holds now: its KV cache as allocated, its logits
  * buffers and its bookkeeping. 0 for NULL. */
-size_t glimp_seq_bytes(const struct glimp_seq *s);
+GLIMP_API size_t glimp_seq_bytes(const struct glimp_seq *s);
 
 /* Evaluate n tokens at positions len .. len+n-1 in context c and keep them
  * in s (both of the same model): glimp_ctx_decode with one item. *logits
@@ -620,7 +620,7 @@ size_t glimp_seq_bytes(const struct glimp_seq *s);
  * of another model, GLIMP_ERR_NOMEM when the KV cache, the all-logits
  * buffer or the context's attention scores cannot grow; a failed append
  * leaves the sequence (and the context) as they were. */
-int glimp_seq_append(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids, size_t n,
+GLIMP_API int glimp_seq_append(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids, size_t n,
                      bool all_logits, const float **logits);
 
 /* One sequence's part of a batch: n tokens appended to seq, as
@@ -646,12 +646,12 @@ struct glimp_batch_item {
  * gave). Errors as glimp_seq_append's, naming the item ("decode: item 2:
  * sequence would hold 70 tokens, context is 64"), plus GLIMP_ERR_INVALID
  * for no items or a sequence named by two items. */
-int glimp_ctx_decode(struct glimp_ctx *c, const struct glimp_batch_item *items, size_t n_items);
+GLIMP_API int glimp_ctx_decode(struct glimp_ctx *c, const struct glimp_batch_item *items, size_t n_items);
 
 /* Roll back to the first len tokens (len <= glimp_seq_len, else
  * GLIMP_ERR_RANGE and nothing changes). A rollback to a quarter of the KV
  * cache's capacity or less frees the rest (to whole pages; all at 0). */
-int glimp_seq_truncate(struct glimp_seq *s, uint32_t len);
+GLIMP_API int glimp_seq_truncate(struct glimp_seq *s, uint32_t len);
 
 /* ---------------------------------------------------------------- sampling */
 
@@ -681,7 +681,7 @@ struct glimp_sampler_params {
 
 /* llama.cpp's defaults (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05),
  * seed 0. */
-struct glimp_sampler_params glimp_sampler_default_params(void);
+GLIMP_API struct glimp_sampler_params glimp_sampler_default_params(void);
 
 /* A sampler: the params, an RNG (xoshiro256**, seeded through splitmix64, so
  * one seed gives the same draws on every platform) and scratch for n_vocab
@@ -691,43 +691,43 @@ struct glimp_sampler;
 
 /* p NULL: defaults. GLIMP_ERR_INVALID for a parameter out of its range or
  * n_vocab 0, naming it; GLIMP_ERR_NOMEM. */
-int glimp_sampler_init(const struct glimp_sampler_params *p, uint32_t n_vocab,
+GLIMP_API int glimp_sampler_init(const struct glimp_sampler_params *p, uint32_t n_vocab,
                        struct glimp_sampler **out);
-void glimp_sampler_free(struct glimp_sampler *s); /* accepts NULL */
+GLIMP_API void glimp_sampler_free(struct glimp_sampler *s); /* accepts NULL */
 
 /* Restart the RNG from seed: the draws that follow are those of a sampler
  * just created with it. */
-void glimp_sampler_set_seed(struct glimp_sampler *s, uint64_t seed);
+GLIMP_API void glimp_sampler_set_seed(struct glimp_sampler *s, uint64_t seed);
 
 /* Pick the next token from n_vocab raw logits (n_vocab at most the n_vocab
  * the sampler was made for). -inf logits are never picked. Fails with
  * GLIMP_ERR_INVALID, *id unchanged and no draw taken, for a NaN or +inf
  * logit (naming the id), no finite logit, or n_vocab 0 or too large. */
-int glimp_sampler_sample(struct glimp_sampler *s, const float *logits, uint32_t n_vocab,
+GLIMP_API int glimp_sampler_sample(struct glimp_sampler *s, const float *logits, uint32_t n_vocab,
                          int32_t *id);
 
 /* Entropy in nats of softmax(logits) at T = 1 (DESIGN.md: H_init, mode
  * "full"): H = -sum p_i ln p_i, in double, through log-sum-exp so that no
  * logit can overflow. -inf logits are tokens of probability 0. NaN when n is
  * 0, when no logit is finite, or when any logit is NaN or +inf. */
-double glimp_entropy_full(const float *logits, size_t n);
+GLIMP_API double glimp_entropy_full(const float *logits, size_t n);
 /* ln sum_i exp(x_i), in double, shifted by the largest so that nothing
  * overflows: ln p(i) = x_i - glimp_log_sum_exp(x, n). NaN for no entries or
  * a NaN or +inf one, -inf when every entry is -inf. */
-double glimp_log_sum_exp(const float *x, size_t n);
+GLIMP_API double glimp_log_sum_exp(const float *x, size_t n);
 
 /* Entropy in nats of the k largest logits' probabilities renormalised to sum
  * to 1, which is what the reference GlimpRouter code computes from a
  * server's top-20 logprobs (mode "topk:20"); at most ln k. Ties at the k-th
  * place go to the lower id. k >= n is the full entropy. NaN as for
  * glimp_entropy_full, and for k 0. */
-double glimp_entropy_topk(const float *logits, size_t n, size_t k);
+GLIMP_API double glimp_entropy_topk(const float *logits, size_t n, size_t k);
 
 /* The ids of the k largest of n logits, largest first, the lower id first
  * on ties; NaN ranks as -inf. Writes min(k, n) ids and returns that count
  * (n at most 2^31, as ids are int32). Allocates nothing: O(n log k) with a
  * heap kept in ids. */
-size_t glimp_logits_top_k(const float *logits, size_t n, size_t k, int32_t *ids);
+GLIMP_API size_t glimp_logits_top_k(const float *logits, size_t n, size_t k, int32_t *ids);
 
 /* Sampling, taken apart for speculative decoding: the probability the
  * sampler gives each token (after top-k, top-p, min-p and the temperature;
@@ -735,13 +735,13 @@ size_t glimp_logits_top_k(const float *logits, size_t n, size_t k, int32_t *ids)
  * to the lower id), and one draw from such a vector with the sampler's RNG.
  * glimp_sampler_probs writes n_vocab floats that sum to 1 (within rounding)
  * and draws nothing; it fails as glimp_sampler_sample does. */
-int glimp_sampler_probs(struct glimp_sampler *s, const float *logits, uint32_t n_vocab,
+GLIMP_API int glimp_sampler_probs(struct glimp_sampler *s, const float *logits, uint32_t n_vocab,
                         float *probs);
 /* Draw an id with probability probs[id] / sum(probs) (one 64-bit draw).
  * GLIMP_ERR_INVALID for a negative, NaN or infinite entry or a zero sum. */
-int glimp_sampler_draw(struct glimp_sampler *s, const float *probs, uint32_t n, int32_t *id);
+GLIMP_API int glimp_sampler_draw(struct glimp_sampler *s, const float *probs, uint32_t n, int32_t *id);
 /* A uniform double in [0, 1) from the sampler's RNG (one 64-bit draw). */
-double glimp_sampler_uniform(struct glimp_sampler *s);
+GLIMP_API double glimp_sampler_uniform(struct glimp_sampler *s);
 
 /* ----------------------------------------------------------------- backends */
 
@@ -753,20 +753,20 @@ struct glimp_backend;
 
 /* Load a GGUF model with its tokenizer and chat template (p NULL: model
  * defaults). Fails as glimp_model_load and glimp_tokenizer_load do. */
-int glimp_backend_local_open(const char *path, const struct glimp_model_params *p,
+GLIMP_API int glimp_backend_local_open(const char *path, const struct glimp_model_params *p,
                              struct glimp_backend **out);
-void glimp_backend_free(struct glimp_backend *b); /* accepts NULL */
+GLIMP_API void glimp_backend_free(struct glimp_backend *b); /* accepts NULL */
 /* A short description for people ("local qwen3 0.6B Q8_0 (model.gguf)");
  * valid until glimp_backend_free. */
-const char *glimp_backend_describe(const struct glimp_backend *b);
+GLIMP_API const char *glimp_backend_describe(const struct glimp_backend *b);
 /* "" or a note people should see: the tokenizer or the chat template fell
  * back to a guess. Valid until glimp_backend_free. */
-const char *glimp_backend_warning(const struct glimp_backend *b);
-uint32_t glimp_backend_n_vocab(const struct glimp_backend *b);
+GLIMP_API const char *glimp_backend_warning(const struct glimp_backend *b);
+GLIMP_API uint32_t glimp_backend_n_vocab(const struct glimp_backend *b);
 /* A hash of the vocabulary (every token's text and type): equal for two
  * models that share one, so that token ids can pass between them. 0 for
  * NULL. */
-uint64_t glimp_backend_vocab_hash(const struct glimp_backend *b);
+GLIMP_API uint64_t glimp_backend_vocab_hash(const struct glimp_backend *b);
 
 /* ------------------------------------------------------------------- router */
 
@@ -905,7 +905,7 @@ struct glimp_router_params {
     struct glimp_policy_state *policy_state;
 };
 
-struct glimp_router_params glimp_router_default_params(void);
+GLIMP_API struct glimp_router_params glimp_router_default_params(void);
 
 /* A policy's state, to share across runs through params.policy_state: the
  * share policy's history of signals and its LLM count, and the random
@@ -915,15 +915,15 @@ struct glimp_router_params glimp_router_default_params(void);
  * problem to the LLM. Made from the params the runs use (policy, tau,
  * share, ...); one run at a time. */
 struct glimp_policy_state;
-int glimp_policy_state_init(const struct glimp_router_params *p, struct glimp_policy_state **out);
-void glimp_policy_state_free(struct glimp_policy_state *s); /* accepts NULL */
+GLIMP_API int glimp_policy_state_init(const struct glimp_router_params *p, struct glimp_policy_state **out);
+GLIMP_API void glimp_policy_state_free(struct glimp_policy_state *s); /* accepts NULL */
 /* Take one decision made earlier (its step's signal, as the run recorded
  * it) into the state, as the run that made it did: the policy's history,
  * counts and random stream move on exactly as then, so that runs
  * resumed from a record route as an unbroken series would. Returns the
  * writer the decision picks, which equals the recorded one when the replay
  * is faithful. */
-enum glimp_writer glimp_policy_state_replay(struct glimp_policy_state *s, double signal);
+GLIMP_API enum glimp_writer glimp_policy_state_replay(struct glimp_policy_state *s, double signal);
 
 struct glimp_router_summary {
     uint32_t steps_slm, steps_llm;   /* thinking steps by writer */
@@ -956,7 +956,7 @@ struct glimp_router_result {
 /* Check that two backends can work together: the same vocabulary means
  * token ids pass between them, a different one means step text does (then
  * speculative decoding is refused). Sets *shared. */
-int glimp_router_check_vocab(const struct glimp_backend *slm, const struct glimp_backend *llm,
+GLIMP_API int glimp_router_check_vocab(const struct glimp_backend *slm, const struct glimp_backend *llm,
                              bool *shared);
 
 /* A request: one problem advanced a step at a time, so that a caller can
@@ -972,43 +972,43 @@ struct glimp_request;
  * GLIMP_ERR_RANGE for a prompt longer than the context, plus backend
  * errors. The backends must outlive the request; one thread at a time
  * drives it. */
-int glimp_request_init(struct glimp_backend *slm, struct glimp_backend *llm, const char *prompt,
+GLIMP_API int glimp_request_init(struct glimp_backend *slm, struct glimp_backend *llm, const char *prompt,
                        const struct glimp_router_params *p, struct glimp_request **out);
-void glimp_request_free(struct glimp_request *q); /* accepts NULL */
+GLIMP_API void glimp_request_free(struct glimp_request *q); /* accepts NULL */
 /* Take the next step: a thinking step, or once thinking ends the answer.
  * *ev is the step made (valid until the next call), or NULL when the
  * request ended without one (stopped, budget or context used up); then,
  * and after the answer, glimp_request_done is true. A failed step ends the
  * request. */
-int glimp_request_step(struct glimp_request *q, const struct glimp_step_event **ev);
-bool glimp_request_done(const struct glimp_request *q); /* NULL: true */
+GLIMP_API int glimp_request_step(struct glimp_request *q, const struct glimp_step_event **ev);
+GLIMP_API bool glimp_request_done(const struct glimp_request *q); /* NULL: true */
 /* Stop the request at its next token: safe from any thread. The next
  * glimp_request_step ends it (summary.stopped). */
-void glimp_request_cancel(struct glimp_request *q);
+GLIMP_API void glimp_request_cancel(struct glimp_request *q);
 /* Hand over the result of a done request (once; the caller frees it). */
-int glimp_request_result(struct glimp_request *q, struct glimp_router_result **out);
+GLIMP_API int glimp_request_result(struct glimp_request *q, struct glimp_router_result **out);
 
 /* Run one problem to its end: a loop over glimp_request_step, calling
  * p->on_step after each step. When the callback or cancel stops the run,
  * it still returns GLIMP_OK with the partial result (summary.stopped). */
-int glimp_router_run(struct glimp_backend *slm, struct glimp_backend *llm, const char *prompt,
+GLIMP_API int glimp_router_run(struct glimp_backend *slm, struct glimp_backend *llm, const char *prompt,
                      const struct glimp_router_params *p, struct glimp_router_result **out);
-void glimp_router_result_free(struct glimp_router_result *r); /* accepts NULL */
+GLIMP_API void glimp_router_result_free(struct glimp_router_result *r); /* accepts NULL */
 
 /* Set p's segmentation from text: "blank", "line" or "marker:REGEX" (the
  * pattern compiled here to check it). GLIMP_ERR_INVALID saying what is
  * wrong (an unknown kind, a pattern too long or that does not compile,
  * with where); p is unchanged then. */
-int glimp_segment_parse(const char *text, struct glimp_router_params *p);
+GLIMP_API int glimp_segment_parse(const char *text, struct glimp_router_params *p);
 /* p's segmentation as glimp_segment_parse reads it, into buf (cap bytes);
  * GLIMP_ERR_RANGE when it does not fit. */
-int glimp_segment_format(const struct glimp_router_params *p, char *buf, size_t cap);
+GLIMP_API int glimp_segment_format(const struct glimp_router_params *p, char *buf, size_t cap);
 
-const char *glimp_policy_name(enum glimp_policy p);   /* "glimp", ... */
-const char *glimp_signal_name(enum glimp_signal s);   /* "hinit", ... */
-const char *glimp_segment_name(enum glimp_segment s); /* "blank", "line", "marker" */
-const char *glimp_writer_name(enum glimp_writer w);   /* "slm", "llm" */
-const char *glimp_think_end_name(enum glimp_think_end e); /* "tag", "repeat", ... */
+GLIMP_API const char *glimp_policy_name(enum glimp_policy p);   /* "glimp", ... */
+GLIMP_API const char *glimp_signal_name(enum glimp_signal s);   /* "hinit", ... */
+GLIMP_API const char *glimp_segment_name(enum glimp_segment s); /* "blank", "line", "marker" */
+GLIMP_API const char *glimp_writer_name(enum glimp_writer w);   /* "slm", "llm" */
+GLIMP_API const char *glimp_think_end_name(enum glimp_think_end e); /* "tag", "repeat", ... */
 
 /* --------------------------------------------------------- routing profiles */
 
@@ -1053,23 +1053,23 @@ struct glimp_profile_info {
  * file cannot be read and GLIMP_ERR_FORMAT naming the file and the field
  * ("tune.json: field 'tau': expected a number, \"inf\" or \"-inf\"";
  * "unknown field 'tua'"). */
-int glimp_profile_load(const char *path, struct glimp_router_params *p,
+GLIMP_API int glimp_profile_load(const char *path, struct glimp_router_params *p,
                        struct glimp_profile_info *info);
 /* The same from len bytes of JSON text; origin names it in messages. */
-int glimp_profile_parse(const char *text, size_t len, const char *origin,
+GLIMP_API int glimp_profile_parse(const char *text, size_t len, const char *origin,
                         struct glimp_router_params *p, struct glimp_profile_info *info);
 /* Write p's routing settings and info (may be NULL) as a profile file
  * (replaced when it exists). GLIMP_ERR_IO; GLIMP_ERR_FORMAT when
  * info->tuned is not a JSON object. */
-int glimp_profile_write(const char *path, const struct glimp_router_params *p,
+GLIMP_API int glimp_profile_write(const char *path, const struct glimp_router_params *p,
                         const struct glimp_profile_info *info);
 /* Record a pair in info (desc, n_vocab, vocab hash of each). */
-void glimp_profile_set_pair(struct glimp_profile_info *info, const struct glimp_backend *slm,
+GLIMP_API void glimp_profile_set_pair(struct glimp_profile_info *info, const struct glimp_backend *slm,
                             const struct glimp_backend *llm);
 /* Was the profile tuned on this pair? True when it was, or when it records
  * no pair; false with why (one line for a warning: which model differs,
  * its vocabulary or its description) otherwise. */
-bool glimp_profile_check_pair(const struct glimp_profile_info *info,
+GLIMP_API bool glimp_profile_check_pair(const struct glimp_profile_info *info,
                               const struct glimp_backend *slm, const struct glimp_backend *llm,
                               char *why, size_t cap);
 
