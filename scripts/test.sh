@@ -5,12 +5,12 @@
 #   2. build again with clang's AddressSanitizer + UndefinedBehaviorSanitizer
 #      (and LeakSanitizer) and run every test there;
 #   3. build the libFuzzer targets and run each for GLIMP_FUZZ_SECONDS
-#      (default 60) from its seed corpus; a crash fails the run and leaves
+#      (default 25) from its seed corpus; a crash fails the run and leaves
 #      its input in build/fuzz/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-fuzz_seconds=${GLIMP_FUZZ_SECONDS:-40}
+fuzz_seconds=${GLIMP_FUZZ_SECONDS:-25}
 
 scripts/setup.sh --deps
 
