@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 int cmd_run(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -76,5 +77,37 @@ json_t *cli_json_number(double x);
  * and --seed. True when a is one of them; *ok then says whether v is a
  * valid value (stored in p). */
 bool cli_router_option(const char *a, const char *v, struct glimp_router_params *p, bool *ok);
+
+/* Models given by path or by URL (glimp run, eval, serve): the options of
+ * remote backends, and the opening of both models. */
+struct cli_remote {
+    const char *model[2];    /* --slm-model, --llm-model (indexed by writer) */
+    const char *key_file[2]; /* --slm-api-key-file, --llm-api-key-file */
+    const char *vocab[2];    /* --slm-vocab, --llm-vocab */
+    double timeout_s;        /* --remote-timeout: between tokens; 0: default */
+    uint32_t retries;        /* --remote-retries */
+    bool set_retries;
+};
+/* Help text of those options, for the usages. */
+#define CLI_REMOTE_USAGE                                                                  \
+    "remote models (a MODEL may be http(s)://HOST:PORT/v1, an OpenAI-compatible server):\n" \
+    "  --slm-model NAME, --llm-model NAME   the server's model (default: its only one)\n"  \
+    "  --slm-vocab GGUF, --llm-vocab GGUF   a local GGUF of the same vocabulary: token\n"   \
+    "                        ids are sent (default: the other model's file, if local)\n"   \
+    "  --slm-api-key-file F, --llm-api-key-file F   the key (else GLIMP_SLM_API_KEY,\n"    \
+    "                        GLIMP_LLM_API_KEY)\n"                                          \
+    "  --remote-timeout S    seconds without a token before a stream is retried (60)\n"    \
+    "  --remote-retries N    retries after connection failures, 429, 5xx (4)\n"
+/* True when a is one of them (*ok: v is valid). */
+bool cli_remote_option(const char *a, const char *v, struct cli_remote *r, bool *ok);
+/* Open the two models (local files or servers); a remote one's mode is
+ * said on stderr. 0, or the exit code after a message. */
+int cli_open_models(const char *cmd, const char *slm, const char *llm, const struct cli_remote *r,
+                    uint32_t n_threads, struct glimp_backend **out_slm,
+                    struct glimp_backend **out_llm);
+/* "network: ..." lines for the remote ones (nothing for local models). */
+void cli_print_network(FILE *f, const struct glimp_backend *slm, const struct glimp_backend *llm);
+/* A remote backend's network figures as JSON (null when local). */
+json_t *cli_network_json(const struct glimp_backend *b);
 
 #endif
