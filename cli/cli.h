@@ -33,8 +33,13 @@ int cmd_bench(int argc, char **argv);
 struct glimp_eval_params;
 int cli_eval_run(struct glimp_eval_params *p);
 
+/* The exit code of a command that failed because a model's server did
+ * (GLIMP_ERR_REMOTE): glimp eval --resume continues once it is back. */
+#define CLI_EXIT_REMOTE 3
+
 /* Print "glimp <cmd>: <message>" for the library's last error to stderr and
- * return the exit code for a failed command. */
+ * return the exit code for a failed command (1; CLI_EXIT_REMOTE when a
+ * server failed). */
 int cli_fail(const char *cmd, int err);
 
 /* Helpers of the model-running commands (util.c). Each prints its failure

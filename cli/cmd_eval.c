@@ -258,7 +258,10 @@ int cli_eval_run(struct glimp_eval_params *p)
     int status = 0;
     if (rc != GLIMP_OK) {
         fprintf(stderr, "glimp eval: %s\n", glimp_last_error());
-        status = 1;
+        status = rc == GLIMP_ERR_REMOTE ? CLI_EXIT_REMOTE : 1;
+        if (rc == GLIMP_ERR_REMOTE)
+            fprintf(stderr, "glimp eval: the results so far are kept: run again with --resume "
+                            "once the server is back\n");
     } else if (sum->stopped) {
         status = 130;
     }

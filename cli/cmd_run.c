@@ -624,11 +624,12 @@ int cmd_run(int argc, char **argv)
 
     struct glimp_backend *slm = NULL, *llm = NULL;
     struct glimp_router_result *res = NULL;
-    if (cli_open_models("run", o.slm, o.llm, &o.remote, o.n_threads, &slm, &llm) != 0) {
+    int open_status = cli_open_models("run", o.slm, o.llm, &o.remote, o.n_threads, &slm, &llm);
+    if (open_status != 0) {
         if (out.trace)
             fclose(out.trace);
         free(file_text);
-        return 1;
+        return open_status;
     }
     int rc = GLIMP_OK;
     for (int i = 0; rc == GLIMP_OK && i < 2; i++) {

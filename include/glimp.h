@@ -52,6 +52,8 @@ enum glimp_err {
     GLIMP_ERR_RANGE = -6,       /* a value or index out of range */
     GLIMP_ERR_NOMEM = -7,       /* allocation failed or a cap was reached */
     GLIMP_ERR_INVALID = -8,     /* the caller passed a bad argument */
+    GLIMP_ERR_REMOTE = -9,      /* a model's server failed or could not be reached
+                                   (after the retries): try again once it is back */
 };
 
 /* Short fixed text for a code ("malformed input"). Never NULL. */

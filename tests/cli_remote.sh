@@ -120,7 +120,7 @@ check "entropy full refusal names the backend" has "$tmp/full.err" "remote $slm_
 # no server there: a clear error naming it, exit 1, soon
 "$glimp" run --slm "$slm" --llm http://127.0.0.1:9/v1 --remote-retries 1 "${greedy[@]}" \
     >"$tmp/out" 2>"$tmp/err"
-check "no server: exit 1" test $? -eq 1
+check "no server: exit 3" test $? -eq 3
 check "no server: the message names it" has "$tmp/err" "http://127.0.0.1:9/v1"
 
 # --- glimp eval over remote models writes the local results

@@ -201,7 +201,7 @@ static int call(struct remote_backend *r, struct rh_conn *c, const char *url, co
         if (attempt >= r->p.retries)
             break;
     }
-    return glimp_error(GLIMP_ERR_IO, "remote %s: %s: %s%s", url, what, why,
+    return glimp_error(GLIMP_ERR_REMOTE, "remote %s: %s: %s%s", url, what, why,
                        r->p.retries && !(status >= 400 && !retryable_status(status))
                            ? " (retries used up)"
                            : "");
@@ -490,7 +490,7 @@ static int stream_open(struct remote_seq *s, uint32_t max_tokens, bool stop_blan
         return rc;
     char what[200];
     stream_what(s, what, sizeof what);
-    return glimp_error(GLIMP_ERR_IO, "remote %s (model %s): %s: %s%s", r->url, r->model, what,
+    return glimp_error(GLIMP_ERR_REMOTE, "remote %s (model %s): %s: %s%s", r->url, r->model, what,
                        why,
                        r->p.retries && !(status >= 400 && !retryable_status(status))
                            ? " (retries used up)"
@@ -530,14 +530,9 @@ static int stream_fill(struct remote_seq *s, const atomic_int *cancel)
         if (rh_sse_take(s->conn, &data, &len)) {
             int rc = rp_parse_answer(data, len, resolve_text, r, &s->ans);
             if (rc == GLIMP_OK && s->ans.has_error) {
-                char what[200];
-                stream_what(s, what, sizeof what);
-                rc = glimp_error(GLIMP_ERR_IO, "remote %s (model %s): %s: the server failed: %s",
-                                 r->url, r->model, what, s->ans.error);
-                stream_close(s);
-                return rc;
-            }
-            if (rc != GLIMP_OK) {
+                /* the server failed mid-stream: retried as a broken stream */
+                snprintf(why, sizeof why, "the server failed: %s", s->ans.error);
+            } else if (rc != GLIMP_OK) {
                 snprintf(why, sizeof why, "%s", glimp_last_error());
             } else {
                 for (size_t i = 0; i < s->ans.n && rc == GLIMP_OK; i++) {
@@ -598,11 +593,18 @@ static int stream_fill(struct remote_seq *s, const atomic_int *cancel)
         /* broken: open it again from what was taken */
         uint32_t left = s->s_max > s->s_got ? s->s_max - s->s_got : 0;
         bool blank = s->s_blank;
-        if (broken >= r->p.retries || left == 0) {
+        if (left == 0) { /* every token came; only the end was lost */
+            s->ended = true;
+            s->finish = RP_FIN_LENGTH;
+            break;
+        }
+        /* broken counts the failures in a row: each call that returns has
+         * taken a token, so a stream cut again and again still ends */
+        if (broken >= r->p.retries) {
             char what[200];
             stream_what(s, what, sizeof what);
             stream_close(s);
-            return glimp_error(GLIMP_ERR_IO, "remote %s (model %s): %s: %s%s", r->url, r->model,
+            return glimp_error(GLIMP_ERR_REMOTE, "remote %s (model %s): %s: %s%s", r->url, r->model,
                                what, why, r->p.retries ? " (retries used up)" : "");
         }
         broken++;
@@ -703,7 +705,7 @@ static int remote_generate(struct bk_seq *b, const struct bk_gen_rule *r, struct
                 break;
             }
             if (s->open && s->ended && s->s_got == 0 && ++empty_streams > 1) {
-                rc = glimp_error(GLIMP_ERR_IO,
+                rc = glimp_error(GLIMP_ERR_REMOTE,
                                  "remote %s (model %s): the server ended two streams without a "
                                  "token and without ending the turn",
                                  rb(be)->url, rb(be)->model);
