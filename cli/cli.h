@@ -105,6 +105,11 @@ struct cli_remote {
     "  --remote-retries N    retries after connection failures, 429, 5xx (4)\n"
 /* True when a is one of them (*ok: v is valid). */
 bool cli_remote_option(const char *a, const char *v, struct cli_remote *r, bool *ok);
+/* The params of the remote model w (0 slm, 1 llm) at url, other being the
+ * other model's path or URL; *key (the API key, or NULL) is the caller's to
+ * wipe and free. 0, or 1 after a message. */
+int cli_remote_params(const char *cmd, const struct cli_remote *r, int w, const char *url,
+                      const char *other, struct glimp_remote_params *rp, char **key);
 /* Open the two models (local files or servers); a remote one's mode is
  * said on stderr. 0, or the exit code after a message. */
 int cli_open_models(const char *cmd, const char *slm, const char *llm, const struct cli_remote *r,

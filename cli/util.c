@@ -258,6 +258,25 @@ static int remote_key(const char *cmd, const struct cli_remote *r, int w, char *
     return 0;
 }
 
+int cli_remote_params(const char *cmd, const struct cli_remote *r, int w, const char *url,
+                      const char *other, struct glimp_remote_params *rp, char **key)
+{
+    *rp = glimp_remote_default_params();
+    rp->url = url;
+    rp->model = r->model[w];
+    if (r->timeout_s > 0)
+        rp->token_timeout_s = r->timeout_s;
+    if (r->set_retries)
+        rp->retries = r->retries;
+    /* the vocabulary: the one given, else the other model's file (the
+     * server's /tokenize must then agree with it) */
+    rp->vocab = r->vocab[w] ? r->vocab[w] : other && !glimp_is_url(other) ? other : NULL;
+    if (remote_key(cmd, r, w, key) != 0)
+        return 1;
+    rp->api_key = *key;
+    return 0;
+}
+
 int cli_open_models(const char *cmd, const char *slm, const char *llm, const struct cli_remote *r,
                     uint32_t n_threads, struct glimp_backend **out_slm,
                     struct glimp_backend **out_llm)
@@ -277,24 +296,12 @@ int cli_open_models(const char *cmd, const char *slm, const char *llm, const str
                 status = cli_fail(cmd, rc);
             continue;
         }
-        struct glimp_remote_params rp = glimp_remote_default_params();
-        rp.url = spec[w];
-        rp.model = r->model[w];
-        rp.n_ctx = 0;
-        if (r->timeout_s > 0)
-            rp.token_timeout_s = r->timeout_s;
-        if (r->set_retries)
-            rp.retries = r->retries;
-        /* the vocabulary: the one given, else the other model's file (the
-         * server's /tokenize must then agree with it) */
-        const char *other = spec[1 - w];
-        rp.vocab = r->vocab[w] ? r->vocab[w] : !glimp_is_url(other) ? other : NULL;
+        struct glimp_remote_params rp;
         char *key = NULL;
-        if (remote_key(cmd, r, w, &key) != 0) {
+        if (cli_remote_params(cmd, r, w, spec[w], spec[1 - w], &rp, &key) != 0) {
             status = 1;
             break;
         }
-        rp.api_key = key;
         int rc = glimp_backend_remote_open(&rp, &b[w]);
         if (key) {
             memset(key, 0, strlen(key));

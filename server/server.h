@@ -29,6 +29,9 @@ struct server_opts {
     size_t max_body;       /* bytes of a request body; beyond: 413 */
     bool log_json;         /* one JSON object per request line */
     struct glimp_router_params defaults; /* --policy, --tau, budgets, sampling, -c */
+    /* routed mode: how to reach --slm / --llm when they are server URLs
+     * (remote backends; their vocab GGUF gives /tokenize and templates) */
+    struct glimp_remote_params remote[2];
 };
 
 /* Serve until SIGTERM or SIGINT; returns the process exit code (0 after a

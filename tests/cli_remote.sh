@@ -123,6 +123,25 @@ check "entropy full refusal names the backend" has "$tmp/full.err" "remote $slm_
 check "no server: exit 3" test $? -eq 3
 check "no server: the message names it" has "$tmp/err" "http://127.0.0.1:9/v1"
 
+# --- glimp serve routes between a local SLM and a remote LLM as between two
+# local models
+body='{"model":"glimp","messages":[{"role":"user","content":"Is 91 prime?"}],"temperature":0,"max_tokens":40,"glimp":{"tau":2.9936,"max_step":8,"max_think":40}}'
+serve_start routed-local --slm "$slm" --llm "$llm" -t 1
+check "serve local: 200" same "$(post /v1/chat/completions "$body")" 200
+cp "$tmp/body" "$tmp/serve-local.json"
+serve_stop
+serve_start routed-remote --slm "$slm" --llm "$llm_url" --llm-vocab "$llm" -t 1
+check "serve, LLM remote: says so" has "$tmp/routed-remote.log" "llm: remote $llm_url"
+check "serve, LLM remote: 200" same "$(post /v1/chat/completions "$body")" 200
+cp "$tmp/body" "$tmp/serve-remote.json"
+serve_stop
+pick='[j.choices[0].message.content, j.choices[0].message.reasoning_content, j.glimp.steps.map((s) => s.writer)]'
+check "serve, LLM remote: the local answer and routing" \
+    same "$(node -e "const j = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); console.log(JSON.stringify($pick))" "$tmp/serve-remote.json")" \
+         "$(node -e "const j = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); console.log(JSON.stringify($pick))" "$tmp/serve-local.json")"
+want="-m takes a GGUF file"
+usage_error "serve -m URL" "$glimp" serve -m "$llm_url"
+
 # --- glimp eval over remote models writes the local results
 stable() {
     node -e 'const fs = require("fs");
