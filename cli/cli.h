@@ -92,6 +92,7 @@ struct cli_remote {
     double timeout_s;        /* --remote-timeout: between tokens; 0: default */
     uint32_t retries;        /* --remote-retries */
     bool set_retries;
+    bool probe_request;      /* --remote-probe request (the reference's pattern) */
 };
 /* Help text of those options, for the usages. */
 #define CLI_REMOTE_USAGE                                                                  \
@@ -102,7 +103,9 @@ struct cli_remote {
     "  --slm-api-key-file F, --llm-api-key-file F   the key (else GLIMP_SLM_API_KEY,\n"    \
     "                        GLIMP_LLM_API_KEY)\n"                                          \
     "  --remote-timeout S    seconds without a token before a stream is retried (60)\n"    \
-    "  --remote-retries N    retries after connection failures, 429, 5xx (4)\n"
+    "  --remote-retries N    retries after connection failures, 429, 5xx (4)\n"    \
+    "  --remote-probe P      stream (default: the step's stream gives the probe) or\n" \
+    "                        request (a request per probe, as the reference code)\n"
 /* True when a is one of them (*ok: v is valid). */
 bool cli_remote_option(const char *a, const char *v, struct cli_remote *r, bool *ok);
 /* The params of the remote model w (0 slm, 1 llm) at url, other being the

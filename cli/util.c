@@ -226,7 +226,10 @@ bool cli_remote_option(const char *a, const char *v, struct cli_remote *r, bool 
     }
     if (!strcmp(a, "--remote-timeout"))
         *ok = cli_parse_double(v, 0.001, 1e6, &r->timeout_s);
-    else if (!strcmp(a, "--remote-retries"))
+    else if (!strcmp(a, "--remote-probe")) {
+        *ok = !strcmp(v, "stream") || !strcmp(v, "request");
+        r->probe_request = !strcmp(v, "request");
+    } else if (!strcmp(a, "--remote-retries"))
         *ok = cli_parse_u32(v, 0, 100, &r->retries), r->set_retries = true;
     else
         return false;
@@ -268,6 +271,7 @@ int cli_remote_params(const char *cmd, const struct cli_remote *r, int w, const 
         rp->token_timeout_s = r->timeout_s;
     if (r->set_retries)
         rp->retries = r->retries;
+    rp->probe_request = r->probe_request;
     /* the vocabulary: the one given, else the other model's file (the
      * server's /tokenize must then agree with it) */
     rp->vocab = r->vocab[w] ? r->vocab[w] : other && !glimp_is_url(other) ? other : NULL;

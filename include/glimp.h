@@ -761,6 +761,10 @@ struct glimp_remote_params {
                                     header wins, up to 60 s); default 0.5 */
     uint32_t step_hint;          /* max_tokens of a stream opened for a probe before
                                     the step's budget is known; default 512 */
+    bool probe_request;          /* the reference code's pattern, for measuring what
+                                    the streamed probe saves: each probe is a request
+                                    of its own (one greedy token, its top 20), and the
+                                    step another; default false */
 };
 struct glimp_remote_params glimp_remote_default_params(void);
 
@@ -780,7 +784,8 @@ bool glimp_is_url(const char *s);
 int glimp_backend_open(const char *path_or_url, const struct glimp_model_params *mp,
                        const struct glimp_remote_params *rp, struct glimp_backend **out);
 
-/* What a remote backend spent on the network: requests made, retries,
+/* What a remote backend spent on the network: completion requests made
+ * (the set-up's /v1/models and /tokenize not counted), retries,
  * seconds waiting for the first byte of answers (queueing and prefill on
  * the server, plus the round trip), seconds streaming after it, seconds
  * connecting (TCP and TLS), and streams closed early (the server aborts

@@ -184,7 +184,6 @@ static int call(struct remote_backend *r, struct rh_conn *c, const char *url, co
         int rc = rh_start(c, url, body, r->api_key);
         if (rc != GLIMP_OK)
             return rc;
-        stat_add(r, 1, 0, 0, 0, 0, 0);
         enum rh_state st = wait_whole(r, c, why, sizeof why);
         status = rh_status(c);
         if (st == RH_DONE && status == 200)
@@ -375,7 +374,7 @@ static void remote_expect(struct bk_seq *b, uint32_t max_tokens, bool stop_blank
 }
 
 /* The body of a streamed completion from the sequence's tokens. */
-static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_blank)
+static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_blank, bool greedy)
 {
     struct remote_backend *r = rb(s->base.b);
     json_t *prompt = json_array();
@@ -386,12 +385,12 @@ static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_bl
                           "logprobs", BK_TOPK_MAX, "return_tokens_as_token_ids", 1,
                           "return_token_ids", 1, "skip_special_tokens", 0,
                           "include_stop_str_in_output", 1, "temperature",
-                          (double)s->sp.temperature);
+                          greedy ? 0.0 : (double)s->sp.temperature);
     if (!j)
         return NULL;
     if (stop_blank)
         json_object_set_new(j, "stop", json_pack("[s]", "\n\n"));
-    if (s->sp.temperature > 0) {
+    if (s->sp.temperature > 0 && !greedy) {
         json_object_set_new(j, "top_p", json_real(s->sp.top_p));
         if (s->sp.top_k > 0)
             json_object_set_new(j, "top_k", json_integer(s->sp.top_k));
@@ -415,13 +414,14 @@ static void stream_what(const struct remote_seq *s, char *buf, size_t cap)
 
 /* Open a stream for at most max_tokens (stop at "\n\n" or not): start the
  * request and wait for its status; retried as the params say. */
-static int stream_open(struct remote_seq *s, uint32_t max_tokens, bool stop_blank)
+static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_blank,
+                          bool greedy)
 {
     struct remote_backend *r = rb(s->base.b);
     stream_close(s);
     s->s_max = max_tokens;
     s->s_blank = stop_blank;
-    char *body = stream_body(s, max_tokens, stop_blank);
+    char *body = stream_body(s, max_tokens, stop_blank, greedy);
     if (!body)
         return glimp_error(GLIMP_ERR_NOMEM, "remote: out of memory");
     char url[600];
@@ -495,6 +495,11 @@ static int stream_open(struct remote_seq *s, uint32_t max_tokens, bool stop_blan
                        r->p.retries && !(status >= 400 && !retryable_status(status))
                            ? " (retries used up)"
                            : "");
+}
+
+static int stream_open(struct remote_seq *s, uint32_t max_tokens, bool stop_blank)
+{
+    return stream_open_as(s, max_tokens, stop_blank, false);
 }
 
 static int queue_push(struct remote_seq *s, const struct rp_tok *t)
@@ -628,10 +633,12 @@ static int remote_next(struct bk_seq *b, uint32_t k, struct bk_dist *d)
         return glimp_error(GLIMP_ERR_INVALID, "remote: no next-token distribution (nothing read)");
     if (s->ids.n >= s->n_ctx)
         return glimp_error(GLIMP_ERR_RANGE, "remote: the context of %u tokens is full", s->n_ctx);
+    const bool apart = rb(b->b)->p.probe_request;
     if (!s->open) {
         uint32_t room = s->n_ctx - (uint32_t)s->ids.n;
         uint32_t max = s->plan_max < room ? s->plan_max : room;
-        int rc = stream_open(s, max ? max : 1, s->plan_blank);
+        int rc = apart ? stream_open_as(s, 1, false, true)
+                       : stream_open(s, max ? max : 1, s->plan_blank);
         if (rc != GLIMP_OK)
             return rc;
     }
@@ -649,6 +656,8 @@ static int remote_next(struct bk_seq *b, uint32_t k, struct bk_dist *d)
         d->logprob[i] = t->top_lp[i];
     }
     d->k = n;
+    if (apart) /* the step will be a request of its own */
+        stream_close(s);
     return GLIMP_OK;
 }
 
