@@ -574,9 +574,12 @@ static int stream_fill(struct remote_seq *s, const atomic_int *cancel)
                 st = rh_pump(s->conn, 0.25, &got);
                 if (got)
                     break;
-                if (glimp_now() - t0 > r->p.token_timeout_s) {
-                    snprintf(why, sizeof why, "no token for %.1f s (the between-tokens time-out)",
-                             glimp_now() - t0);
+                /* the first event waits for the prefill (and a queue) */
+                bool first = s->s_got == 0;
+                double limit = first ? r->p.first_byte_timeout_s : r->p.token_timeout_s;
+                if (glimp_now() - t0 > limit) {
+                    snprintf(why, sizeof why, "no token for %.1f s (the %s time-out)",
+                             glimp_now() - t0, first ? "first-token" : "between-tokens");
                     break;
                 }
             }
@@ -632,7 +635,7 @@ static int remote_next(struct bk_seq *b, uint32_t k, struct bk_dist *d)
     if (s->ids.n == 0)
         return glimp_error(GLIMP_ERR_INVALID, "remote: no next-token distribution (nothing read)");
     if (s->ids.n >= s->n_ctx)
-        return glimp_error(GLIMP_ERR_RANGE, "remote: the context of %u tokens is full", s->n_ctx);
+        return GLIMP_OK; /* the context is full: nothing can be asked (k 0); generate says so */
     const bool apart = rb(b->b)->p.probe_request;
     if (!s->open) {
         uint32_t room = s->n_ctx - (uint32_t)s->ids.n;
