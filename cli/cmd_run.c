@@ -151,6 +151,9 @@ static const char *expected(const char *a)
         {"--threads", "a whole number up to 1024"},
         {"-c", "a whole number up to 16777216"},
         {"--ctx-size", "a whole number up to 16777216"},
+        {"--remote-probe", "stream or request"},
+        {"--remote-timeout", "seconds, more than 0"},
+        {"--remote-retries", "a whole number from 0 to 100"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(a, table[i].opt))
