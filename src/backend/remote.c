@@ -53,12 +53,12 @@ struct remote_seq {
     uint32_t plan_max;
     bool plan_blank;
     /* the stream in flight: tokens read and not yet taken, from q_head */
-    bool open;       /* a stream was opened and not closed */
-    bool ended;      /* its server said it finished (finish) */
+    bool open;  /* a stream was opened and not closed */
+    bool ended; /* its server said it finished (finish) */
     enum rp_finish finish;
-    uint32_t s_max;  /* what it was opened with */
+    uint32_t s_max; /* what it was opened with */
     bool s_blank;
-    uint32_t s_got;  /* tokens it gave so far */
+    uint32_t s_got; /* tokens it gave so far */
     struct rp_tok *q;
     size_t q_head, q_n, q_cap;
     struct rp_answer ans;
@@ -138,8 +138,7 @@ static double backoff(const struct remote_backend *r, const struct rh_conn *c, u
 
 /* Wait for a request's whole answer, with the time-outs; why it failed in
  * why (empty when it did not). */
-static enum rh_state wait_whole(struct remote_backend *r, struct rh_conn *c, char *why,
-                                size_t cap)
+static enum rh_state wait_whole(struct remote_backend *r, struct rh_conn *c, char *why, size_t cap)
 {
     double t0 = glimp_now(), last = t0;
     bool first = true;
@@ -200,10 +199,9 @@ static int call(struct remote_backend *r, struct rh_conn *c, const char *url, co
         if (attempt >= r->p.retries)
             break;
     }
-    return glimp_error(GLIMP_ERR_REMOTE, "remote %s: %s: %s%s", url, what, why,
-                       r->p.retries && !(status >= 400 && !retryable_status(status))
-                           ? " (retries used up)"
-                           : "");
+    return glimp_error(
+        GLIMP_ERR_REMOTE, "remote %s: %s: %s%s", url, what, why,
+        r->p.retries && !(status >= 400 && !retryable_status(status)) ? " (retries used up)" : "");
 }
 
 /* ------------------------------------------------------------ the vocabulary */
@@ -380,11 +378,10 @@ static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_bl
     json_t *prompt = json_array();
     for (size_t i = 0; i < s->ids.n; i++)
         json_array_append_new(prompt, json_integer(s->ids.ids[i]));
-    json_t *j = json_pack("{s:s,s:o,s:I,s:b,s:i,s:b,s:b,s:b,s:b,s:f}", "model", r->model,
-                          "prompt", prompt, "max_tokens", (json_int_t)max_tokens, "stream", 1,
-                          "logprobs", BK_TOPK_MAX, "return_tokens_as_token_ids", 1,
-                          "return_token_ids", 1, "skip_special_tokens", 0,
-                          "include_stop_str_in_output", 1, "temperature",
+    json_t *j = json_pack("{s:s,s:o,s:I,s:b,s:i,s:b,s:b,s:b,s:b,s:f}", "model", r->model, "prompt",
+                          prompt, "max_tokens", (json_int_t)max_tokens, "stream", 1, "logprobs",
+                          BK_TOPK_MAX, "return_tokens_as_token_ids", 1, "return_token_ids", 1,
+                          "skip_special_tokens", 0, "include_stop_str_in_output", 1, "temperature",
                           greedy ? 0.0 : (double)s->sp.temperature);
     if (!j)
         return NULL;
@@ -397,8 +394,8 @@ static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_bl
         if (s->sp.min_p > 0)
             json_object_set_new(j, "min_p", json_real(s->sp.min_p));
         /* a new stream per request, so the seed moves on with them */
-        json_object_set_new(j, "seed", json_integer((json_int_t)((s->sp.seed + s->n_req) &
-                                                                 0x7fffffffffffll)));
+        json_object_set_new(j, "seed",
+                            json_integer((json_int_t)((s->sp.seed + s->n_req) & 0x7fffffffffffll)));
     }
     char *out = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -414,8 +411,7 @@ static void stream_what(const struct remote_seq *s, char *buf, size_t cap)
 
 /* Open a stream for at most max_tokens (stop at "\n\n" or not): start the
  * request and wait for its status; retried as the params say. */
-static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_blank,
-                          bool greedy)
+static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_blank, bool greedy)
 {
     struct remote_backend *r = rb(s->base.b);
     stream_close(s);
@@ -454,8 +450,8 @@ static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_b
                 st = RH_FAILED;
                 break;
             }
-            if (rh_got_bytes(s->conn) && glimp_now() - t0 > r->p.first_byte_timeout_s +
-                                                                r->p.token_timeout_s) {
+            if (rh_got_bytes(s->conn) &&
+                glimp_now() - t0 > r->p.first_byte_timeout_s + r->p.token_timeout_s) {
                 snprintf(why, sizeof why, "the answer stalled (the time-outs)");
                 rh_abort(s->conn);
                 st = RH_FAILED;
@@ -490,11 +486,9 @@ static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_b
         return rc;
     char what[200];
     stream_what(s, what, sizeof what);
-    return glimp_error(GLIMP_ERR_REMOTE, "remote %s (model %s): %s: %s%s", r->url, r->model, what,
-                       why,
-                       r->p.retries && !(status >= 400 && !retryable_status(status))
-                           ? " (retries used up)"
-                           : "");
+    return glimp_error(
+        GLIMP_ERR_REMOTE, "remote %s (model %s): %s: %s%s", r->url, r->model, what, why,
+        r->p.retries && !(status >= 400 && !retryable_status(status)) ? " (retries used up)" : "");
 }
 
 static int stream_open(struct remote_seq *s, uint32_t max_tokens, bool stop_blank)
@@ -542,8 +536,10 @@ static int stream_fill(struct remote_seq *s, const atomic_int *cancel)
             } else {
                 for (size_t i = 0; i < s->ans.n && rc == GLIMP_OK; i++) {
                     if (s->ans.tok[i].id < 0 || (uint32_t)s->ans.tok[i].id >= s->base.b->n_vocab) {
-                        snprintf(why, sizeof why, "the server sent token id %d, outside the "
-                                 "vocabulary of %u", (int)s->ans.tok[i].id, s->base.b->n_vocab);
+                        snprintf(why, sizeof why,
+                                 "the server sent token id %d, outside the "
+                                 "vocabulary of %u",
+                                 (int)s->ans.tok[i].id, s->base.b->n_vocab);
                         break;
                     }
                     rc = queue_push(s, &s->ans.tok[i]);
@@ -649,7 +645,7 @@ static int remote_next(struct bk_seq *b, uint32_t k, struct bk_dist *d)
     if (rc != GLIMP_OK)
         return rc;
     if (s->q_head == s->q_n)
-        return GLIMP_OK; /* the stream ended with no token: nothing known (k 0) */
+        return GLIMP_OK;                 /* the stream ended with no token: nothing known (k 0) */
     s->plan_max = rb(b->b)->p.step_hint; /* the plan was for this stream */
     s->plan_blank = true;
     const struct rp_tok *t = &s->q[s->q_head];
@@ -842,8 +838,10 @@ static int check_vocab(struct remote_backend *r, struct rh_conn *c, bool *agrees
         if (*agrees)
             snprintf(why, cap, "its /tokenize agrees with the vocabulary of %s", r->p.vocab);
         else
-            snprintf(why, cap, "its /tokenize disagrees with the vocabulary of %s (%zu tokens "
-                     "against %zu)", r->p.vocab, theirs.n, mine.n);
+            snprintf(why, cap,
+                     "its /tokenize disagrees with the vocabulary of %s (%zu tokens "
+                     "against %zu)",
+                     r->p.vocab, theirs.n, mine.n);
     } else {
         snprintf(why, cap, "its /tokenize answer made no sense (%s)", glimp_last_error());
         rc = GLIMP_OK;
@@ -863,16 +861,17 @@ static int split_url(struct remote_backend *r, const char *url)
         return glimp_error(GLIMP_ERR_INVALID, "remote: the URL is too long");
     const char *host = strstr(url, "://") + 3;
     if ((size_t)(host - url) >= n || strchr(host, ' ') || strchr(host, '@'))
-        return glimp_error(GLIMP_ERR_INVALID, "remote: '%.*s' is not a server's URL "
-                                              "(http://HOST:PORT[/v1])",
+        return glimp_error(GLIMP_ERR_INVALID,
+                           "remote: '%.*s' is not a server's URL "
+                           "(http://HOST:PORT[/v1])",
                            (int)(n < 200 ? n : 200), url);
     bool v1 = n >= 3 && !memcmp(url + n - 3, "/v1", 3);
     memcpy(r->root, url, v1 ? n - 3 : n);
     r->root[v1 ? n - 3 : n] = '\0';
     int w = snprintf(r->url, sizeof r->url, "%s/v1", r->root);
-    return w > 0 && (size_t)w < sizeof r->url ? GLIMP_OK
-                                              : glimp_error(GLIMP_ERR_INVALID,
-                                                            "remote: the URL is too long");
+    return w > 0 && (size_t)w < sizeof r->url
+               ? GLIMP_OK
+               : glimp_error(GLIMP_ERR_INVALID, "remote: the URL is too long");
 }
 
 int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_backend **out)
@@ -949,8 +948,9 @@ int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_
     r->eos = glimp_tokenizer_eos(r->tok);
     r->eot = glimp_tokenizer_eot(r->tok);
     r->vocab_hash = bk_vocab_hash(r->tok);
-    if (snprintf(r->base.desc, sizeof r->base.desc, "remote %s model %s, token ids (%s), context %u",
-                 r->url, r->model, agrees ? "checked through /tokenize" : "vocabulary trusted",
+    if (snprintf(r->base.desc, sizeof r->base.desc,
+                 "remote %s model %s, token ids (%s), context %u", r->url, r->model,
+                 agrees ? "checked through /tokenize" : "vocabulary trusted",
                  r->n_ctx) >= (int)sizeof r->base.desc)
         memcpy(r->base.desc + sizeof r->base.desc - 4, "...", 4);
     *out = &r->base;

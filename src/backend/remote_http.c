@@ -16,15 +16,15 @@
 struct rh_conn {
     CURLM *multi;
     CURL *easy;
-    bool active;  /* easy is in multi */
+    bool active; /* easy is in multi */
     bool done, failed;
     struct curl_slist *hdrs;
     char *req_body;
     long status;
     double retry_after;
-    bool got;   /* a byte came since the last pump */
-    bool any;   /* a byte came since the start */
-    char *buf;  /* body bytes; [off, len) not yet taken */
+    bool got;  /* a byte came since the last pump */
+    bool any;  /* a byte came since the start */
+    char *buf; /* body bytes; [off, len) not yet taken */
     size_t off, len, cap;
     char errbuf[CURL_ERROR_SIZE];
     char failure[CURL_ERROR_SIZE + 64];
@@ -175,7 +175,8 @@ int rh_start(struct rh_conn *c, const char *url, const char *body, const char *a
     if (h && api_key) {
         char auth[1100];
         int n = snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_key);
-        struct curl_slist *h2 = n > 0 && (size_t)n < sizeof auth ? curl_slist_append(h, auth) : NULL;
+        struct curl_slist *h2 =
+            n > 0 && (size_t)n < sizeof auth ? curl_slist_append(h, auth) : NULL;
         memset(auth, 0, sizeof auth);
         if (!h2) {
             curl_slist_free_all(h);
@@ -225,8 +226,8 @@ enum rh_state rh_pump(struct rh_conn *c, double wait_s, bool *got)
                 c->done = true;
             } else {
                 c->failed = true;
-                snprintf(c->failure, sizeof c->failure, "%s", c->errbuf[0] ? c->errbuf
-                                                                          : curl_easy_strerror(rc));
+                snprintf(c->failure, sizeof c->failure, "%s",
+                         c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
                 if (rc == CURLE_WRITE_ERROR)
                     snprintf(c->failure, sizeof c->failure,
                              "the answer passed %u bytes, or memory ran out", RH_MAX_BODY);

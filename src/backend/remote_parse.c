@@ -127,7 +127,8 @@ static int entry_of(const json_t *e, rp_resolve_fn resolve, void *user, int32_t 
     const json_t *jt = json_object_get(e, "token");
     if (!get_lp(json_object_get(e, "logprob"), lp))
         return bad("an entry's logprob is not a number");
-    if (json_is_integer(jid) && json_integer_value(jid) >= 0 && json_integer_value(jid) <= INT32_MAX)
+    if (json_is_integer(jid) && json_integer_value(jid) >= 0 &&
+        json_integer_value(jid) <= INT32_MAX)
         *id = (int32_t)json_integer_value(jid);
     else if (json_is_string(jt))
         *id = key_id(json_string_value(jt), json_string_length(jt), resolve, user);
@@ -140,12 +141,12 @@ static int entry_of(const json_t *e, rp_resolve_fn resolve, void *user, int32_t 
 
 /* A list of {id, token, logprob, top_logprobs: [...]} (content[] and
  * completion_probabilities). */
-static int parse_entries(const json_t *list, rp_resolve_fn resolve, void *user,
-                         struct rp_answer *a)
+static int parse_entries(const json_t *list, rp_resolve_fn resolve, void *user, struct rp_answer *a)
 {
     size_t i;
     const json_t *e;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         struct rp_tok *t = push_tok(a);
         if (!t)
             return glimp_error(GLIMP_ERR_NOMEM, "remote: too many tokens in one answer");
@@ -159,7 +160,8 @@ static int parse_entries(const json_t *list, rp_resolve_fn resolve, void *user,
             return bad("top_logprobs is not a list");
         size_t j;
         const json_t *x;
-        json_array_foreach(top, j, x) {
+        json_array_foreach(top, j, x)
+        {
             int32_t id;
             double lp;
             if ((rc = entry_of(x, resolve, user, &id, &lp)) != GLIMP_OK)
@@ -210,7 +212,8 @@ static int parse_legacy(const json_t *lp, const json_t *token_ids, rp_resolve_fn
             return bad("top_logprobs holds something that is not an object");
         const char *key;
         const json_t *v;
-        json_object_foreach((json_t *)d, key, v) {
+        json_object_foreach((json_t *)d, key, v)
+        {
             double x;
             if (!get_lp(v, &x))
                 return bad("a top log-probability is not a number");
@@ -242,7 +245,8 @@ static int parse_sglang(const json_t *meta, struct rp_answer *a)
         return GLIMP_OK;
     size_t i;
     const json_t *x;
-    json_array_foreach(out, i, x) {
+    json_array_foreach(out, i, x)
+    {
         struct rp_tok *t = push_tok(a);
         if (!t)
             return glimp_error(GLIMP_ERR_NOMEM, "remote: too many tokens in one answer");
@@ -252,7 +256,8 @@ static int parse_sglang(const json_t *meta, struct rp_answer *a)
         const json_t *tl = json_is_array(top) ? json_array_get(top, i) : NULL;
         size_t j;
         const json_t *y;
-        json_array_foreach(tl, j, y) {
+        json_array_foreach(tl, j, y)
+        {
             int32_t id;
             double lp;
             if ((rc = tuple_of(y, &id, &lp)) != GLIMP_OK)
@@ -405,7 +410,8 @@ int rp_parse_tokenize(const char *json, size_t len, struct glimp_tokens *ids,
         rc = glimp_error(GLIMP_ERR_FORMAT, "remote: /tokenize: no tokens list");
     size_t i;
     const json_t *v;
-    json_array_foreach(t, i, v) {
+    json_array_foreach(t, i, v)
+    {
         if (rc != GLIMP_OK)
             break;
         const json_t *x = json_is_object(v) ? json_object_get(v, "id") : v;

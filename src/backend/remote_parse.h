@@ -35,10 +35,10 @@ struct rp_answer {
     struct rp_tok *tok; /* malloc'ed, n entries */
     size_t n, cap;
     enum rp_finish finish;
-    bool done_marker;   /* the event was "[DONE]" */
-    bool has_error;     /* the body is an error object */
-    char error[512];    /* its message */
-    char *text;         /* the text of this answer or event, NUL-terminated */
+    bool done_marker; /* the event was "[DONE]" */
+    bool has_error;   /* the body is an error object */
+    char error[512];  /* its message */
+    char *text;       /* the text of this answer or event, NUL-terminated */
     size_t text_len;
 };
 
