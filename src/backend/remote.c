@@ -459,7 +459,11 @@ static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_b
             }
         }
         s->t_start = t0;
-        if (status == 200 && st != RH_FAILED) {
+        size_t body_len;
+        rh_body(s->conn, &body_len);
+        /* a stream cut at once may still hold events: stream_fill reads
+         * them, then opens it again from there */
+        if (status == 200 && (st != RH_FAILED || body_len > 0)) {
             stat_add(r, 0, 0, 0, 0, glimp_now() - t0, 0);
             s->open = true;
             s->t_first = glimp_now();
