@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 int cmd_run(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -33,8 +34,13 @@ int cmd_bench(int argc, char **argv);
 struct glimp_eval_params;
 int cli_eval_run(struct glimp_eval_params *p);
 
+/* The exit code of a command that failed because a model's server did
+ * (GLIMP_ERR_REMOTE): glimp eval --resume continues once it is back. */
+#define CLI_EXIT_REMOTE 3
+
 /* Print "glimp <cmd>: <message>" for the library's last error to stderr and
- * return the exit code for a failed command. */
+ * return the exit code for a failed command (1; CLI_EXIT_REMOTE when a
+ * server failed). */
 int cli_fail(const char *cmd, int err);
 
 /* Helpers of the model-running commands (util.c). Each prints its failure
@@ -86,5 +92,44 @@ int cli_profile_prescan(const char *cmd, int argc, char **argv, struct glimp_rou
 /* Warn on stderr when the profile was tuned on another pair. */
 void cli_profile_warn_pair(const char *cmd, const char *path, const struct glimp_profile_info *info,
                            const struct glimp_backend *slm, const struct glimp_backend *llm);
+/* Models given by path or by URL (glimp run, eval, serve): the options of
+ * remote backends, and the opening of both models. */
+struct cli_remote {
+    const char *model[2];    /* --slm-model, --llm-model (indexed by writer) */
+    const char *key_file[2]; /* --slm-api-key-file, --llm-api-key-file */
+    const char *vocab[2];    /* --slm-vocab, --llm-vocab */
+    double timeout_s;        /* --remote-timeout: between tokens; 0: default */
+    uint32_t retries;        /* --remote-retries */
+    bool set_retries;
+    bool probe_request;      /* --remote-probe request (the reference's pattern) */
+};
+/* Help text of those options, for the usages. */
+#define CLI_REMOTE_USAGE                                                                  \
+    "remote models (a MODEL may be http(s)://HOST:PORT/v1, an OpenAI-compatible server):\n" \
+    "  --slm-model NAME, --llm-model NAME   the server's model (default: its only one)\n"  \
+    "  --slm-vocab GGUF, --llm-vocab GGUF   a local GGUF of the same vocabulary: token\n"   \
+    "                        ids are sent (default: the other model's file, if local)\n"   \
+    "  --slm-api-key-file F, --llm-api-key-file F   the key (else GLIMP_SLM_API_KEY,\n"    \
+    "                        GLIMP_LLM_API_KEY)\n"                                          \
+    "  --remote-timeout S    seconds without a token before a stream is retried (60)\n"    \
+    "  --remote-retries N    retries after connection failures, 429, 5xx (4)\n"    \
+    "  --remote-probe P      stream (default: the step's stream gives the probe) or\n" \
+    "                        request (a request per probe, as the reference code)\n"
+/* True when a is one of them (*ok: v is valid). */
+bool cli_remote_option(const char *a, const char *v, struct cli_remote *r, bool *ok);
+/* The params of the remote model w (0 slm, 1 llm) at url, other being the
+ * other model's path or URL; *key (the API key, or NULL) is the caller's to
+ * wipe and free. 0, or 1 after a message. */
+int cli_remote_params(const char *cmd, const struct cli_remote *r, int w, const char *url,
+                      const char *other, struct glimp_remote_params *rp, char **key);
+/* Open the two models (local files or servers); a remote one's mode is
+ * said on stderr. 0, or the exit code after a message. */
+int cli_open_models(const char *cmd, const char *slm, const char *llm, const struct cli_remote *r,
+                    uint32_t n_threads, struct glimp_backend **out_slm,
+                    struct glimp_backend **out_llm);
+/* "network: ..." lines for the remote ones (nothing for local models). */
+void cli_print_network(FILE *f, const struct glimp_backend *slm, const struct glimp_backend *llm);
+/* A remote backend's network figures as JSON (null when local). */
+json_t *cli_network_json(const struct glimp_backend *b);
 
 #endif

@@ -23,7 +23,8 @@ static const char eval_usage[] =
     "problem to DIR/results.jsonl as it finishes, and write DIR/report.md,\n"
     "DIR/summary.json, DIR/pareto.svg, DIR/hinit.svg and DIR/report.html.\n"
     "\n"
-    "  --slm PATH, --llm PATH  the two models (required)\n"
+    "  --slm MODEL, --llm MODEL  the two models: GGUF paths or server URLs\n"
+    "                          (required; see the remote options below)\n"
     "  --data FILE             the problems (required)\n"
     "  --method SPEC           a router configuration; repeatable. slm, llm,\n"
     "                          random:share=S (share=auto: the share the first\n"
@@ -59,6 +60,7 @@ static const char eval_usage[] =
     "                          method too; its time is not counted)\n"
     "  --max-think N, --max-step N, --max-answer N, --temp T, --top-p P,\n"
     "  --top-k K, --min-p M, --seed S, -t N, -c N   as for glimp run\n"
+    CLI_REMOTE_USAGE
     "  -h, --help              show this help\n";
 
 #define MAX_METHODS GLIMP_EVAL_MAX_METHODS
@@ -78,6 +80,7 @@ struct eval_opts {
     uint32_t runs, limit, n_threads;
     bool resume, strict, matched, no_label, no_chat;
     struct glimp_router_params base;
+    struct cli_remote remote; /* models given as URLs */
 };
 
 /* The methods to run, parsed from --method, --sweep or the defaults. */
@@ -116,7 +119,9 @@ static int parse_args(int argc, char **argv, struct eval_opts *o)
         const char *v = argv[++i];
         bool ok = true;
         struct glimp_router_params *p = &o->base;
-        if (!strcmp(a, "--slm"))
+        if (cli_remote_option(a, v, &o->remote, &ok))
+            ; /* the models' servers */
+        else if (!strcmp(a, "--slm"))
             o->slm = v;
         else if (!strcmp(a, "--llm"))
             o->llm = v;
@@ -245,7 +250,10 @@ int cli_eval_run(struct glimp_eval_params *p)
     int status = 0;
     if (rc != GLIMP_OK) {
         fprintf(stderr, "glimp eval: %s\n", glimp_last_error());
-        status = 1;
+        status = rc == GLIMP_ERR_REMOTE ? CLI_EXIT_REMOTE : 1;
+        if (rc == GLIMP_ERR_REMOTE)
+            fprintf(stderr, "glimp eval: the results so far are kept: run again with --resume "
+                            "once the server is back\n");
     } else if (sum->stopped) {
         status = 130;
     }
@@ -333,10 +341,12 @@ int cmd_eval(int argc, char **argv)
                 results);
         status = 1;
     }
-    if (status < 0 && (rc = glimp_backend_local_open(o.slm, &mp, &slm)) != GLIMP_OK)
-        status = cli_fail("eval", rc);
-    if (status < 0 && (rc = glimp_backend_local_open(o.llm, &mp, &llm)) != GLIMP_OK)
-        status = cli_fail("eval", rc);
+    (void)mp;
+    if (status < 0) {
+        int st = cli_open_models("eval", o.slm, o.llm, &o.remote, o.n_threads, &slm, &llm);
+        if (st != 0)
+            status = st;
+    }
     if (status < 0)
         cli_profile_warn_pair("eval", profile, &pinfo, slm, llm);
     if (status < 0) {

@@ -27,8 +27,8 @@ static const char run_usage[] =
     "marked by its writer, then the answer and a summary; Ctrl-C ends the run\n"
     "early with what it has (exit code 130).\n"
     "\n"
-    "  --slm PATH            the small model, GGUF (required)\n"
-    "  --llm PATH            the large model, GGUF (required)\n"
+    "  --slm MODEL           the small model: GGUF path or server URL (required)\n"
+    "  --llm MODEL           the large model: GGUF path or server URL (required)\n"
     "  -p, --prompt TEXT     the problem\n"
     "  -f, --file FILE       read it from FILE ('-': standard input)\n"
     "routing:\n"
@@ -81,6 +81,7 @@ static const char run_usage[] =
     "output:\n"
     "  --json                no streaming; one JSON object at the end\n"
     "  --trace FILE          one JSON line per step, written as it happens\n"
+    CLI_REMOTE_USAGE
     "  -h, --help            show this help\n";
 
 #define MAX_CTX (1u << 24)
@@ -93,6 +94,7 @@ struct run_opts {
     bool json;
     /* options given that only some policies read */
     bool set_signal, set_tau, set_share, set_instance, set_threshold;
+    struct cli_remote remote; /* models given as URLs */
 };
 
 /* ------------------------------------------------------------- arguments */
@@ -155,6 +157,9 @@ static const char *expected(const char *a)
         {"--threads", "a whole number up to 1024"},
         {"-c", "a whole number up to 16777216"},
         {"--ctx-size", "a whole number up to 16777216"},
+        {"--remote-probe", "stream or request"},
+        {"--remote-timeout", "seconds, more than 0"},
+        {"--remote-retries", "a whole number from 0 to 100"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(a, table[i].opt))
@@ -190,16 +195,20 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             "-t",      "--threads",    "-c",           "--ctx-size",   "--trace",
             "--segment", "--profile",
         };
-        bool known = false;
+        bool known = false, dummy;
+        struct cli_remote probe = {0};
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known = known || !strcmp(a, valued[k]);
+        known = known || cli_remote_option(a, "0", &probe, &dummy);
         if (!known)
             return cli_usage_error("run", run_usage, "unknown option '%s'", a);
         if (i + 1 >= argc)
             return cli_usage_error("run", run_usage, "%s needs a value", a);
         const char *v = argv[++i];
         bool ok = true;
-        if (!strcmp(a, "--slm"))
+        if (cli_remote_option(a, v, &o->remote, &ok))
+            ; /* the models' servers */
+        else if (!strcmp(a, "--slm"))
             o->slm = v;
         else if (!strcmp(a, "--llm"))
             o->llm = v;
@@ -406,6 +415,10 @@ static json_t *result_json(const struct run_opts *o, const struct glimp_backend 
     put(j, "signal", json_string(glimp_signal_name(o->p.signal)), &ok);
     put(j, "slm", json_string(glimp_backend_describe(slm)), &ok);
     put(j, "llm", json_string(glimp_backend_describe(llm)), &ok);
+    if (glimp_backend_is_remote(slm) || glimp_backend_is_remote(llm))
+        put(j, "network",
+            json_pack("{s:o,s:o}", "slm", cli_network_json(slm), "llm", cli_network_json(llm)),
+            &ok);
     put(j, "reasoning", text_json(r->reasoning, strlen(r->reasoning)), &ok);
     put(j, "answer", text_json(r->answer, strlen(r->answer)), &ok);
     put(j, "steps", steps, &ok);
@@ -439,6 +452,7 @@ struct run_out {
     bool stream, color;
     FILE *trace;
     int out_errno, trace_errno; /* nonzero once writing failed */
+    const struct glimp_backend *slm, *llm;
 };
 
 /* Flush stdout; false (errno kept) once it is gone. */
@@ -558,6 +572,7 @@ static void print_result(struct run_out *out, const struct glimp_router_result *
            "(%.1f%%), router %.3f s (%.1f%%)\n",
            wall, s->slm_s, pct(s->slm_s, wall), s->llm_s, pct(s->llm_s, wall), s->sync_s,
            pct(s->sync_s, wall), s->overhead_s, pct(s->overhead_s, wall));
+    cli_print_network(stdout, out->slm, out->llm);
     printf("speed:    %.2f tokens/s", wall > 0 ? (double)tokens / wall : 0.0);
     if (!isnan(s->ttft_s))
         printf(", first token after %.3f s", s->ttft_s);
@@ -625,10 +640,14 @@ int cmd_run(int argc, char **argv)
 
     struct glimp_backend *slm = NULL, *llm = NULL;
     struct glimp_router_result *res = NULL;
-    struct glimp_model_params mp = cli_model_params(o.n_threads);
-    int rc = glimp_backend_local_open(o.slm, &mp, &slm);
-    if (rc == GLIMP_OK)
-        rc = glimp_backend_local_open(o.llm, &mp, &llm);
+    int open_status = cli_open_models("run", o.slm, o.llm, &o.remote, o.n_threads, &slm, &llm);
+    if (open_status != 0) {
+        if (out.trace)
+            fclose(out.trace);
+        free(file_text);
+        return open_status;
+    }
+    int rc = GLIMP_OK;
     for (int i = 0; rc == GLIMP_OK && i < 2; i++) {
         const char *w = glimp_backend_warning(i ? llm : slm);
         if (w[0])
@@ -674,6 +693,8 @@ int cmd_run(int argc, char **argv)
             free(s);
         }
     } else if (!out.out_errno) {
+        out.slm = slm;
+        out.llm = llm;
         print_result(&out, res);
     }
     if (status == 0 && out.out_errno) {

@@ -24,7 +24,8 @@ static const char serve_usage[] =
     "object; model names: glimp, slm, llm, or a method such as glimp:tau=0.8.\n"
     "SIGTERM or Ctrl-C stops it gracefully (exit 0).\n"
     "\n"
-    "  --slm PATH, --llm PATH  the small and the large model, GGUF\n"
+    "  --slm MODEL, --llm MODEL  the small and the large model: GGUF files or\n"
+    "                        OpenAI-compatible servers' URLs (see remote models)\n"
     "  -m, --model PATH        one model alone\n"
     "server:\n"
     "  --host ADDR             IPv4 address to listen on (default 127.0.0.1)\n"
@@ -57,6 +58,7 @@ static const char serve_usage[] =
     "sampling defaults (a request's fields override them):\n"
     "  --temp T (0.6), --top-p P (0.95), --top-k K (0), --min-p M (0), --seed S (0)\n"
     "  --no-think              thinking off unless a request turns it on\n"
+    CLI_REMOTE_USAGE
     "  -h, --help              show this help\n";
 
 static bool parse_policy(const char *s, enum glimp_policy *out)
@@ -173,6 +175,8 @@ int cmd_serve(int argc, char **argv)
         return cli_fail("serve", prc);
     const char *key_file = NULL;
     char *key_buf = NULL;
+    struct cli_remote remote = {0};
+    char *rkey[2] = {NULL, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -189,7 +193,9 @@ int cmd_serve(int argc, char **argv)
         bool ok = true;
         double d = 0;
         uint64_t u = 0;
-        if (!strcmp(a, "--slm"))
+        if (cli_remote_option(a, v, &remote, &ok))
+            ; /* the models' servers */
+        else if (!strcmp(a, "--slm"))
             o.slm = v;
         else if (!strcmp(a, "--llm"))
             o.llm = v;
@@ -269,12 +275,31 @@ int cmd_serve(int argc, char **argv)
         return cli_usage_error("serve", serve_usage, "give --api-key or --api-key-file, not both");
     if (key_file && !(o.api_key = key_buf = read_key(key_file)))
         return 1;
-    int lp = load_named_profiles(argc, argv, &o, profiles);
-    if (lp != 0) {
-        free(key_buf);
-        return lp;
+    if (glimp_is_url(o.model))
+        return cli_usage_error("serve", serve_usage,
+                               "-m takes a GGUF file: a server's URL goes with --slm/--llm");
+    int status = 0;
+    const char *spec[2] = {o.slm, o.llm};
+    for (int w = 0; w < 2 && status == 0 && !o.model; w++) {
+        if (!glimp_is_url(spec[w]))
+            continue;
+        status = cli_remote_params("serve", &remote, w, spec[w], spec[1 - w], &o.remote[w],
+                                   &rkey[w]);
+        if (status == 0 && !o.remote[w].vocab)
+            status = cli_usage_error("serve", serve_usage,
+                                     "--%s %s: give --%s-vocab GGUF (the server model's "
+                                     "vocabulary and chat template)",
+                                     w ? "llm" : "slm", spec[w], w ? "llm" : "slm");
     }
-    int status = server_run(&o);
+    if (status == 0)
+        status = load_named_profiles(argc, argv, &o, profiles);
+    if (status == 0)
+        status = server_run(&o);
     free(key_buf);
+    for (int w = 0; w < 2; w++)
+        if (rkey[w]) {
+            memset(rkey[w], 0, strlen(rkey[w]));
+            free(rkey[w]);
+        }
     return status;
 }

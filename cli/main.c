@@ -41,7 +41,7 @@ int cli_fail(const char *cmd, int err)
 {
     const char *msg = glimp_last_error();
     fprintf(stderr, "glimp %s: %s\n", cmd, msg[0] ? msg : glimp_strerror(err));
-    return 1;
+    return err == GLIMP_ERR_REMOTE ? CLI_EXIT_REMOTE : 1;
 }
 
 int main(int argc, char **argv)

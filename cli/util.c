@@ -229,3 +229,155 @@ void cli_profile_warn_pair(const char *cmd, const char *path, const struct glimp
     if (path && !glimp_profile_check_pair(info, slm, llm, why, sizeof why))
         fprintf(stderr, "glimp %s: warning: profile %s: %s\n", cmd, path, why);
 }
+
+/* ------------------------------------------------------------ models by path or URL */
+
+bool cli_remote_option(const char *a, const char *v, struct cli_remote *r, bool *ok)
+{
+    *ok = true;
+    for (int w = 0; w < 2; w++) {
+        const char *role = w ? "--llm" : "--slm";
+        size_t rl = strlen(role);
+        if (strncmp(a, role, rl) != 0)
+            continue;
+        const char *rest = a + rl;
+        if (!strcmp(rest, "-model"))
+            r->model[w] = v;
+        else if (!strcmp(rest, "-api-key-file"))
+            r->key_file[w] = v;
+        else if (!strcmp(rest, "-vocab"))
+            r->vocab[w] = v;
+        else
+            continue;
+        return true;
+    }
+    if (!strcmp(a, "--remote-timeout"))
+        *ok = cli_parse_double(v, 0.001, 1e6, &r->timeout_s);
+    else if (!strcmp(a, "--remote-probe")) {
+        *ok = !strcmp(v, "stream") || !strcmp(v, "request");
+        r->probe_request = !strcmp(v, "request");
+    } else if (!strcmp(a, "--remote-retries"))
+        *ok = cli_parse_u32(v, 0, 100, &r->retries), r->set_retries = true;
+    else
+        return false;
+    return true;
+}
+
+/* The key of role w: the file's first line, else the environment. */
+static int remote_key(const char *cmd, const struct cli_remote *r, int w, char **key)
+{
+    *key = NULL;
+    if (r->key_file[w]) {
+        size_t n = 0;
+        if (cli_read_file(cmd, r->key_file[w], key, &n) != 0)
+            return 1;
+        (*key)[strcspn(*key, "\r\n")] = '\0';
+        if (!(*key)[0]) {
+            fprintf(stderr, "glimp %s: %s: the key is empty\n", cmd, r->key_file[w]);
+            free(*key);
+            *key = NULL;
+            return 1;
+        }
+        return 0;
+    }
+    const char *env = getenv(w ? "GLIMP_LLM_API_KEY" : "GLIMP_SLM_API_KEY");
+    if (env && env[0] && !(*key = strdup(env))) {
+        fprintf(stderr, "glimp %s: out of memory\n", cmd);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_remote_params(const char *cmd, const struct cli_remote *r, int w, const char *url,
+                      const char *other, struct glimp_remote_params *rp, char **key)
+{
+    *rp = glimp_remote_default_params();
+    rp->url = url;
+    rp->model = r->model[w];
+    if (r->timeout_s > 0)
+        rp->token_timeout_s = r->timeout_s;
+    if (r->set_retries)
+        rp->retries = r->retries;
+    rp->probe_request = r->probe_request;
+    /* the vocabulary: the one given, else the other model's file (the
+     * server's /tokenize must then agree with it) */
+    rp->vocab = r->vocab[w] ? r->vocab[w] : other && !glimp_is_url(other) ? other : NULL;
+    if (remote_key(cmd, r, w, key) != 0)
+        return 1;
+    rp->api_key = *key;
+    return 0;
+}
+
+int cli_open_models(const char *cmd, const char *slm, const char *llm, const struct cli_remote *r,
+                    uint32_t n_threads, struct glimp_backend **out_slm,
+                    struct glimp_backend **out_llm)
+{
+    const char *spec[2] = {slm, llm};
+    struct glimp_backend *b[2] = {NULL, NULL};
+    struct glimp_model_params mp = cli_model_params(n_threads);
+    int status = 0;
+    for (int w = 0; w < 2 && status == 0; w++) {
+        const char *name = w ? "llm" : "slm";
+        if (!glimp_is_url(spec[w])) {
+            if (r->model[w] || r->vocab[w] || r->key_file[w])
+                fprintf(stderr, "glimp %s: note: --%s-model, --%s-vocab and --%s-api-key-file "
+                        "are for a server's URL; %s is a file\n", cmd, name, name, name, spec[w]);
+            int rc = glimp_backend_local_open(spec[w], &mp, &b[w]);
+            if (rc != GLIMP_OK)
+                status = cli_fail(cmd, rc);
+            continue;
+        }
+        struct glimp_remote_params rp;
+        char *key = NULL;
+        if (cli_remote_params(cmd, r, w, spec[w], spec[1 - w], &rp, &key) != 0) {
+            status = 1;
+            break;
+        }
+        int rc = glimp_backend_remote_open(&rp, &b[w]);
+        if (key) {
+            memset(key, 0, strlen(key));
+            free(key);
+        }
+        if (rc != GLIMP_OK) {
+            status = cli_fail(cmd, rc);
+            break;
+        }
+        fprintf(stderr, "glimp %s: %s: %s\n", cmd, name, glimp_backend_describe(b[w]));
+    }
+    if (status != 0) {
+        glimp_backend_free(b[0]);
+        glimp_backend_free(b[1]);
+        return status;
+    }
+    *out_slm = b[0];
+    *out_llm = b[1];
+    return 0;
+}
+
+void cli_print_network(FILE *f, const struct glimp_backend *slm, const struct glimp_backend *llm)
+{
+    const struct glimp_backend *b[2] = {slm, llm};
+    for (int w = 0; w < 2; w++) {
+        if (!glimp_backend_is_remote(b[w]))
+            continue;
+        struct glimp_remote_stats st;
+        glimp_backend_remote_stats(b[w], &st);
+        fprintf(f,
+                "network:  %s %llu requests (%llu retried, %llu closed early), %.3f s to first "
+                "bytes, %.3f s streaming\n",
+                w ? "llm" : "slm", (unsigned long long)st.requests,
+                (unsigned long long)st.retries, (unsigned long long)st.aborted, st.first_byte_s,
+                st.stream_s);
+    }
+}
+
+json_t *cli_network_json(const struct glimp_backend *b)
+{
+    if (!glimp_backend_is_remote(b))
+        return json_null();
+    struct glimp_remote_stats st;
+    glimp_backend_remote_stats(b, &st);
+    return json_pack("{s:I,s:I,s:I,s:f,s:f}", "requests", (json_int_t)st.requests, "retries",
+                     (json_int_t)st.retries, "aborted", (json_int_t)st.aborted, "first_byte_s",
+                     st.first_byte_s, "stream_s", st.stream_s);
+}

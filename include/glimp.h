@@ -52,6 +52,8 @@ enum glimp_err {
     GLIMP_ERR_RANGE = -6,       /* a value or index out of range */
     GLIMP_ERR_NOMEM = -7,       /* allocation failed or a cap was reached */
     GLIMP_ERR_INVALID = -8,     /* the caller passed a bad argument */
+    GLIMP_ERR_REMOTE = -9,      /* a model's server failed or could not be reached
+                                   (after the retries): try again once it is back */
 };
 
 /* Short fixed text for a code ("malformed input"). Never NULL. */
@@ -747,8 +749,8 @@ GLIMP_API double glimp_sampler_uniform(struct glimp_sampler *s);
 
 /* A backend is one model as the router sees it: vocabulary, tokenizer, chat
  * template and sequences it can append to, sample from and roll back. The
- * local backend runs a GGUF file in this process; a remote one (later)
- * talks to an OpenAI-compatible server. The router uses nothing else. */
+ * local backend runs a GGUF file in this process; a remote one talks to
+ * an OpenAI-compatible server. The router uses nothing else. */
 struct glimp_backend;
 
 /* Load a GGUF model with its tokenizer and chat template (p NULL: model
@@ -767,6 +769,75 @@ GLIMP_API uint32_t glimp_backend_n_vocab(const struct glimp_backend *b);
  * models that share one, so that token ids can pass between them. 0 for
  * NULL. */
 GLIMP_API uint64_t glimp_backend_vocab_hash(const struct glimp_backend *b);
+
+/* A remote backend: a model behind an OpenAI-compatible server (vLLM,
+ * SGLang, llama.cpp's llama-server, glimp serve -m), driven over HTTP(S)
+ * through libcurl. In token-id mode (a local GGUF of the server's
+ * vocabulary is given and the server's /tokenize agrees with it) prompts go
+ * as token ids to /v1/completions and exact ids come back, so the context
+ * grows by exact tokens and the server's prefix cache reuses all of it; the
+ * backend then has exact ids (the router can pass ids between the models).
+ * Without one, text mode: the prompt goes as text to /v1/completions with
+ * the steps as text and the server tokenizes it. A remote backend never has
+ * full distributions (top-20 log-probabilities only) nor in-process
+ * rollback, so the router refuses --entropy full and speculative decoding
+ * with it (the server's own speculative decoding does that job). The
+ * sampling runs on the server: greedy runs equal a local run of the same
+ * model token for token; seeded sampling is the server's own stream. */
+struct glimp_remote_params {
+    const char *url;     /* http:// or https://, with or without the /v1 suffix */
+    const char *model;   /* the model's name on the server; NULL: its only model */
+    const char *api_key; /* sent as Authorization: Bearer; NULL: none */
+    const char *vocab;   /* a GGUF holding the server model's vocabulary and chat
+                            template (weights not read); NULL: text mode */
+    bool vocab_checked;  /* refuse to open when /tokenize disagrees with vocab
+                            (default true; false: fall back to text mode) */
+    uint32_t n_ctx;      /* the context; 0: the server's (its /tokenize
+                            max_model_len), else 32768 */
+    double connect_timeout_s;    /* default 10 */
+    double first_byte_timeout_s; /* a request's first byte (prefill, queueing); default 300 */
+    double token_timeout_s;      /* between two streamed events; default 60 */
+    uint32_t retries;            /* after connection failures, time-outs, 429 and 5xx;
+                                    never after another 4xx; default 4 */
+    double backoff_s;            /* the first wait, doubled each retry (a Retry-After
+                                    header wins, up to 60 s); default 0.5 */
+    uint32_t step_hint;          /* max_tokens of a stream opened for a probe before
+                                    the step's budget is known; default 512 */
+    bool probe_request;          /* the reference code's pattern, for measuring what
+                                    the streamed probe saves: each probe is a request
+                                    of its own (one greedy token, its top 20), and the
+                                    step another; default false */
+};
+struct glimp_remote_params glimp_remote_default_params(void);
+
+/* Connect (GET /v1/models unless model is given; /tokenize to check the
+ * vocabulary) and make the backend. GLIMP_ERR_IO when the server cannot be
+ * reached (naming it), GLIMP_ERR_INVALID for a bad URL or a server with
+ * several models and none named, GLIMP_ERR_FORMAT for answers that make no
+ * sense, plus the errors of glimp_gguf_open and glimp_tokenizer_load for
+ * vocab. The description says which mode it is in and why. */
+int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_backend **out);
+
+/* Does s name a server (http:// or https://) rather than a file? */
+bool glimp_is_url(const char *s);
+
+/* Open a model from a path (local, with mp) or a URL (remote, with rp,
+ * whose url is replaced by path_or_url). mp and rp may be NULL: defaults. */
+int glimp_backend_open(const char *path_or_url, const struct glimp_model_params *mp,
+                       const struct glimp_remote_params *rp, struct glimp_backend **out);
+
+/* What a remote backend spent on the network: completion requests made
+ * (the set-up's /v1/models and /tokenize not counted), retries,
+ * seconds waiting for the first byte of answers (queueing and prefill on
+ * the server, plus the round trip), seconds streaming after it, seconds
+ * connecting (TCP and TLS), and streams closed early (the server aborts
+ * them). All zero for a local backend. Counts since the backend opened. */
+struct glimp_remote_stats {
+    uint64_t requests, retries, aborted;
+    double connect_s, first_byte_s, stream_s;
+};
+void glimp_backend_remote_stats(const struct glimp_backend *b, struct glimp_remote_stats *out);
+bool glimp_backend_is_remote(const struct glimp_backend *b);
 
 /* ------------------------------------------------------------------- router */
 

@@ -645,9 +645,14 @@ static void run_single(struct srv_job *j, struct emitter *e)
         if ((rc = ops->next(seq, (uint32_t)k, &d)) != GLIMP_OK ||
             (rc = ops->sample(seq, d.logits, &id)) != GLIMP_OK)
             break;
-        if (ops->is_eog(m->b, id))
+        /* A stream that asks for ids (a remote glimp backend does) hears of
+         * the end-of-turn token too, with its logprobs and no text, as
+         * vLLM reports its EOS: the client then knows the distribution the
+         * end was drawn from (the router's probe needs it). */
+        bool eog = ops->is_eog(m->b, id);
+        if (eog && !(j->req.stream && j->req.tokens_as_ids && j->req.logprobs >= 0))
             break;
-        if (ops->seq_len(seq) >= ops->seq_n_ctx(seq)) {
+        if (!eog && ops->seq_len(seq) >= ops->seq_n_ctx(seq)) {
             j->finish = SRV_FIN_LENGTH;
             break;
         }
@@ -672,6 +677,10 @@ static void run_single(struct srv_job *j, struct emitter *e)
                 l->top_lp[i] = d.logprob[i];
             }
             l->offset = e->content.n;
+        }
+        if (eog) {
+            flush_stream(e, NULL, false);
+            break;
         }
         size_t len = 0;
         if ((rc = ops->token_bytes(m->b, id, piece, sizeof piece, &len)) != GLIMP_OK ||

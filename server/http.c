@@ -480,9 +480,12 @@ static int open_model(struct srv_server *s, int i, const char *path, const char 
     struct glimp_model_params mp = glimp_model_default_params();
     mp.n_threads = s->o->n_threads;
     m->path = path;
-    int rc = glimp_backend_local_open(path, &mp, &m->b);
+    /* a model behind another server (routed mode): its tokenizer and
+     * template come from the vocabulary file the remote backend checked */
+    const char *file = glimp_is_url(path) ? s->o->remote[i].vocab : path;
+    int rc = glimp_backend_open(path, &mp, &s->o->remote[i], &m->b);
     if (rc == GLIMP_OK)
-        rc = glimp_gguf_open(path, &m->gguf);
+        rc = glimp_gguf_open(file, &m->gguf);
     if (rc == GLIMP_OK)
         rc = glimp_tokenizer_load(m->gguf, NULL, &m->tok);
     if (rc == GLIMP_OK)

@@ -44,6 +44,9 @@ struct server_opts {
     struct glimp_profile_info profile_info;
     const struct srv_profile *profiles;  /* --profile NAME=FILE */
     size_t n_profiles;
+    /* routed mode: how to reach --slm / --llm when they are server URLs
+     * (remote backends; their vocab GGUF gives /tokenize and templates) */
+    struct glimp_remote_params remote[2];
 };
 
 /* Serve until SIGTERM or SIGINT; returns the process exit code (0 after a

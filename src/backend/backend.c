@@ -114,3 +114,16 @@ void bk_dist_fill_topk(struct bk_dist *d, uint32_t n_vocab, uint32_t k)
     for (uint32_t i = 0; i < d->k; i++)
         d->logprob[i] = (double)d->logits[d->id[i]] - lse;
 }
+
+uint64_t bk_vocab_hash(const struct glimp_tokenizer *t)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    uint32_t n = glimp_tokenizer_n_vocab(t);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *s = glimp_tokenizer_token_text(t, (int32_t)i);
+        for (; s && *s; s++)
+            h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+        h = (h ^ (0x100u + (unsigned)glimp_tokenizer_token_type(t, (int32_t)i))) * 0x100000001b3ull;
+    }
+    return h;
+}

@@ -154,6 +154,13 @@ struct bk_ops {
     /* Sample from the next-token distribution, append, and sample on until
      * the rule stops it. */
     int (*generate)(struct bk_seq *s, const struct bk_gen_rule *r, struct bk_gen_out *out);
+    /* What the next generate on s will ask (NULL where it changes nothing,
+     * as for the local engine): at most max_tokens, stopping at "\n\n" or
+     * not. A remote backend opens its stream for that much when next is
+     * asked first (the probe's distribution is the first streamed token's),
+     * so one request both probes and writes. max_tokens 0: nothing will be
+     * generated from here: drop a stream in flight (the server aborts). */
+    void (*expect)(struct bk_seq *s, uint32_t max_tokens, bool stop_blank);
 
     /* FULL_DIST backends only (NULL elsewhere): read n tokens and give the
      * logits after each (*rows: n rows of n_logits, valid until the next call
@@ -180,6 +187,18 @@ struct glimp_backend {
 struct bk_seq {
     struct glimp_backend *b;
 };
+
+/* ops->expect where the backend has one. */
+static inline void bk_expect(struct bk_seq *s, uint32_t max_tokens, bool stop_blank)
+{
+    if (s && s->b->ops->expect)
+        s->b->ops->expect(s, max_tokens, stop_blank);
+}
+
+/* FNV-1a over every token's text and type, so two files (or a file and a
+ * server's vocabulary given as a file) with the same vocabulary hash alike
+ * whatever else differs. */
+uint64_t bk_vocab_hash(const struct glimp_tokenizer *t);
 
 static inline bool bk_has(const struct glimp_backend *b, unsigned caps)
 {

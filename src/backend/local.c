@@ -279,21 +279,6 @@ static const struct bk_ops local_ops = {
     .uniform = local_uniform,
 };
 
-/* FNV-1a over every token's text and type, so two files with the same
- * vocabulary hash alike whatever else differs. */
-static uint64_t hash_vocab(const struct glimp_tokenizer *t)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    uint32_t n = glimp_tokenizer_n_vocab(t);
-    for (uint32_t i = 0; i < n; i++) {
-        const char *s = glimp_tokenizer_token_text(t, (int32_t)i);
-        for (; s && *s; s++)
-            h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-        h = (h ^ (0x100u + (unsigned)glimp_tokenizer_token_type(t, (int32_t)i))) * 0x100000001b3ull;
-    }
-    return h;
-}
-
 int glimp_backend_local_open(const char *path, const struct glimp_model_params *p,
                              struct glimp_backend **out)
 {
@@ -336,7 +321,7 @@ int glimp_backend_local_open(const char *path, const struct glimp_model_params *
     l->base.n_logits = mi->n_vocab;
     l->eos = glimp_tokenizer_eos(l->tok);
     l->eot = glimp_tokenizer_eot(l->tok);
-    l->vocab_hash = hash_vocab(l->tok);
+    l->vocab_hash = bk_vocab_hash(l->tok);
     const char *tw = glimp_tokenizer_warning(l->tok);
     snprintf(l->base.warning, sizeof l->base.warning, "%s%s%s", tw,
              tw[0] && l->tmpl.fallback ? "; " : "", l->tmpl.fallback ? l->tmpl.warning : "");

@@ -21,6 +21,7 @@ const char *glimp_strerror(int code)
     case GLIMP_ERR_RANGE: return "out of range";
     case GLIMP_ERR_NOMEM: return "out of memory";
     case GLIMP_ERR_INVALID: return "invalid argument";
+    case GLIMP_ERR_REMOTE: return "a model's server failed";
     default: return "unknown error";
     }
 }

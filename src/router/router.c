@@ -201,9 +201,22 @@ static int check_params(const struct glimp_router_params *p, const struct glimp_
                            p->entropy_topk, glimp_backend_describe(slm), BK_TOPK_MAX);
     if (p->entropy_topk == 0 && !bk_has(slm, BK_CAP_FULL_DIST))
         return lacks(slm, "the SLM's full next-token distribution", "entropy full");
+    /* glimpse > 1, specreason and label_steps roll a model back: cheap or
+     * not (a remote backend drops client-side ids and lets the server's
+     * prefix cache recompute), it is correct either way, so ROLLBACK is not
+     * required there; drafting rolls back every round and verifies over
+     * full distributions, so it needs both. */
     if (p->draft > 0) {
         const unsigned need = BK_CAP_FULL_DIST | BK_CAP_ROLLBACK;
         const struct glimp_backend *b = !bk_has(slm, need) ? slm : llm;
+        if (!bk_has(b, need) && glimp_backend_is_remote(b))
+            return glimp_error(GLIMP_ERR_UNSUPPORTED,
+                               "router: speculative decoding (draft %u) needs full "
+                               "distributions and in-process rollback, and %s is a server that "
+                               "gives neither over the network: turn on the server's own "
+                               "speculative decoding instead (vLLM --speculative-config, "
+                               "llama-server --model-draft, SGLang --speculative-algorithm)",
+                               p->draft, glimp_backend_describe(b));
         if (!bk_has(b, need))
             return lacks(b, "full distributions and in-process rollback",
                          "speculative decoding (draft)");

@@ -66,6 +66,9 @@ static void emit_upto(struct glimp_request *q, uint32_t upto)
  * until it no longer can, or the step ends). */
 static void emit_from_now(struct glimp_request *q, enum glimp_writer w)
 {
+    /* the LLM writes: a stream the SLM's probe opened (remote) is dropped */
+    if (w == L)
+        bk_expect(q->m[S].seq, 0, false);
     q->step_writer = w;
     q->step_emitting = q->p.on_token != NULL;
     if (q->step_emitting)
@@ -200,8 +203,11 @@ static int probe_entropy(struct glimp_request *q, double *h)
 
 /* SpecReason: the LLM reads the SLM's step and the judge prompt in one
  * prefill; the score is the expected digit under its distribution over
- * "0".."9" (over the digits among its top 20 where it gives no more). The
- * judge is rolled back out of its cache, the step kept. */
+ * "0".."9". Like the entropy, it follows the entropy mode: over the digits
+ * among the LLM's top k with topk:k (k at most 20; the reference code's
+ * one request of one token with its top 20, so that one threshold means
+ * the same on a local and a remote LLM), over all ten with full. The judge
+ * is rolled back out of its cache, the step kept. */
 static int judge_step(struct glimp_request *q, double *score)
 {
     struct rt_model *l = &q->m[L];
@@ -217,12 +223,15 @@ static int judge_step(struct glimp_request *q, double *score)
     q->clk.sealed++;
     rc = rt_sync(q, L);
     struct bk_dist d;
+    bk_expect(l->seq, 1, false); /* remote: one request, one token, its top 20 */
     if (rc == GLIMP_OK)
-        rc = ops->next(l->seq, bk_has(l->b, BK_CAP_FULL_DIST) ? 0 : BK_TOPK_MAX, &d);
+        rc = ops->next(l->seq, BK_TOPK_MAX, &d);
     q->clk.sealed--;
     rt_charge(&q->clk, was);
     if (rc != GLIMP_OK)
         return rc;
+    const bool exact = q->p.entropy_topk == 0 && d.logits;
+    const uint32_t k = d.k < q->p.entropy_topk ? d.k : q->p.entropy_topk;
     float lg[10];
     for (int i = 0; i < 10; i++) {
         char s[2] = {(char)('0' + i), '\0'};
@@ -231,9 +240,9 @@ static int judge_step(struct glimp_request *q, double *score)
             return glimp_error(GLIMP_ERR_UNSUPPORTED,
                                "router: specreason needs a token for the digit %d", i);
         lg[i] = -INFINITY;
-        if (d.logits)
+        if (exact)
             lg[i] = d.logits[id];
-        for (uint32_t j = 0; !d.logits && j < d.k; j++)
+        for (uint32_t j = 0; !exact && j < k; j++)
             if (d.id[j] == id)
                 lg[i] = (float)d.logprob[j];
     }
@@ -337,6 +346,8 @@ int rt_think_step(struct glimp_request *q, uint32_t budget)
     if (q->slm_live) {
         if ((rc = rt_sync(q, S)) != GLIMP_OK)
             return rc;
+        /* a remote SLM streams the step it may write from the probe on */
+        bk_expect(q->m[S].seq, budget, true);
         enum rt_part was = rt_charge(&q->clk, RT_PART_PROBE);
         rc = probe_entropy(q, &h);
         rt_charge(&q->clk, was);

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# remote.sh - the same pair run locally and through a server (a benchmark,
+# not a test): starts SERVER on the LLM (and, with -b, on the SLM) on free
+# 127.0.0.1 ports, runs `glimp run --json` locally and remotely with the
+# same greedy settings, and prints
+#   (a) steps and writers of both runs, whether they agree token for token,
+#       the probe's top-1 agreement and max |dH_init| against the local run;
+#   (b) requests per step and model, streams closed early (the probe's when
+#       the LLM writes), for the streamed probe and for the reference code's
+#       probe-then-write pattern (--remote-probe request), with the wall
+#       time of each;
+#   (c) the latency split of the remote run: wall, SLM, LLM, sync, and the
+#       network figures (time to first bytes, time streaming).
+#
+#   bench/remote.sh [-s SERVER] [-b] [-n THINK] [-m STEP] [-p PROMPT] SLM.gguf LLM.gguf
+#
+# THINK: thinking budget (512), STEP: tokens per step (64); answer 32.
+#
+# SERVER: a llama-server binary you built yourself (the script never builds
+# one; it is started as `SERVER -m LLM.gguf --port P -c 4096`), or "glimp"
+# (default: glimp serve -m, the same engine as the local run). -b puts the
+# SLM behind a server too. BUILD_DIR (default build) holds glimp. Needs
+# node and curl.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+glimp=${BUILD_DIR:-$root/build}/glimp
+server=glimp both=0 think=512 step=64 prompt="How many positive divisors does 2024 have?"
+while getopts "s:bn:m:p:h" o; do
+    case $o in
+    s) server=$OPTARG ;;
+    b) both=1 ;;
+    n) think=$OPTARG ;;
+    m) step=$OPTARG ;;
+    p) prompt=$OPTARG ;;
+    *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 2 ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+slm=$1 llm=$2
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+
+free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'; }
+# start MODEL: a server on MODEL; prints its URL
+start() {
+    local port
+    port=$(free_port)
+    if [ "$server" = glimp ]; then
+        "$glimp" serve -m "$1" --port "$port" >"$tmp/server-$port.log" 2>&1 &
+    else
+        "$server" -m "$1" --port "$port" -c 4096 >"$tmp/server-$port.log" 2>&1 &
+    fi
+    pids+=("$!")
+    for _ in $(seq 1 600); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ] && break
+        sleep 0.1
+    done
+    echo "http://127.0.0.1:$port/v1"
+}
+llm_url=$(start "$llm")
+slm_arg=$slm
+[ $both = 1 ] && slm_arg=$(start "$slm")
+common=(-p "$prompt" --temp 0 --max-think "$think" --max-step "$step" --max-answer 32
+    --policy random --share 0.3 --json --llm-vocab "$llm")
+[ $both = 1 ] && common+=(--slm-vocab "$slm")
+
+"$glimp" run --slm "$slm" --llm "$llm" "${common[@]}" >"$tmp/local.json" 2>/dev/null
+"$glimp" run --slm "$slm_arg" --llm "$llm_url" "${common[@]}" >"$tmp/stream.json" 2>"$tmp/stream.err"
+"$glimp" run --slm "$slm_arg" --llm "$llm_url" "${common[@]}" --remote-probe request \
+    >"$tmp/request.json" 2>/dev/null
+cat "$tmp/stream.err"
+
+node - "$tmp/local.json" "$tmp/stream.json" "$tmp/request.json" <<'EOF'
+const fs = require("fs");
+const [l, s, r] = process.argv.slice(2).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+const think = (j) => j.steps.filter((x) => x.phase === "think");
+const ls = think(l), ss = think(s);
+let top1 = 0, dh = 0, n = Math.min(ls.length, ss.length);
+for (let i = 0; i < n; i++) {
+    if (ls[i].writer === ss[i].writer && ls[i].text.split(/(?=\s)/)[0] === ss[i].text.split(/(?=\s)/)[0]) top1++;
+    if (ls[i].h_init !== null && ss[i].h_init !== null) dh = Math.max(dh, Math.abs(ls[i].h_init - ss[i].h_init));
+}
+const same = JSON.stringify([l.reasoning, l.answer]) === JSON.stringify([s.reasoning, s.answer]);
+console.log(`(a) steps: local ${ls.length} (llm ${l.summary.steps_llm}), remote ${ss.length} (llm ${s.summary.steps_llm}); same text: ${same}`);
+console.log(`    probe: first token and writer agree on ${top1} of ${n} steps; max |dH_init| ${dh.toExponential(2)}`);
+const per = (j, w) => (j.network && j.network[w] ? j.network[w] : null);
+for (const [name, j] of [["streamed probe", s], ["probe request (reference)", r]]) {
+    const st = j.steps.length;
+    const parts = ["slm", "llm"].filter((w) => per(j, w)).map((w) =>
+        `${w} ${per(j, w).requests} requests (${(per(j, w).requests / st).toFixed(2)}/step, ${per(j, w).aborted} closed early)`);
+    console.log(`(b) ${name}: ${st} steps, ${parts.join(", ")}, wall ${j.summary.wall_s.toFixed(3)} s`);
+}
+const m = s.summary, net = ["slm", "llm"].filter((w) => per(s, w));
+console.log(`(c) wall ${m.wall_s.toFixed(3)} s: slm ${m.slm_s.toFixed(3)}, llm ${m.llm_s.toFixed(3)}, sync ${m.sync_s.toFixed(3)}, router ${m.overhead_s.toFixed(3)}` +
+    net.map((w) => `; ${w} network: ${per(s, w).first_byte_s.toFixed(3)} s to first bytes, ${per(s, w).stream_s.toFixed(3)} s streaming`).join(""));
+console.log(`    local wall ${l.summary.wall_s.toFixed(3)} s`);
+EOF
