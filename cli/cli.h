@@ -132,4 +132,10 @@ void cli_print_network(FILE *f, const struct glimp_backend *slm, const struct gl
 /* A remote backend's network figures as JSON (null when local). */
 json_t *cli_network_json(const struct glimp_backend *b);
 
+/* --entropy: "full" -> 0, "topk:K" -> K (K >= 1). */
+bool cli_parse_entropy(const char *s, uint32_t *out);
+
+/* --entropy: "full" -> 0, "topk:K" -> K (K >= 1). */
+bool cli_parse_entropy(const char *s, uint32_t *out);
+
 #endif

@@ -61,35 +61,6 @@ static const char serve_usage[] =
     CLI_REMOTE_USAGE
     "  -h, --help              show this help\n";
 
-static bool parse_policy(const char *s, enum glimp_policy *out)
-{
-    for (int i = GLIMP_POLICY_GLIMP; i <= GLIMP_POLICY_SPECREASON; i++)
-        if (!strcmp(s, glimp_policy_name((enum glimp_policy)i))) {
-            *out = (enum glimp_policy)i;
-            return true;
-        }
-    return false;
-}
-
-static bool parse_signal(const char *s, enum glimp_signal *out)
-{
-    for (int i = GLIMP_SIGNAL_HINIT; i <= GLIMP_SIGNAL_PPL; i++)
-        if (!strcmp(s, glimp_signal_name((enum glimp_signal)i))) {
-            *out = (enum glimp_signal)i;
-            return true;
-        }
-    return false;
-}
-
-static bool parse_entropy(const char *s, uint32_t *out)
-{
-    if (!strcmp(s, "full")) {
-        *out = 0;
-        return true;
-    }
-    return !strncmp(s, "topk:", 5) && cli_parse_u32(s + 5, 1, UINT32_MAX, out);
-}
-
 /* The first line of a key file, without its line end. */
 static char *read_key(const char *path)
 {
@@ -232,9 +203,9 @@ int cmd_serve(int argc, char **argv)
         else if (!strcmp(a, "--profile"))
             ; /* read before and after the others */
         else if (!strcmp(a, "--policy"))
-            ok = parse_policy(v, &p->policy);
+            ok = glimp_policy_parse(v, &p->policy);
         else if (!strcmp(a, "--signal"))
-            ok = parse_signal(v, &p->signal);
+            ok = glimp_signal_parse(v, &p->signal);
         else if (!strcmp(a, "--glimpse"))
             ok = cli_parse_u32(v, 1, 1u << 20, &p->glimpse);
         else if (!strcmp(a, "--tau"))
@@ -248,7 +219,7 @@ int cmd_serve(int argc, char **argv)
         else if (!strcmp(a, "--threshold"))
             ok = cli_parse_double(v, 0.0, 10.0, &p->specreason_threshold);
         else if (!strcmp(a, "--entropy"))
-            ok = parse_entropy(v, &p->entropy_topk);
+            ok = cli_parse_entropy(v, &p->entropy_topk);
         else if (!strcmp(a, "--draft"))
             ok = cli_parse_u32(v, 0, 64, &p->draft);
         else if (!strcmp(a, "--answer-model")) {

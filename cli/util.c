@@ -381,3 +381,12 @@ json_t *cli_network_json(const struct glimp_backend *b)
                      (json_int_t)st.retries, "aborted", (json_int_t)st.aborted, "first_byte_s",
                      st.first_byte_s, "stream_s", st.stream_s);
 }
+
+bool cli_parse_entropy(const char *s, uint32_t *out)
+{
+    if (!strcmp(s, "full")) {
+        *out = 0;
+        return true;
+    }
+    return !strncmp(s, "topk:", 5) && cli_parse_u32(s + 5, 1, UINT32_MAX, out);
+}

@@ -1077,6 +1077,9 @@ GLIMP_API int glimp_segment_format(const struct glimp_router_params *p, char *bu
 
 GLIMP_API const char *glimp_policy_name(enum glimp_policy p);   /* "glimp", ... */
 GLIMP_API const char *glimp_signal_name(enum glimp_signal s);   /* "hinit", ... */
+/* The enum a name stands for (the names above); false for any other text. */
+GLIMP_API bool glimp_policy_parse(const char *name, enum glimp_policy *out);
+GLIMP_API bool glimp_signal_parse(const char *name, enum glimp_signal *out);
 GLIMP_API const char *glimp_segment_name(enum glimp_segment s); /* "blank", "line", "marker" */
 GLIMP_API const char *glimp_writer_name(enum glimp_writer w);   /* "slm", "llm" */
 GLIMP_API const char *glimp_think_end_name(enum glimp_think_end e); /* "tag", "repeat", ... */

@@ -308,26 +308,6 @@ static bool parse_stop(const json_t *root, struct srv_req *r, struct srv_error *
 
 /* ------------------------------------------------------------ glimp object */
 
-static bool parse_policy(const char *s, enum glimp_policy *out)
-{
-    for (int i = GLIMP_POLICY_GLIMP; i <= GLIMP_POLICY_SPECREASON; i++)
-        if (!strcmp(s, glimp_policy_name((enum glimp_policy)i))) {
-            *out = (enum glimp_policy)i;
-            return true;
-        }
-    return false;
-}
-
-static bool parse_signal(const char *s, enum glimp_signal *out)
-{
-    for (int i = GLIMP_SIGNAL_HINIT; i <= GLIMP_SIGNAL_PPL; i++)
-        if (!strcmp(s, glimp_signal_name((enum glimp_signal)i))) {
-            *out = (enum glimp_signal)i;
-            return true;
-        }
-    return false;
-}
-
 /* tau: a number, or "inf" / "-inf" (JSON has no infinity). */
 static bool get_tau(const json_t *g, struct srv_req *r, struct srv_error *err)
 {
@@ -372,13 +352,13 @@ static bool parse_glimp(const json_t *root, struct srv_req *r, struct srv_error 
                             key);
     }
     const json_t *p = field(g, "policy");
-    if (p && (!json_is_string(p) || !parse_policy(json_string_value(p), &r->policy)))
+    if (p && (!json_is_string(p) || !glimp_policy_parse(json_string_value(p), &r->policy)))
         return srv_fail(err, 400, "glimp.policy",
                         "'glimp.policy' must be glimp, share, instance, random, slm, llm or "
                         "specreason");
     r->set_policy = p != NULL;
     const json_t *s = field(g, "signal");
-    if (s && (!json_is_string(s) || !parse_signal(json_string_value(s), &r->signal)))
+    if (s && (!json_is_string(s) || !glimp_signal_parse(json_string_value(s), &r->signal)))
         return srv_fail(err, 400, "glimp.signal", "'glimp.signal' must be hinit, hstep or ppl");
     r->set_signal = s != NULL;
     int64_t x = 0;

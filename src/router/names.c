@@ -2,6 +2,8 @@
  * and the logs use; "?" for a value outside the enum. */
 #include "glimp.h"
 
+#include <string.h>
+
 const char *glimp_policy_name(enum glimp_policy p)
 {
     switch (p) {
@@ -24,6 +26,26 @@ const char *glimp_signal_name(enum glimp_signal s)
     case GLIMP_SIGNAL_PPL: return "ppl";
     }
     return "?";
+}
+
+bool glimp_policy_parse(const char *name, enum glimp_policy *out)
+{
+    for (int i = GLIMP_POLICY_GLIMP; name && i <= GLIMP_POLICY_SPECREASON; i++)
+        if (!strcmp(name, glimp_policy_name((enum glimp_policy)i))) {
+            *out = (enum glimp_policy)i;
+            return true;
+        }
+    return false;
+}
+
+bool glimp_signal_parse(const char *name, enum glimp_signal *out)
+{
+    for (int i = GLIMP_SIGNAL_HINIT; name && i <= GLIMP_SIGNAL_PPL; i++)
+        if (!strcmp(name, glimp_signal_name((enum glimp_signal)i))) {
+            *out = (enum glimp_signal)i;
+            return true;
+        }
+    return false;
 }
 
 const char *glimp_segment_name(enum glimp_segment s)
