@@ -315,6 +315,17 @@ static void label(const struct rp_method *m, char *buf, size_t n)
     snprintf(buf, n, "%s", m->spec);
 }
 
+/* The LLM alone (policy llm, no drafting), the row every latency is
+ * relative to; the last such method when there are several; NULL: none. */
+static const struct rp_stats *llm_stats(const struct rp *rp, const struct rp_stats *st)
+{
+    const struct rp_stats *llm = NULL;
+    for (size_t i = 0; i < rp->n_methods; i++)
+        if (!strcmp(rp->m[i].policy, "llm") && rp->m[i].draft == 0)
+            llm = &st[i];
+    return llm;
+}
+
 static int write_markdown(struct rp *rp, const struct rp_stats *st, const char *dir)
 {
     char *md = NULL;
@@ -322,10 +333,7 @@ static int write_markdown(struct rp *rp, const struct rp_stats *st, const char *
     FILE *f = open_memstream(&md, &len);
     if (!f)
         return glimp_error(GLIMP_ERR_NOMEM, "report: out of memory");
-    const struct rp_stats *llm = NULL;
-    for (size_t i = 0; i < rp->n_methods; i++)
-        if (!strcmp(rp->m[i].policy, "llm") && rp->m[i].draft == 0)
-            llm = &st[i];
+    const struct rp_stats *llm = llm_stats(rp, st);
     fprintf(f, "# glimp eval report\n\n");
     fprintf(f,
             "%zu result lines, %zu methods. Accuracy is Pass@1, the mean over runs (± sd "
@@ -656,10 +664,7 @@ static int write_html(struct rp *rp, const struct rp_stats *st, const char *dir,
     FILE *f = open_memstream(&html, &len);
     if (!f)
         return glimp_error(GLIMP_ERR_NOMEM, "report: out of memory");
-    const struct rp_stats *llm = NULL;
-    for (size_t i = 0; i < rp->n_methods; i++)
-        if (!strcmp(rp->m[i].policy, "llm") && rp->m[i].draft == 0)
-            llm = &st[i];
+    const struct rp_stats *llm = llm_stats(rp, st);
     fprintf(f, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                "style-src 'unsafe-inline'; img-src data:\">\n"
