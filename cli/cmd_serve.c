@@ -30,7 +30,10 @@ static const char serve_usage[] =
     "server:\n"
     "  --host ADDR             IPv4 address to listen on (default 127.0.0.1)\n"
     "  --port N                port (default 8080; 0: any free one, printed)\n"
-    "  -np, --parallel N       requests generated at once (default 4)\n"
+    "  -np, --parallel N       requests generated at once (default 4); their tokens\n"
+    "                          share each model's forward passes (continuous batching)\n"
+    "  -ub, --ubatch N         prompt tokens a shared pass takes, so that a long\n"
+    "                          prompt is read in chunks between others' tokens (512)\n"
     "  --queue N               requests waiting for a slot; beyond, 503 (default 64)\n"
     "  --api-key KEY           require Authorization: Bearer KEY\n"
     "  --api-key-file FILE     the key from FILE (first line)\n"
@@ -41,7 +44,7 @@ static const char serve_usage[] =
     "  --max-body BYTES        largest request body (default 4194304)\n"
     "  --log-format F          text (default) or json: one line per request on stderr\n"
     "models:\n"
-    "  -t, --threads N         threads of each sequence; 0: one per core (default 0)\n"
+    "  -t, --threads N         threads of each model's forward passes; 0: one per core\n"
     "  -c, --ctx-size N        context of each sequence; 0: the model's (default 0)\n"
     "routing defaults (a request's glimp object or model name overrides them):\n"
     "  --policy P              glimp, share, instance, random, slm, llm, specreason\n"
@@ -198,6 +201,8 @@ int cmd_serve(int argc, char **argv)
             o.log_json = !strcmp(v, "json");
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
             ok = cli_parse_u32(v, 0, 1024, &o.n_threads);
+        else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch"))
+            ok = cli_parse_u32(v, 1, 1u << 20, &o.n_ubatch);
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size"))
             ok = cli_parse_u32(v, 0, 1u << 24, &p->n_ctx);
         else if (!strcmp(a, "--profile"))

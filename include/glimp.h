@@ -491,6 +491,12 @@ struct glimp_model_params {
      * library never reads the environment (the programs take it from
      * GLIMP_KERNELS). */
     const char *kernels;
+    /* For a local backend (glimp_backend_local_open): the most prompt
+     * tokens one shared forward pass takes from its sequences' prompts
+     * (glimp serve --ubatch), so that a long prompt is read in chunks
+     * between the decoding steps of the others. 0 (default): 512. Changes
+     * speed only, never the logits. */
+    uint32_t n_ubatch;
 };
 
 GLIMP_API struct glimp_model_params glimp_model_default_params(void);

@@ -128,6 +128,14 @@ void srv_api_metrics(struct srv_server *s, struct srv_reply *r)
     pthread_mutex_lock(&s->metrics.mu);
     s->metrics.running = running;
     s->metrics.waiting = waiting;
+    for (int w = 0; w < 2; w++) {
+        const struct glimp_backend *b = w == 0 || s->routed ? s->m[w].b : NULL;
+        s->metrics.batch_label[w] = NULL;
+        if (b && b->ops->batch_stats) {
+            b->ops->batch_stats(b, &s->metrics.batch[w]);
+            s->metrics.batch_label[w] = !s->routed ? "model" : w ? "llm" : "slm";
+        }
+    }
     pthread_mutex_unlock(&s->metrics.mu);
     r->status = 200;
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -479,6 +479,7 @@ static int open_model(struct srv_server *s, int i, const char *path, const char 
     struct srv_model *m = &s->m[i];
     struct glimp_model_params mp = glimp_model_default_params();
     mp.n_threads = s->o->n_threads;
+    mp.n_ubatch = s->o->n_ubatch;
     m->path = path;
     /* a model behind another server (routed mode): its tokenizer and
      * template come from the vocabulary file the remote backend checked */

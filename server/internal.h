@@ -50,6 +50,10 @@ struct srv_metrics {
     uint64_t http[6]; /* responses by status class: 1xx..5xx, index 1..5 */
     uint64_t rejected; /* 503 when full */
     struct srv_hist h_init, ttft, e2e, itl;
+    /* the models' batchers, copied in when /metrics is asked: a label per
+     * model that has one ("slm", "llm", or "model" alone), else NULL */
+    const char *batch_label[2];
+    struct bk_batch_stats batch[2];
 };
 
 enum srv_finish { SRV_FIN_STOP = 0, SRV_FIN_LENGTH = 1, SRV_FIN_ABORT = 2, SRV_FIN_ERROR = 3 };

@@ -136,6 +136,24 @@ char *srv_metrics_text(struct srv_metrics *m)
          "Drafted tokens the LLM accepted.");
     outf(&o, "glimp:spec_decode_num_accepted_tokens_total %llu\n",
          (unsigned long long)m->accepted_tokens);
+    static const char *const batch[][2] = {
+        {"glimp:batch_passes_total", "Forward passes run, by model."},
+        {"glimp:batch_items_total",
+         "Sequences' parts in those passes, by model (over passes: the mean batch)."},
+        {"glimp:batch_tokens_total", "Tokens evaluated in those passes, by model."},
+        {"glimp:batch_prompt_chunks_total",
+         "Prompts cut short to --ubatch tokens in a pass, by model."},
+    };
+    for (int k = 0; k < 4 && (m->batch_label[0] || m->batch_label[1]); k++) {
+        head(&o, batch[k][0], "counter", batch[k][1]);
+        for (int w = 0; w < 2; w++) {
+            const struct bk_batch_stats *b = &m->batch[w];
+            uint64_t v[4] = {b->passes, b->items, b->tokens, b->chunked};
+            if (m->batch_label[w])
+                outf(&o, "%s{model=\"%s\"} %llu\n", batch[k][0], m->batch_label[w],
+                     (unsigned long long)v[k]);
+        }
+    }
     head(&o, "glimp:http_responses_total", "counter", "HTTP responses, by status class.");
     for (int c = 1; c <= 5; c++)
         outf(&o, "glimp:http_responses_total{code=\"%dxx\"} %llu\n", c,

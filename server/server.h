@@ -30,6 +30,7 @@ struct server_opts {
     const char *host;      /* default 127.0.0.1 */
     uint32_t port;         /* 0: any free port (printed) */
     uint32_t n_threads;    /* per model; 0: one per core */
+    uint32_t n_ubatch;     /* prompt tokens per shared forward pass; 0: 512 */
     uint32_t n_parallel;   /* requests generated at once (-np) */
     uint32_t queue;        /* requests waiting for a slot; beyond: 503 */
     const char *api_key;   /* NULL: none needed */

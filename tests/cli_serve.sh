@@ -165,6 +165,11 @@ for i in $(seq 1 16); do
     post /v1/chat/completions "$(chat_body "$(problem $((i + 1)))")" >/dev/null
     node -e 'const c=JSON.parse(require("fs").readFileSync(process.argv[1])).choices[0].message; console.log(JSON.stringify([c.reasoning_content,c.content]))' "$tmp/body" >"$tmp/alone.$i"
 done
+batch_counts() { # "passes items" of the SLM's batcher so far
+    curl -s "$base/metrics" | awk '/^glimp:batch_passes_total\{model="slm"\}/ {p = $2}
+        /^glimp:batch_items_total\{model="slm"\}/ {i = $2} END {print p + 0, i + 0}'
+}
+read -r passes0 items0 <<<"$(batch_counts)"
 for i in $(seq 1 16); do
     curl -s -H 'Content-Type: application/json' --data-binary "$(chat_body "$(problem $((i + 1)))")" \
         "$base/v1/chat/completions" -o "$tmp/par.$i" &
@@ -177,6 +182,10 @@ for i in $(seq 1 16); do
     cmp -s "$tmp/alone.$i" "$tmp/par.out.$i" && same_all=$((same_all + 1))
 done
 check "16 concurrent greedy requests equal each alone ($same_all of 16)" test "$same_all" = 16
+read -r passes1 items1 <<<"$(batch_counts)"
+passes=$((passes1 - passes0)) items=$((items1 - items0))
+check "the 16 at once shared the SLM's passes ($items sequences' parts in $passes passes)" \
+    test "$passes" -gt 0 -a "$items" -gt "$passes"
 
 # ---- /metrics: promtool, and counters that agree with what was asked
 curl -s "$base/metrics" >"$tmp/metrics"

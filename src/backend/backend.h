@@ -12,6 +12,7 @@
 #ifndef GLIMP_BACKEND_H
 #define GLIMP_BACKEND_H
 
+#include "backend/batcher.h"
 #include "glimp.h"
 
 #include <stdatomic.h>
@@ -171,6 +172,10 @@ struct bk_ops {
     int (*probs)(struct bk_seq *s, const float *logits, float *probs);
     int (*draw)(struct bk_seq *s, const float *probs, int32_t *id);
     double (*uniform)(struct bk_seq *s);
+
+    /* Backends that batch their sequences' passes (the local one): the
+     * batcher's counters; NULL elsewhere. */
+    void (*batch_stats)(const struct glimp_backend *b, struct bk_batch_stats *out);
 };
 
 /* The common head of every backend and sequence. */

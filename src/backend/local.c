@@ -1,13 +1,15 @@
 /* local.c - the local backend: a GGUF model run by glimp's own engine in
  * this process, with its tokenizer, chat template, one context (scratch and
- * threads) that all its sequences share and, per sequence, a KV cache and a
- * sampler. */
+ * threads) that all its sequences share through a batcher (their appends
+ * from many threads run in shared forward passes) and, per sequence, a KV
+ * cache and a sampler. */
 #include "backend/backend.h"
+
+#include "backend/batcher.h"
 
 #include "core/error.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +17,12 @@
 struct local_backend {
     struct glimp_backend base;
     struct glimp_model *model;
-    /* The workspace of every forward pass of this backend's sequences. One
-     * pass at a time: lock is held around each append, so sequences may be
-     * driven from several threads (each sequence by one at a time). */
+    /* The workspace of every forward pass of this backend's sequences, and
+     * the batcher that runs them: sequences may be driven from several
+     * threads (each sequence by one at a time), and their appends share
+     * passes. */
     struct glimp_ctx *ctx;
-    pthread_mutex_t lock;
+    struct bk_batcher *batch;
     struct glimp_tokenizer *tok;
     struct glimp_chat_template tmpl;
     int32_t eos, eot;
@@ -47,20 +50,10 @@ static void local_free(struct glimp_backend *b)
 {
     struct local_backend *l = lb(b);
     glimp_tokenizer_free(l->tok);
+    bk_batcher_free(l->batch);
     glimp_ctx_free(l->ctx);
-    pthread_mutex_destroy(&l->lock);
     glimp_model_free(l->model);
     free(l);
-}
-
-/* glimp_seq_append in the backend's context, one pass at a time. */
-static int locked_append(struct local_backend *l, struct glimp_seq *seq, const int32_t *ids,
-                         size_t n, bool all_logits, const float **logits)
-{
-    pthread_mutex_lock(&l->lock);
-    int rc = glimp_seq_append(l->ctx, seq, ids, n, all_logits, logits);
-    pthread_mutex_unlock(&l->lock);
-    return rc;
 }
 
 static int local_prompt_tokens(struct glimp_backend *b, const char *text, bool chat, bool think,
@@ -148,19 +141,25 @@ static uint32_t local_seq_n_ctx(const struct bk_seq *s)
     return glimp_seq_n_ctx(ls(s)->seq);
 }
 
-static int local_append(struct bk_seq *s, const int32_t *ids, size_t n)
+/* held: from generate's token loop, which holds the batcher */
+static int seq_append(struct bk_seq *s, const int32_t *ids, size_t n, bool held)
 {
     struct local_seq *q = ls(s);
-    int rc = locked_append(lb(s->b), q->seq, ids, n, false, &q->next);
+    int rc = bk_batcher_append(lb(s->b)->batch, q->seq, ids, n, false, &q->next, held);
     if (rc != GLIMP_OK)
         q->next = NULL;
     return rc;
 }
 
+static int local_append(struct bk_seq *s, const int32_t *ids, size_t n)
+{
+    return seq_append(s, ids, n, false);
+}
+
 static int local_score(struct bk_seq *s, const int32_t *ids, size_t n, const float **rows)
 {
     struct local_seq *q = ls(s);
-    int rc = locked_append(lb(s->b), q->seq, ids, n, true, rows);
+    int rc = bk_batcher_append(lb(s->b)->batch, q->seq, ids, n, true, rows, false);
     q->next = rc == GLIMP_OK ? *rows + (n - 1) * (size_t)s->b->n_logits : NULL;
     return rc;
 }
@@ -212,7 +211,20 @@ static int local_token_bytes(const struct glimp_backend *b, int32_t id, char *bu
     return glimp_token_to_bytes(lb(b)->tok, id, false, buf, cap, len);
 }
 
+static int generate_held(struct bk_seq *s, const struct bk_gen_rule *r, struct bk_gen_out *o);
+
+/* The token loop holds the batcher, so that the passes wait for its next
+ * token and sequences generating side by side share every pass. */
 static int local_generate(struct bk_seq *s, const struct bk_gen_rule *r, struct bk_gen_out *o)
+{
+    struct bk_batcher *batch = lb(s->b)->batch;
+    bk_batcher_hold(batch);
+    int rc = generate_held(s, r, o);
+    bk_batcher_release(batch);
+    return rc;
+}
+
+static int generate_held(struct bk_seq *s, const struct bk_gen_rule *r, struct bk_gen_out *o)
 {
     struct local_seq *q = ls(s);
     struct local_backend *l = lb(s->b);
@@ -247,13 +259,18 @@ static int local_generate(struct bk_seq *s, const struct bk_gen_rule *r, struct 
         size_t plen;
         rc = glimp_token_to_bytes(l->tok, id, false, piece, sizeof piece, &plen);
         if (rc == GLIMP_OK)
-            rc = local_append(s, &id, 1);
+            rc = seq_append(s, &id, 1, true);
         if (rc == GLIMP_OK)
             rc = bk_gen_keep(o, r, id, piece, plen, ent, lp);
         if (rc != GLIMP_OK)
             return rc;
     }
     return GLIMP_OK;
+}
+
+static void local_batch_stats(const struct glimp_backend *b, struct bk_batch_stats *out)
+{
+    bk_batcher_stats(lb(b)->batch, out);
 }
 
 static const struct bk_ops local_ops = {
@@ -277,6 +294,7 @@ static const struct bk_ops local_ops = {
     .probs = local_probs,
     .draw = local_draw,
     .uniform = local_uniform,
+    .batch_stats = local_batch_stats,
 };
 
 int glimp_backend_local_open(const char *path, const struct glimp_model_params *p,
@@ -288,14 +306,13 @@ int glimp_backend_local_open(const char *path, const struct glimp_model_params *
     struct local_backend *l = calloc(1, sizeof *l);
     if (!l)
         return glimp_error(GLIMP_ERR_NOMEM, "backend: out of memory");
-    if (pthread_mutex_init(&l->lock, NULL) != 0) {
-        free(l);
-        return glimp_error(GLIMP_ERR_NOMEM, "backend: cannot make a mutex");
-    }
     int rc = glimp_model_load(path, p, &l->model); /* its messages name the path */
     bool named = rc != GLIMP_OK;
     if (rc == GLIMP_OK)
         rc = glimp_ctx_init(l->model, NULL, &l->ctx);
+    if (rc == GLIMP_OK)
+        rc = bk_batcher_init(l->ctx, glimp_model_info(l->model)->n_vocab, p ? p->n_ubatch : 0,
+                             &l->batch);
     if (rc == GLIMP_OK)
         rc = glimp_tokenizer_load(glimp_model_gguf(l->model), NULL, &l->tok);
     if (rc == GLIMP_OK)
@@ -304,8 +321,8 @@ int glimp_backend_local_open(const char *path, const struct glimp_model_params *
         if (!named)
             glimp_error_prefix(rc, "%s: ", path);
         glimp_tokenizer_free(l->tok);
+        bk_batcher_free(l->batch);
         glimp_ctx_free(l->ctx);
-        pthread_mutex_destroy(&l->lock);
         glimp_model_free(l->model);
         free(l);
         return rc;
