@@ -631,6 +631,7 @@ static void run_single(struct srv_job *j, struct emitter *e)
     const uint32_t nv = m->b->n_vocab;
     char piece[1024];
     j->finish = SRV_FIN_STOP;
+    bk_hold(seq, true); /* a token loop: its passes are shared with the other slots' */
     while (rc == GLIMP_OK) {
         if (atomic_load(&j->cancel)) {
             j->finish = SRV_FIN_ABORT;
@@ -696,6 +697,7 @@ static void run_single(struct srv_job *j, struct emitter *e)
             break;
         }
     }
+    bk_hold(seq, false);
     ops->seq_free(seq);
     j->t_end = glimp_now();
     if (rc != GLIMP_OK)

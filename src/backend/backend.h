@@ -173,8 +173,12 @@ struct bk_ops {
     int (*draw)(struct bk_seq *s, const float *probs, int32_t *id);
     double (*uniform)(struct bk_seq *s);
 
-    /* Backends that batch their sequences' passes (the local one): the
-     * batcher's counters; NULL elsewhere. */
+    /* Backends that batch their sequences' passes (the local one), NULL
+     * elsewhere: hold (on) or let go (off) the batcher around a loop that
+     * appends to s one token at a time from this thread (as generate does
+     * on its own): passes then wait for s's next token, so that sequences
+     * decoding side by side share them; and the batcher's counters. */
+    void (*hold)(struct bk_seq *s, bool on);
     void (*batch_stats)(const struct glimp_backend *b, struct bk_batch_stats *out);
 };
 
@@ -192,6 +196,13 @@ struct glimp_backend {
 struct bk_seq {
     struct glimp_backend *b;
 };
+
+/* ops->hold where the backend has one. */
+static inline void bk_hold(struct bk_seq *s, bool on)
+{
+    if (s->b->ops->hold)
+        s->b->ops->hold(s, on);
+}
 
 /* ops->expect where the backend has one. */
 static inline void bk_expect(struct bk_seq *s, uint32_t max_tokens, bool stop_blank)

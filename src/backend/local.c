@@ -34,6 +34,7 @@ struct local_seq {
     struct glimp_seq *seq;
     struct glimp_sampler *smp;
     const float *next; /* logits of the next token, or NULL after a truncate */
+    int held;          /* hold calls not yet let go: its appends are a token loop's */
 };
 
 static struct local_backend *lb(const struct glimp_backend *b)
@@ -141,19 +142,23 @@ static uint32_t local_seq_n_ctx(const struct bk_seq *s)
     return glimp_seq_n_ctx(ls(s)->seq);
 }
 
-/* held: from generate's token loop, which holds the batcher */
-static int seq_append(struct bk_seq *s, const int32_t *ids, size_t n, bool held)
+static int local_append(struct bk_seq *s, const int32_t *ids, size_t n)
 {
     struct local_seq *q = ls(s);
-    int rc = bk_batcher_append(lb(s->b)->batch, q->seq, ids, n, false, &q->next, held);
+    int rc = bk_batcher_append(lb(s->b)->batch, q->seq, ids, n, false, &q->next, q->held > 0);
     if (rc != GLIMP_OK)
         q->next = NULL;
     return rc;
 }
 
-static int local_append(struct bk_seq *s, const int32_t *ids, size_t n)
+static void local_hold(struct bk_seq *s, bool on)
 {
-    return seq_append(s, ids, n, false);
+    struct local_seq *q = ls(s);
+    q->held += on ? 1 : -1;
+    if (on)
+        bk_batcher_hold(lb(s->b)->batch);
+    else
+        bk_batcher_release(lb(s->b)->batch);
 }
 
 static int local_score(struct bk_seq *s, const int32_t *ids, size_t n, const float **rows)
@@ -217,10 +222,9 @@ static int generate_held(struct bk_seq *s, const struct bk_gen_rule *r, struct b
  * token and sequences generating side by side share every pass. */
 static int local_generate(struct bk_seq *s, const struct bk_gen_rule *r, struct bk_gen_out *o)
 {
-    struct bk_batcher *batch = lb(s->b)->batch;
-    bk_batcher_hold(batch);
+    local_hold(s, true);
     int rc = generate_held(s, r, o);
-    bk_batcher_release(batch);
+    local_hold(s, false);
     return rc;
 }
 
@@ -259,7 +263,7 @@ static int generate_held(struct bk_seq *s, const struct bk_gen_rule *r, struct b
         size_t plen;
         rc = glimp_token_to_bytes(l->tok, id, false, piece, sizeof piece, &plen);
         if (rc == GLIMP_OK)
-            rc = seq_append(s, &id, 1, true);
+            rc = local_append(s, &id, 1);
         if (rc == GLIMP_OK)
             rc = bk_gen_keep(o, r, id, piece, plen, ent, lp);
         if (rc != GLIMP_OK)
@@ -294,6 +298,7 @@ static const struct bk_ops local_ops = {
     .probs = local_probs,
     .draw = local_draw,
     .uniform = local_uniform,
+    .hold = local_hold,
     .batch_stats = local_batch_stats,
 };
 
