@@ -34,6 +34,10 @@ static const char serve_usage[] =
     "                          share each model's forward passes (continuous batching)\n"
     "  -ub, --ubatch N         prompt tokens a shared pass takes, so that a long\n"
     "                          prompt is read in chunks between others' tokens (512)\n"
+    "  --prompt-cache N        finished one-model requests' sequences kept per model, so\n"
+    "                          that a prompt starting with the same tokens reads only\n"
+    "                          the rest (a chat's next turn, a remote router's next\n"
+    "                          step); 0: none (default: -np)\n"
     "  --queue N               requests waiting for a slot; beyond, 503 (default 64)\n"
     "  --api-key KEY           require Authorization: Bearer KEY\n"
     "  --api-key-file FILE     the key from FILE (first line)\n"
@@ -131,6 +135,7 @@ int cmd_serve(int argc, char **argv)
         .port = 8080,
         .n_parallel = 4,
         .queue = 64,
+        .prompt_cache = -1,
         .timeout_s = 600,
         .grace_s = 10,
         .idle_timeout_s = 120,
@@ -201,7 +206,10 @@ int cmd_serve(int argc, char **argv)
             o.log_json = !strcmp(v, "json");
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
             ok = cli_parse_u32(v, 0, 1024, &o.n_threads);
-        else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch"))
+        else if (!strcmp(a, "--prompt-cache")) {
+            ok = cli_parse_u64(v, 0, 4096, &u);
+            o.prompt_cache = (int64_t)u;
+        } else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch"))
             ok = cli_parse_u32(v, 1, 1u << 20, &o.n_ubatch);
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size"))
             ok = cli_parse_u32(v, 0, 1u << 24, &p->n_ctx);

@@ -133,6 +133,8 @@ void srv_api_metrics(struct srv_server *s, struct srv_reply *r)
         s->metrics.batch_label[w] = NULL;
         if (b && b->ops->batch_stats) {
             b->ops->batch_stats(b, &s->metrics.batch[w]);
+            srv_cache_counts(&s->m[w].cache, &s->metrics.cache_queries[w],
+                             &s->metrics.cache_hits[w]);
             s->metrics.batch_label[w] = !s->routed ? "model" : w ? "llm" : "slm";
         }
     }

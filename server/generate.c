@@ -402,6 +402,8 @@ static json_t *usage_json(const struct emitter *e)
     json_t *u = json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)j->prompt_tokens,
                           "completion_tokens", (json_int_t)e->n_tokens, "total_tokens",
                           (json_int_t)(j->prompt_tokens + e->n_tokens));
+    json_object_set_new(u, "prompt_tokens_details",
+                        json_pack("{s:I}", "cached_tokens", (json_int_t)j->cached_tokens));
     if (j->req.kind == SRV_CHAT)
         json_object_set_new(u, "completion_tokens_details",
                             json_pack("{s:I}", "reasoning_tokens",
@@ -607,21 +609,57 @@ static void run_routed(struct srv_job *j, struct emitter *e)
 
 /* ------------------------------------------------------------ one model */
 
+/* The request's sequence holding its prompt: the kept one that shares the
+ * most of it (rolled back to what it shares, less a token when it shares
+ * all, since the last one's logits are wanted), else a new one. *hist gets
+ * the tokens it holds. */
+static int prompt_seq(struct srv_job *j, const struct glimp_sampler_params *sp,
+                      struct bk_seq **out, struct glimp_tokens *hist)
+{
+    struct srv_model *m = j->model;
+    const struct bk_ops *ops = m->b->ops;
+    const int32_t *ids = j->ids.ids;
+    uint32_t n = (uint32_t)j->ids.n, keep = 0;
+    struct bk_seq *seq = n ? srv_cache_take(&m->cache, ids, n, hist, &keep) : NULL;
+    int rc = GLIMP_OK;
+    if (seq) {
+        keep = keep < n ? keep : n - 1;
+        rc = ops->truncate(seq, keep);
+        if (rc == GLIMP_OK)
+            rc = ops->reseed(seq, sp);
+        if (rc != GLIMP_OK) { /* not reused after all */
+            ops->seq_free(seq);
+            seq = NULL;
+            keep = 0;
+        }
+    }
+    if (!seq)
+        rc = ops->seq_init(m->b, m->n_ctx, sp, &seq);
+    hist->n = keep;
+    if (rc == GLIMP_OK)
+        rc = ops->append(seq, ids + keep, n - keep);
+    if (rc == GLIMP_OK)
+        rc = glimp_tokens_push(hist, ids + keep, n - keep);
+    j->cached_tokens = keep;
+    *out = seq;
+    return rc;
+}
+
 static void run_single(struct srv_job *j, struct emitter *e)
 {
     struct srv_model *m = j->model;
     const struct bk_ops *ops = m->b->ops;
     struct glimp_sampler_params sp = j->params.sampling;
     sp.seed = j->params.seed;
+    struct glimp_tokens hist = {0}; /* the tokens seq holds, for the prompt cache */
     struct bk_seq *seq = NULL;
-    int rc = ops->seq_init(m->b, m->n_ctx, &sp, &seq);
-    if (rc == GLIMP_OK)
-        rc = ops->append(seq, j->ids.ids, j->ids.n);
+    int rc = prompt_seq(j, &sp, &seq, &hist);
     if (rc != GLIMP_OK) {
         fail_job(j, rc == GLIMP_ERR_RANGE || rc == GLIMP_ERR_INVALID ? 400 : 503,
                  glimp_last_error());
         if (seq)
             ops->seq_free(seq);
+        glimp_tokens_free(&hist);
         record_metrics(j, e, NULL);
         return;
     }
@@ -631,6 +669,7 @@ static void run_single(struct srv_job *j, struct emitter *e)
     const uint32_t nv = m->b->n_vocab;
     char piece[1024];
     j->finish = SRV_FIN_STOP;
+    bool hist_ok = true;
     bk_hold(seq, true); /* a token loop: its passes are shared with the other slots' */
     while (rc == GLIMP_OK) {
         if (atomic_load(&j->cancel)) {
@@ -687,6 +726,8 @@ static void run_single(struct srv_job *j, struct emitter *e)
         if ((rc = ops->token_bytes(m->b, id, piece, sizeof piece, &len)) != GLIMP_OK ||
             (rc = ops->append(seq, &id, 1)) != GLIMP_OK)
             break;
+        if (hist_ok && glimp_tokens_push(&hist, &id, 1) != GLIMP_OK)
+            hist_ok = false; /* what seq holds is no longer known: not kept */
         struct glimp_token_event ev = {.step = 0, .phase = GLIMP_PHASE_THINK, .writer = w,
                                        .h_init = NAN, .id = id, .piece = piece, .len = len};
         if (!emit_token(e, &ev)) {
@@ -698,7 +739,11 @@ static void run_single(struct srv_job *j, struct emitter *e)
         }
     }
     bk_hold(seq, false);
-    ops->seq_free(seq);
+    if (m->cache.cap && hist_ok && hist.n == ops->seq_len(seq))
+        srv_cache_put(&m->cache, seq, &hist);
+    else
+        ops->seq_free(seq);
+    glimp_tokens_free(&hist);
     j->t_end = glimp_now();
     if (rc != GLIMP_OK)
         fail_job(j, 500, glimp_last_error());

@@ -502,6 +502,9 @@ static int open_model(struct srv_server *s, int i, const char *path, const char 
     }
     m->n_ctx = m->b->ops->seq_n_ctx(seq);
     m->b->ops->seq_free(seq);
+    /* only sequences that roll back in this process can be reused */
+    int64_t keep = s->o->prompt_cache < 0 ? s->o->n_parallel : s->o->prompt_cache;
+    srv_cache_init(&m->cache, m->b->caps & BK_CAP_ROLLBACK && m->b->ops->reseed ? (uint32_t)keep : 0);
     if (id) {
         snprintf(m->id, sizeof m->id, "%s", id);
     } else {
@@ -540,6 +543,8 @@ static void warn_profiles(const struct srv_server *s)
 static void close_models(struct srv_server *s)
 {
     for (int i = 0; i < 2; i++) {
+        if (s->m[i].b)
+            srv_cache_free(&s->m[i].cache);
         glimp_backend_free(s->m[i].b);
         glimp_tokenizer_free(s->m[i].tok);
         glimp_gguf_close(s->m[i].gguf);

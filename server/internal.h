@@ -18,8 +18,23 @@
 /* One model the server holds: its backend, and its own tokenizer and chat
  * template read from the same mapped file (for /tokenize, prompt rendering
  * and the prompt-length check on the HTTP side). */
+/* The prompt cache of one model (cache.c). */
+struct srv_cache_entry {
+    struct bk_seq *seq;
+    struct glimp_tokens ids; /* exactly the tokens seq holds */
+    uint64_t used;
+};
+struct srv_cache {
+    pthread_mutex_t mu;
+    struct srv_cache_entry *e;
+    uint32_t n, cap;
+    uint64_t clock;
+    uint64_t queries, hits; /* prompt tokens asked, and found in the cache */
+};
+
 struct srv_model {
     struct glimp_backend *b;
+    struct srv_cache cache; /* one-model requests' sequences, kept (--prompt-cache) */
     struct glimp_gguf *gguf;
     struct glimp_tokenizer *tok;
     struct glimp_chat_template tmpl;
@@ -27,6 +42,19 @@ struct srv_model {
     char id[128];   /* its name in /v1/models */
     const char *path;
 };
+
+/* cap 0: nothing is kept. */
+void srv_cache_init(struct srv_cache *c, uint32_t cap);
+void srv_cache_free(struct srv_cache *c);
+/* The kept sequence sharing the longest prefix with ids (at least one
+ * token), taken out of the cache with its tokens (*held) and the length of
+ * that prefix (*common); NULL when none shares a token. */
+struct bk_seq *srv_cache_take(struct srv_cache *c, const int32_t *ids, uint32_t n,
+                              struct glimp_tokens *held, uint32_t *common);
+/* Keep seq, holding exactly the tokens ids (taken over: *ids is emptied);
+ * the least recently used one is freed to make room. */
+void srv_cache_put(struct srv_cache *c, struct bk_seq *seq, struct glimp_tokens *ids);
+void srv_cache_counts(struct srv_cache *c, uint64_t *queries, uint64_t *hits);
 
 /* ------------------------------------------------------------ metrics */
 
@@ -54,6 +82,7 @@ struct srv_metrics {
      * model that has one ("slm", "llm", or "model" alone), else NULL */
     const char *batch_label[2];
     struct bk_batch_stats batch[2];
+    uint64_t cache_queries[2], cache_hits[2]; /* their prompt caches, likewise */
 };
 
 enum srv_finish { SRV_FIN_STOP = 0, SRV_FIN_LENGTH = 1, SRV_FIN_ABORT = 2, SRV_FIN_ERROR = 3 };
@@ -103,6 +132,7 @@ struct srv_job {
     /* figures for the log and the metrics */
     double t_arrive, t_start, t_first, t_end;
     uint64_t completion_tokens;
+    uint32_t cached_tokens; /* prompt tokens the prompt cache gave */
     enum srv_finish finish;
 };
 

@@ -154,6 +154,16 @@ char *srv_metrics_text(struct srv_metrics *m)
                      (unsigned long long)v[k]);
         }
     }
+    for (int k = 0; k < 2 && (m->batch_label[0] || m->batch_label[1]); k++) {
+        const char *name = k ? "glimp:prefix_cache_hits_total" : "glimp:prefix_cache_queries_total";
+        head(&o, name, "counter",
+             k ? "Prompt tokens of one-model requests found in the prompt cache, by model."
+               : "Prompt tokens of one-model requests looked up in the prompt cache, by model.");
+        for (int w = 0; w < 2; w++)
+            if (m->batch_label[w])
+                outf(&o, "%s{model=\"%s\"} %llu\n", name, m->batch_label[w],
+                     (unsigned long long)(k ? m->cache_hits[w] : m->cache_queries[w]));
+    }
     head(&o, "glimp:http_responses_total", "counter", "HTTP responses, by status class.");
     for (int c = 1; c <= 5; c++)
         outf(&o, "glimp:http_responses_total{code=\"%dxx\"} %llu\n", c,

@@ -31,6 +31,7 @@ struct server_opts {
     uint32_t port;         /* 0: any free port (printed) */
     uint32_t n_threads;    /* per model; 0: one per core */
     uint32_t n_ubatch;     /* prompt tokens per shared forward pass; 0: 512 */
+    int64_t prompt_cache;  /* sequences kept per model for prompt reuse; -1: n_parallel */
     uint32_t n_parallel;   /* requests generated at once (-np) */
     uint32_t queue;        /* requests waiting for a slot; beyond: 503 */
     const char *api_key;   /* NULL: none needed */

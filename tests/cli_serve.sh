@@ -90,6 +90,32 @@ ids=$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(
 text=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).choices[0].text)' "$tmp/body")
 post /v1/completions "{\"model\":\"slm\",\"prompt\":$ids,\"max_tokens\":4,\"temperature\":0,\"logprobs\":1,\"return_tokens_as_token_ids\":true}" >/dev/null
 check "completions: token-id prompt gives the same text" js "$tmp/body" "j.choices[0].text === $(node -e 'console.log(JSON.stringify(process.argv[1]))' "$text") && j.choices[0].logprobs.tokens.every(t => /^token_id:\\d+\$/.test(t))"
+# ---- the prompt cache: a one-model request whose prompt starts with a kept
+# sequence's tokens reads only the rest, and gets what a fresh one gets
+cache_req() { node -e 'console.log(JSON.stringify({model:"llm",prompt:process.argv[1],max_tokens:12,temperature:0}))' "$1"; }
+# (glimp generate ends its output with a line end of its own)
+cache_gen() { "$glimp" generate -m "$demo/large.gguf" -p "$1" -n 12 --temp 0 -t 1 2>/dev/null; }
+cp1="y = 7. so y + 2 ="
+post /v1/completions "$(cache_req "$cp1")" >/dev/null && cp "$tmp/body" "$tmp/cache.1"
+post /v1/completions "$(cache_req "$cp1")" >/dev/null && cp "$tmp/body" "$tmp/cache.2"
+cache_gen "$cp1" >"$tmp/cache.gen1"
+check "prompt cache: the same prompt again reads one token" js "$tmp/cache.2" \
+    'j.usage.prompt_tokens_details.cached_tokens === j.usage.prompt_tokens - 1'
+check "prompt cache: first and second answers equal glimp generate's" node -e '
+    const fs = require("fs"), g = fs.readFileSync(process.argv[3], "utf8").replace(/\n$/, "");
+    const t = f => JSON.parse(fs.readFileSync(f)).choices[0].text;
+    process.exit(t(process.argv[1]) === g && t(process.argv[2]) === g ? 0 : 1)' \
+    "$tmp/cache.1" "$tmp/cache.2" "$tmp/cache.gen1"
+cp2="$cp1$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1])).choices[0].text)' "$tmp/cache.1") and 3 more ="
+post /v1/completions "$(cache_req "$cp2")" >/dev/null && cp "$tmp/body" "$tmp/cache.3"
+cache_gen "$cp2" >"$tmp/cache.gen2"
+check "prompt cache: a longer prompt reuses the kept prompt and answer" js "$tmp/cache.3" \
+    "j.usage.prompt_tokens_details.cached_tokens >= $(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).usage.prompt_tokens)' "$tmp/cache.1")"
+check "prompt cache: its answer equals glimp generate's" node -e '
+    const fs = require("fs");
+    process.exit(JSON.parse(fs.readFileSync(process.argv[1])).choices[0].text ===
+                 fs.readFileSync(process.argv[2], "utf8").replace(/\n$/, "") ? 0 : 1)' \
+    "$tmp/cache.3" "$tmp/cache.gen2"
 post /v1/completions '{"prompt":"x = 1. a:","max_tokens":8}' >/dev/null
 check "completions routed: text" js "$tmp/body" 'typeof j.choices[0].text === "string" && j.glimp && j.usage.completion_tokens <= 8'
 
@@ -199,9 +225,9 @@ if command -v promtool >/dev/null; then
 else
     echo "FAIL: promtool is needed (Debian's prometheus package; scripts/setup.sh)"; fail=$((fail + 1))
 fi
-# generation requests that succeeded above: chat 1 + sse 1 + 3 routing + 3 completions + 3 stop + 2 + 16 alone + 16 at once
+# generation requests that succeeded above: chat 1 + sse 1 + 3 routing + 3 completions + 3 prompt cache + 3 stop + 2 + 16 alone + 16 at once
 succ=$(awk '/^glimp:request_success_total\{finished_reason="(stop|length)"\}/ {s += $2} END {print s}' "$tmp/metrics")
-check "metrics: request_success_total = 45 (got $succ)" test "$succ" = 45
+check "metrics: request_success_total = 48 (got $succ)" test "$succ" = 48
 check "metrics: tokens by writer" grep -q '^glimp:generation_tokens_total{writer="llm"} [1-9]' "$tmp/metrics"
 check "metrics: h_init histogram" grep -q '^glimp:h_init_count [1-9]' "$tmp/metrics"
 check "metrics: nothing running" grep -q '^glimp:num_requests_running 0$' "$tmp/metrics"

@@ -179,6 +179,9 @@ struct bk_ops {
      * on its own): passes then wait for s's next token, so that sequences
      * decoding side by side share them; and the batcher's counters. */
     void (*hold)(struct bk_seq *s, bool on);
+    /* Start s's sampler afresh with sp, as seq_init would (a sequence kept
+     * for reuse by another request); NULL where sequences are not reused. */
+    int (*reseed)(struct bk_seq *s, const struct glimp_sampler_params *sp);
     void (*batch_stats)(const struct glimp_backend *b, struct bk_batch_stats *out);
 };
 

@@ -272,6 +272,17 @@ static int generate_held(struct bk_seq *s, const struct bk_gen_rule *r, struct b
     return GLIMP_OK;
 }
 
+static int local_reseed(struct bk_seq *s, const struct glimp_sampler_params *sp)
+{
+    struct glimp_sampler *smp = NULL;
+    int rc = glimp_sampler_init(sp, s->b->n_vocab, &smp);
+    if (rc != GLIMP_OK)
+        return rc;
+    glimp_sampler_free(ls(s)->smp);
+    ls(s)->smp = smp;
+    return GLIMP_OK;
+}
+
 static void local_batch_stats(const struct glimp_backend *b, struct bk_batch_stats *out)
 {
     bk_batcher_stats(lb(b)->batch, out);
@@ -299,6 +310,7 @@ static const struct bk_ops local_ops = {
     .draw = local_draw,
     .uniform = local_uniform,
     .hold = local_hold,
+    .reseed = local_reseed,
     .batch_stats = local_batch_stats,
 };
 
