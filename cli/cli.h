@@ -102,6 +102,7 @@ struct cli_remote {
     uint32_t retries;        /* --remote-retries */
     bool set_retries;
     bool probe_request;      /* --remote-probe request (the reference's pattern) */
+    bool lazy_sync;          /* --remote-sync lazy: no eager sync */
 };
 /* Help text of those options, for the usages. */
 #define CLI_REMOTE_USAGE                                                                  \
@@ -114,7 +115,10 @@ struct cli_remote {
     "  --remote-timeout S    seconds without a token before a stream is retried (60)\n"    \
     "  --remote-retries N    retries after connection failures, 429, 5xx (4)\n"    \
     "  --remote-probe P      stream (default: the step's stream gives the probe) or\n" \
-    "                        request (a request per probe, as the reference code)\n"
+    "                        request (a request per probe, as the reference code)\n" \
+    "  --remote-sync S       eager (default: the SLM's steps are sent ahead to a remote\n" \
+    "                        LLM's server, filling its prefix cache while it waits) or\n" \
+    "                        lazy (its next step reads them)\n"
 /* True when a is one of them (*ok: v is valid). */
 bool cli_remote_option(const char *a, const char *v, struct cli_remote *r, bool *ok);
 /* The params of the remote model w (0 slm, 1 llm) at url, other being the

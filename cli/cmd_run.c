@@ -128,6 +128,7 @@ static const char *expected(const char *a)
         {"-c", "a whole number up to 16777216"},
         {"--ctx-size", "a whole number up to 16777216"},
         {"--remote-probe", "stream or request"},
+        {"--remote-sync", "eager or lazy"},
         {"--remote-timeout", "seconds, more than 0"},
         {"--remote-retries", "a whole number from 0 to 100"},
     };

@@ -256,6 +256,9 @@ bool cli_remote_option(const char *a, const char *v, struct cli_remote *r, bool 
     else if (!strcmp(a, "--remote-probe")) {
         *ok = !strcmp(v, "stream") || !strcmp(v, "request");
         r->probe_request = !strcmp(v, "request");
+    } else if (!strcmp(a, "--remote-sync")) {
+        *ok = !strcmp(v, "eager") || !strcmp(v, "lazy");
+        r->lazy_sync = !strcmp(v, "lazy");
     } else if (!strcmp(a, "--remote-retries"))
         *ok = cli_parse_u32(v, 0, 100, &r->retries), r->set_retries = true;
     else
@@ -299,6 +302,7 @@ int cli_remote_params(const char *cmd, const struct cli_remote *r, int w, const 
     if (r->set_retries)
         rp->retries = r->retries;
     rp->probe_request = r->probe_request;
+    rp->no_eager_sync = r->lazy_sync;
     /* the vocabulary: the one given, else the other model's file (the
      * server's /tokenize must then agree with it) */
     rp->vocab = r->vocab[w] ? r->vocab[w] : other && !glimp_is_url(other) ? other : NULL;
@@ -364,10 +368,12 @@ void cli_print_network(FILE *f, const struct glimp_backend *slm, const struct gl
         glimp_backend_remote_stats(b[w], &st);
         fprintf(f,
                 "network:  %s %llu requests (%llu retried, %llu closed early), %.3f s to first "
-                "bytes, %.3f s streaming\n",
+                "bytes, %.3f s streaming; eager sync %llu prefills (%llu failed), %.3f s in "
+                "flight, %.3f s waited for\n",
                 w ? "llm" : "slm", (unsigned long long)st.requests,
                 (unsigned long long)st.retries, (unsigned long long)st.aborted, st.first_byte_s,
-                st.stream_s);
+                st.stream_s, (unsigned long long)st.prefills,
+                (unsigned long long)st.prefills_failed, st.prefill_s, st.prefill_wait_s);
     }
 }
 
@@ -377,9 +383,12 @@ json_t *cli_network_json(const struct glimp_backend *b)
         return json_null();
     struct glimp_remote_stats st;
     glimp_backend_remote_stats(b, &st);
-    return json_pack("{s:I,s:I,s:I,s:f,s:f}", "requests", (json_int_t)st.requests, "retries",
-                     (json_int_t)st.retries, "aborted", (json_int_t)st.aborted, "first_byte_s",
-                     st.first_byte_s, "stream_s", st.stream_s);
+    return json_pack("{s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:f,s:f}", "requests",
+                     (json_int_t)st.requests, "retries", (json_int_t)st.retries, "aborted",
+                     (json_int_t)st.aborted, "first_byte_s", st.first_byte_s, "stream_s",
+                     st.stream_s, "prefills", (json_int_t)st.prefills, "prefills_failed",
+                     (json_int_t)st.prefills_failed, "prefill_s", st.prefill_s,
+                     "prefill_wait_s", st.prefill_wait_s);
 }
 
 bool cli_parse_entropy(const char *s, uint32_t *out)

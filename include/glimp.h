@@ -813,6 +813,10 @@ struct glimp_remote_params {
                                     the streamed probe saves: each probe is a request
                                     of its own (one greedy token, its top 20), and the
                                     step another; default false */
+    bool no_eager_sync;          /* do not send the tokens written by the other model
+                                    ahead (a one-token completion that fills the
+                                    server's prefix cache while this model waits), so
+                                    that its next step reads them itself; default false */
 };
 struct glimp_remote_params glimp_remote_default_params(void);
 
@@ -841,6 +845,10 @@ int glimp_backend_open(const char *path_or_url, const struct glimp_model_params 
 struct glimp_remote_stats {
     uint64_t requests, retries, aborted;
     double connect_s, first_byte_s, stream_s;
+    /* eager sync: prefill requests sent, of them failed, their time in
+     * flight (off the critical path), and the time steps waited for one */
+    uint64_t prefills, prefills_failed;
+    double prefill_s, prefill_wait_s;
 };
 void glimp_backend_remote_stats(const struct glimp_backend *b, struct glimp_remote_stats *out);
 bool glimp_backend_is_remote(const struct glimp_backend *b);

@@ -723,10 +723,14 @@ static void run_single(struct srv_job *j, struct emitter *e)
             break;
         }
         size_t len = 0;
-        if ((rc = ops->token_bytes(m->b, id, piece, sizeof piece, &len)) != GLIMP_OK ||
-            (rc = ops->append(seq, &id, 1)) != GLIMP_OK)
+        if ((rc = ops->token_bytes(m->b, id, piece, sizeof piece, &len)) != GLIMP_OK)
             break;
-        if (hist_ok && glimp_tokens_push(&hist, &id, 1) != GLIMP_OK)
+        /* the last token max_tokens allows is not read: no one wants the
+         * distribution after it (a prefill sent ahead asks for one token) */
+        bool last = e->max_tokens && e->n_tokens + 1 >= e->max_tokens;
+        if (!last && (rc = ops->append(seq, &id, 1)) != GLIMP_OK)
+            break;
+        if (!last && hist_ok && glimp_tokens_push(&hist, &id, 1) != GLIMP_OK)
             hist_ok = false; /* what seq holds is no longer known: not kept */
         struct glimp_token_event ev = {.step = 0, .phase = GLIMP_PHASE_THINK, .writer = w,
                                        .h_init = NAN, .id = id, .piece = piece, .len = len};

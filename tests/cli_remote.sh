@@ -61,6 +61,7 @@ tau=2.9936
 
 pairs=(
     "llm-remote|--slm $slm --llm $llm_url"
+    "llm-remote-lazy|--slm $slm --llm $llm_url --remote-sync lazy"
     "slm-remote|--slm $slm_url --llm $llm"
     "both-remote|--slm $slm_url --llm $llm_url --slm-vocab $slm --llm-vocab $llm"
 )
@@ -104,6 +105,9 @@ check "start-up: the mode and why" has "$tmp/llm-remote-glimp.err" \
     "llm: remote $llm_url model llm, token ids (checked through /tokenize)"
 check "json: network figures of the remote model" js "$tmp/llm-remote-glimp.json" \
     'j.network.slm === null && j.network.llm.requests > 0'
+check "json: eager sync's figures; none with --remote-sync lazy" js "$tmp/llm-remote-lazy-glimp.json" \
+    'j.network.llm.prefills === 0 && j.network.llm.prefill_wait_s === 0'
+check "start-up: eager sync said" has "$tmp/llm-remote-glimp.err" ", eager sync"
 # the probe costs no request: one streamed request per SLM step (a probe
 # whose step the LLM writes is closed early), none more
 check "probe: at most one request per step and model" js "$tmp/both-remote-glimp.json" \

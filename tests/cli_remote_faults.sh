@@ -55,8 +55,12 @@ proxy_start() {
 }
 injected() { grep -c " $1 " "$proxy_log"; }
 
-opts=(-p "Is 91 prime? Explain step by step." --temp 0 --max-think 60 --max-step 8
+# The faults land on the first requests the proxy sees; with eager sync
+# those would often be the prefills, which are hints and never retried, so
+# the step streams are tested with it off, and eager sync on its own below.
+eopts=(-p "Is 91 prime? Explain step by step." --temp 0 --max-think 60 --max-step 8
     --max-answer 10 -t 1 --tau 2.9936 --remote-timeout 1 --json)
+opts=("${eopts[@]}" --remote-sync lazy)
 "$glimp" run --slm "$slm" --llm "$llm" "${opts[@]}" >"$tmp/local.json" 2>/dev/null
 want=$(routed "$tmp/local.json")
 check "local run: both models wrote" js "$tmp/local.json" \
@@ -87,6 +91,16 @@ for role in llm slm; do
                 node -e 'process.exit(process.argv[2] - process.argv[1] >= 2 ? 0 : 1)' "$t0" "$t1"
         fi
     done
+done
+
+# --- eager sync: faults in the prefills sent ahead change nothing
+for fault in drop 500 stall; do
+    proxy_start "$llm_port" "$fault" 3
+    timeout 120 "$glimp" run --slm "$slm" --llm "$proxy" "${eopts[@]}" >"$tmp/f.json" 2>"$tmp/f.err"
+    rc=$?
+    check "eager sync, $fault: exit 0" test $rc -eq 0
+    [ $rc -eq 0 ] || cat "$tmp/f.err"
+    check "eager sync, $fault: the local run, token for token" same "$(routed "$tmp/f.json")" "$want"
 done
 
 # --- a 400 is the client's fault: no retry, a clear error, exit 3

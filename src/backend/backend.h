@@ -162,6 +162,11 @@ struct bk_ops {
      * so one request both probes and writes. max_tokens 0: nothing will be
      * generated from here: drop a stream in flight (the server aborts). */
     void (*expect)(struct bk_seq *s, uint32_t max_tokens, bool stop_blank);
+    /* The tokens s will read soon: ids[0..n), all of them from its start
+     * (its own first). A backend behind a server with a prefix cache sends
+     * them ahead, so that the next request on s finds them computed (eager
+     * sync); NULL where that gains nothing. */
+    void (*prefetch)(struct bk_seq *s, const int32_t *ids, size_t n);
 
     /* FULL_DIST backends only (NULL elsewhere): read n tokens and give the
      * logits after each (*rows: n rows of n_logits, valid until the next call
@@ -205,6 +210,13 @@ static inline void bk_hold(struct bk_seq *s, bool on)
 {
     if (s->b->ops->hold)
         s->b->ops->hold(s, on);
+}
+
+/* ops->prefetch where the backend has one. */
+static inline void bk_prefetch(struct bk_seq *s, const int32_t *ids, size_t n)
+{
+    if (s && s->b->ops->prefetch)
+        s->b->ops->prefetch(s, ids, n);
 }
 
 /* ops->expect where the backend has one. */

@@ -13,6 +13,7 @@
 #include "backend/backend.h"
 #include "backend/remote_http.h"
 #include "backend/remote_parse.h"
+#include "backend/remote_prefill.h"
 
 #include "core/error.h"
 
@@ -40,6 +41,7 @@ struct remote_backend {
     uint32_t n_ctx;
     pthread_mutex_t mu; /* stats */
     struct glimp_remote_stats st;
+    struct rpf *pre; /* eager sync, or NULL */
 };
 
 struct remote_seq {
@@ -315,6 +317,8 @@ static void remote_seq_free(struct bk_seq *b)
     if (!b)
         return;
     struct remote_seq *s = rs(b);
+    if (rb(b->b)->pre)
+        rpf_settle(rb(b->b)->pre, s);
     stream_close(s);
     rh_close(s->conn);
     glimp_tokens_free(&s->ids);
@@ -371,6 +375,13 @@ static void remote_expect(struct bk_seq *b, uint32_t max_tokens, bool stop_blank
     s->plan_blank = stop_blank;
 }
 
+static void remote_prefetch(struct bk_seq *b, const int32_t *ids, size_t n)
+{
+    struct remote_backend *r = rb(b->b);
+    if (r->pre && n > 0)
+        rpf_post(r->pre, rs(b), ids, n);
+}
+
 /* The body of a streamed completion from the sequence's tokens. */
 static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_blank, bool greedy)
 {
@@ -415,6 +426,8 @@ static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_b
 {
     struct remote_backend *r = rb(s->base.b);
     stream_close(s);
+    if (r->pre) /* its eager sync, if one is in flight, fills the cache first */
+        rpf_settle(r->pre, s);
     s->s_max = max_tokens;
     s->s_blank = stop_blank;
     char *body = stream_body(s, max_tokens, stop_blank, greedy);
@@ -769,6 +782,7 @@ static int remote_generate(struct bk_seq *b, const struct bk_gen_rule *r, struct
 static void remote_free(struct glimp_backend *b)
 {
     struct remote_backend *r = rb(b);
+    rpf_free(r->pre);
     glimp_tokenizer_free(r->tok);
     glimp_gguf_close(r->gguf);
     if (r->api_key) {
@@ -796,6 +810,7 @@ static const struct bk_ops remote_ops = {
     .next = remote_next,
     .generate = remote_generate,
     .expect = remote_expect,
+    .prefetch = remote_prefetch,
 };
 
 /* ------------------------------------------------------------ opening */
@@ -946,6 +961,14 @@ int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_
     if (!agrees)
         snprintf(r->base.warning, sizeof r->base.warning,
                  "%s: token ids are sent unchecked, trusting %s", why, p->vocab);
+    char url[600];
+    snprintf(url, sizeof url, "%s/completions", r->url);
+    if (!p->no_eager_sync &&
+        (rc = rpf_init(url, r->model, r->api_key, p->connect_timeout_s, p->first_byte_timeout_s,
+                       &r->pre)) != GLIMP_OK) {
+        remote_free(&r->base);
+        return rc;
+    }
     r->n_ctx = p->n_ctx ? p->n_ctx : n_ctx ? n_ctx : 32768;
     r->base.ops = &remote_ops;
     r->base.caps = BK_CAP_EXACT_IDS;
@@ -955,9 +978,9 @@ int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_
     r->eot = glimp_tokenizer_eot(r->tok);
     r->vocab_hash = bk_vocab_hash(r->tok);
     if (snprintf(r->base.desc, sizeof r->base.desc,
-                 "remote %s model %s, token ids (%s), context %u", r->url, r->model,
-                 agrees ? "checked through /tokenize" : "vocabulary trusted",
-                 r->n_ctx) >= (int)sizeof r->base.desc)
+                 "remote %s model %s, token ids (%s), context %u%s", r->url, r->model,
+                 agrees ? "checked through /tokenize" : "vocabulary trusted", r->n_ctx,
+                 r->pre ? ", eager sync" : "") >= (int)sizeof r->base.desc)
         memcpy(r->base.desc + sizeof r->base.desc - 4, "...", 4);
     *out = &r->base;
     return GLIMP_OK;
@@ -972,6 +995,14 @@ void glimp_backend_remote_stats(const struct glimp_backend *b, struct glimp_remo
     pthread_mutex_lock(&r->mu);
     *out = r->st;
     pthread_mutex_unlock(&r->mu);
+    if (r->pre) {
+        struct rpf_stats ps;
+        rpf_stats(r->pre, &ps);
+        out->prefills = ps.sent;
+        out->prefills_failed = ps.failed;
+        out->prefill_s = ps.busy_s;
+        out->prefill_wait_s = ps.waited_s;
+    }
 }
 
 bool glimp_backend_is_remote(const struct glimp_backend *b)

@@ -185,6 +185,11 @@ static int step_commit(struct glimp_request *q)
         if (rc != GLIMP_OK)
             return rc;
     }
+    /* The LLM, when it did not write the step, may read it ahead (eager
+     * sync: its server fills its cache while the SLM writes on). */
+    struct rt_model *l = &q->m[L];
+    if (l->b && l->seq && l->b->ops->seq_len(l->seq) < l->ids.n)
+        bk_prefetch(l->seq, l->ids.ids, l->ids.n);
     return GLIMP_OK;
 }
 
