@@ -516,6 +516,12 @@ struct glimp_model_info {
     bool tied_output; /* no output.weight: token_embd.weight serves */
     uint64_t n_params;
     uint64_t weight_bytes; /* bytes of all tensors the forward pass reads */
+    /* Bytes of weights one decode step (one token) reads: every layer's
+     * matrices, norms and biases, the output norm and head, and one row of
+     * the token embedding (all of it when tied, as the head). Not counted:
+     * the rest of an untied embedding, rope_freqs.weight (read at load) and
+     * the KV cache, which grows with the position. */
+    uint64_t decode_bytes;
 };
 
 struct glimp_model;

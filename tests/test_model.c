@@ -948,6 +948,9 @@ static void test_info(void **state)
     uint64_t per_layer = 64 * 64 + 2 * 64 * 32 + 64 * 64 + 64 + 32 + 32 + 64 + 64 + 3 * 64 * 192;
     assert_int_equal(h->n_params, 2 * 309 * 64 + 2 * per_layer + 64);
     assert_true(h->weight_bytes < h->n_params * 4);
+    /* a decode reads one of the 309 embedding rows (Q8_0: 2 blocks of 34
+     * bytes each) */
+    assert_int_equal(h->decode_bytes, h->weight_bytes - 308 * 2 * 34);
     const struct glimp_gguf *g = glimp_model_gguf(m);
     assert_non_null(g);
     assert_non_null(glimp_gguf_find(g, "tokenizer.ggml.tokens"));
@@ -957,6 +960,8 @@ static void test_info(void **state)
     m = load_ok(write_model(&c2, "info2.gguf"), 0);
     assert_int_equal(glimp_model_info(m)->rope_type, GLIMP_ROPE_NORM);
     assert_true(glimp_model_info(m)->tied_output);
+    /* tied: the whole embedding is read, as the output head */
+    assert_int_equal(glimp_model_info(m)->decode_bytes, glimp_model_info(m)->weight_bytes);
     glimp_model_free(m);
     glimp_model_free(NULL);
     glimp_seq_free(NULL);
