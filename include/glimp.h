@@ -594,6 +594,42 @@ GLIMP_API void glimp_ctx_free(struct glimp_ctx *c); /* accepts NULL; joins its t
 GLIMP_API uint32_t glimp_ctx_n_batch(const struct glimp_ctx *c);
 GLIMP_API uint32_t glimp_ctx_n_threads(const struct glimp_ctx *c);
 
+/* Where a context's forward passes spend their time (`glimp bench
+ * --profile`): wall-clock seconds per phase, as the calling thread sees
+ * them, summed over the glimp_ctx_decode and glimp_seq_append calls that
+ * succeed while timing is on. Each boundary between phases reads the clock
+ * once and gives the time since the last boundary to the phase that ended,
+ * so the phases of a call add up to the call's duration; with timing off a
+ * boundary costs one test of a flag. Timing changes no logit. */
+enum glimp_pass_phase {
+    GLIMP_PASS_QUANTIZE = 0, /* activation rows quantized for the weights' products */
+    GLIMP_PASS_ATTN_PROJ,    /* the q, k, v and attention-output products */
+    GLIMP_PASS_ATTENTION,    /* attention over the KV cache: scores, softmax, values */
+    GLIMP_PASS_FFN,          /* gate and up (SiLU(gate) * up fused in), down */
+    GLIMP_PASS_ELEMENTWISE,  /* embedding rows, RMSNorms, biases, q/k norms, RoPE,
+                                KV cache writes, residual adds */
+    GLIMP_PASS_OUTPUT,       /* the output norm and head (the logits) */
+    GLIMP_PASS_SYNC,         /* the caller handing a job to the threads and waiting
+                                for their last items (imbalance, wake-up, join) */
+    GLIMP_PASS_OTHER,        /* the call outside the passes: checks, KV cache
+                                growth, chunking, bookkeeping */
+    GLIMP_PASS_COUNT
+};
+
+struct glimp_phase_times {
+    double seconds[GLIMP_PASS_COUNT]; /* per enum glimp_pass_phase */
+    uint64_t n_calls;                 /* decodes and appends timed */
+    uint64_t n_tokens;                /* tokens they evaluated */
+};
+
+/* Timing on (counters reset to 0) or off (counters kept). */
+GLIMP_API void glimp_ctx_time_phases(struct glimp_ctx *c, bool on);
+/* The counters summed since timing was last turned on. */
+GLIMP_API void glimp_ctx_phase_times(const struct glimp_ctx *c, struct glimp_phase_times *out);
+/* "quantize", "attn_proj", "attention", "ffn", "elementwise", "output",
+ * "sync", "other"; NULL out of range. Static storage. */
+GLIMP_API const char *glimp_pass_phase_name(enum glimp_pass_phase ph);
+
 /* A sequence that holds up to n_ctx tokens; n_ctx 0: the model's context
  * length, capped by the model's kv_budget (rounded down to a multiple of
  * 256). Its KV cache is not allocated here but as tokens come: in pages of
