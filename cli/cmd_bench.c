@@ -3,7 +3,8 @@
  * compared line by line on the same file, thread count and machine; and
  * with --parallel, aggregate decode speed of many sequences decoding in the
  * same passes, as llama.cpp's llama-batched-bench measures it. With
- * --bandwidth, the machine's read bandwidth and decode as a fraction of it. */
+ * --bandwidth, the machine's read bandwidth and decode as a fraction of it;
+ * with --profile, where the forward pass spends its time. */
 #include "cli.h"
 
 #include "glimp.h"
@@ -19,7 +20,7 @@
 
 static const char bench_usage[] =
     "usage: glimp bench -m MODEL [-p N] [-n N] [-t N] [-r N] [-o md|json]\n"
-    "                   [--bandwidth [--bandwidth-size MIB]]\n"
+    "                   [--bandwidth [--bandwidth-size MIB]] [--profile]\n"
     "                   [--parallel LIST [-c N] [-b N]]\n"
     "       glimp bench --bandwidth [--bandwidth-size MIB] [-t N] [-r N] [-o md|json]\n"
     "\n"
@@ -45,6 +46,13 @@ static const char bench_usage[] =
     "that times tokens/s, and that as a share of the best read bandwidth.\n"
     "Without -m, measures the bandwidth alone.\n"
     "\n"
+    "With --profile, times the phases of the forward pass during the timed\n"
+    "repetitions and prints, after the table, ms/token and the share of the\n"
+    "runs' time of each: activation quantization, attention projections,\n"
+    "attention over the KV cache, feed-forward, elementwise work (norms, RoPE,\n"
+    "biases, residuals), the output head, thread hand-off and join waits, and\n"
+    "the decode call outside the pass. The logits are those of a run without.\n"
+    "\n"
     "  -m, --model PATH        GGUF model (required but for --bandwidth alone)\n"
     "  -p, --n-prompt N        prompt tokens (default 512; 0: no pp test)\n"
     "  -n, --n-gen N           generated tokens (default 128; 0: no tg test)\n"
@@ -57,7 +65,7 @@ static const char bench_usage[] =
     "                          at least the largest count in LIST)\n"
     "      --bandwidth         measure the read bandwidth, decode as a share of it\n"
     "      --bandwidth-size MIB  the buffer it reads (default 1024)\n"
-
+    "      --profile           time the phases of the forward pass\n"
     "  -h, --help              show this help\n";
 
 #define MAX_TOKENS (1u << 20)
@@ -444,6 +452,82 @@ static bool bandwidth_json(json_t *row, const struct bandwidth *bw)
            !json_object_set_new(row, "read_bw_samples_gbs", samples);
 }
 
+/* ------------------------------------------------------------ profile */
+
+/* Each phase of the forward pass as the profile table names it. */
+static const char *const phase_label[GLIMP_PASS_COUNT] = {
+    [GLIMP_PASS_QUANTIZE] = "activation quantization",
+    [GLIMP_PASS_ATTN_PROJ] = "attention projections (q, k, v, o)",
+    [GLIMP_PASS_ATTENTION] = "attention over the KV cache",
+    [GLIMP_PASS_FFN] = "feed-forward (gate, up, SiLU, down)",
+    [GLIMP_PASS_ELEMENTWISE] = "norms, RoPE, biases, residuals",
+    [GLIMP_PASS_OUTPUT] = "output head (norm, logits)",
+    [GLIMP_PASS_SYNC] = "thread hand-off and join waits",
+    [GLIMP_PASS_OTHER] = "decode call outside the pass",
+};
+
+/* One test's profile: the phase times over its timed repetitions, and the
+ * time those took by the bench's own clock. */
+struct prof {
+    char test[48];
+    struct glimp_phase_times t;
+    double wall; /* seconds */
+};
+
+static double phase_sum(const struct glimp_phase_times *t)
+{
+    double sum = 0.0;
+    for (int ph = 0; ph < GLIMP_PASS_COUNT; ph++)
+        sum += t->seconds[ph];
+    return sum;
+}
+
+/* The tests side by side: ms per token of each phase and its share of the
+ * runs' time, then the phases' sum and the runs' time. */
+static void profile_print(const struct prof *pr, uint32_t n, unsigned threads, uint32_t reps)
+{
+    printf("\nprofile: %u threads, the %u timed repetitions of each test; ms/token and share "
+           "of their time\n",
+           threads, reps);
+    printf("| %-36s |", "phase");
+    for (uint32_t i = 0; i < n; i++)
+        printf(" %14s | %6s |", pr[i].test, "%");
+    printf("\n| ------------------------------------ |");
+    for (uint32_t i = 0; i < n; i++)
+        printf(" -------------: | -----: |");
+    putchar('\n');
+    for (int ph = 0; ph <= GLIMP_PASS_COUNT + 1; ph++) {
+        printf("| %-36s |", ph < GLIMP_PASS_COUNT    ? phase_label[ph]
+                            : ph == GLIMP_PASS_COUNT ? "sum of the phases"
+                                                     : "the runs (bench clock)");
+        for (uint32_t i = 0; i < n; i++) {
+            double sec = ph < GLIMP_PASS_COUNT    ? pr[i].t.seconds[ph]
+                         : ph == GLIMP_PASS_COUNT ? phase_sum(&pr[i].t)
+                                                  : pr[i].wall;
+            double ms = pr[i].t.n_tokens ? sec * 1e3 / (double)pr[i].t.n_tokens : 0.0;
+            printf(" %14.4f | %5.1f%% |", ms, pr[i].wall > 0 ? sec / pr[i].wall * 100.0 : 0.0);
+        }
+        putchar('\n');
+    }
+}
+
+/* The profile's fields of a JSON row; false when out of memory. */
+static bool profile_json(json_t *row, const struct prof *pr)
+{
+    json_t *phases = json_object();
+    for (int ph = 0; phases && ph < GLIMP_PASS_COUNT; ph++)
+        if (json_object_set_new(phases, glimp_pass_phase_name((enum glimp_pass_phase)ph),
+                                json_real(pr->t.seconds[ph]))) {
+            json_decref(phases);
+            phases = NULL;
+        }
+    if (!phases)
+        return false;
+    json_t *o = json_pack("{s:f, s:I, s:o}", "wall_s", pr->wall, "n_tokens",
+                          (json_int_t)pr->t.n_tokens, "phases_s", phases);
+    return o && !json_object_set_new(row, "profile", o);
+}
+
 /* What every row of one run shares: the model as llama-bench names it. */
 struct row_base {
     const char *path;
@@ -621,9 +705,11 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
 }
 
 /* The pp and tg tests on one sequence: the llama-bench table (with bw,
- * decode against the read bandwidth) or the JSON rows. */
+ * decode against the read bandwidth; with profile, the phases of the
+ * timed repetitions after it) or the JSON rows. */
 static int bench_tests(struct glimp_model *m, const struct row_base *rb, uint32_t n_prompt,
-                       uint32_t n_gen, uint32_t reps, bool json, const struct bandwidth *bw)
+                       uint32_t n_gen, uint32_t reps, bool json, const struct bandwidth *bw,
+                       bool profile)
 {
     const struct glimp_model_info *h = glimp_model_info(m);
     uint32_t n_seq = n_prompt > n_gen ? n_prompt : n_gen;
@@ -671,6 +757,8 @@ static int bench_tests(struct glimp_model *m, const struct row_base *rb, uint32_
         puts("");
         fflush(stdout);
     }
+    struct prof pr[2];
+    uint32_t n_prof = 0;
     uint64_t rng = 1234;
     for (int test = 0; test < 2 && status == 0; test++) {
         bool gen = test == 1;
@@ -683,6 +771,8 @@ static int bench_tests(struct glimp_model *m, const struct row_base *rb, uint32_
             break;
         }
         double *ts = secs + reps;
+        if (profile)
+            glimp_ctx_time_phases(ctx, true);
         for (uint32_t r = 0; r < reps; r++) {
             secs[r] = run_test(ctx, seq, ids, n, gen, h->n_vocab, &rng);
             if (secs[r] < 0) {
@@ -695,13 +785,23 @@ static int bench_tests(struct glimp_model *m, const struct row_base *rb, uint32_
             break;
         char name[32];
         snprintf(name, sizeof name, "%s%u", gen ? "tg" : "pp", n);
+        struct prof *p = &pr[n_prof];
+        if (profile) {
+            glimp_ctx_time_phases(ctx, false);
+            glimp_ctx_phase_times(ctx, &p->t);
+            snprintf(p->test, sizeof p->test, "%s ms/tok", name);
+            p->wall = 0.0;
+            for (uint32_t r = 0; r < reps; r++)
+                p->wall += secs[r];
+            n_prof++;
+        }
         double mean, sd;
         mean_sd(ts, reps, &mean, &sd);
         if (gen)
             tg_gbs = mean * (double)h->decode_bytes / 1e9;
         if (json) {
             json_t *row = json_row(rb, 1, gen ? 0 : n, gen ? n : 0, secs, reps, n);
-            bool ok = row && (!bw || bandwidth_json(row, bw));
+            bool ok = row && (!bw || bandwidth_json(row, bw)) && (!profile || profile_json(row, p));
             if (ok && bw && gen)
                 ok = !json_object_set_new(row, "decode_bytes_per_token",
                                           json_integer((json_int_t)h->decode_bytes)) &&
@@ -736,6 +836,8 @@ static int bench_tests(struct glimp_model *m, const struct row_base *rb, uint32_
                "output head, one embedding row): %.2f GB/s = %.1f%% of the measured read "
                "bandwidth (best %.2f GB/s)\n",
                mb_token, tg_gbs, bw->best > 0 ? tg_gbs / bw->best * 100.0 : 0.0, bw->best);
+    if (status == 0 && !json && n_prof)
+        profile_print(pr, n_prof, rb->threads, reps);
     json_decref(rows);
     free(secs);
     free(ids);
@@ -749,7 +851,7 @@ int cmd_bench(int argc, char **argv)
     const char *model = NULL, *output = "md", *par = NULL;
     uint32_t n_prompt = 512, n_gen = 128, n_threads = 2, reps = 5, n_ctx = 0, n_batch = 0;
     uint32_t bw_mib = 0;
-    bool bandwidth = false;
+    bool bandwidth = false, profile = false;
     uint32_t list[MAX_LIST], n_list = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -757,8 +859,8 @@ int cmd_bench(int argc, char **argv)
             fputs(bench_usage, stdout);
             return 0;
         }
-        if (!strcmp(a, "--bandwidth")) {
-            bandwidth = true;
+        if (!strcmp(a, "--bandwidth") || !strcmp(a, "--profile")) {
+            *(a[2] == 'b' ? &bandwidth : &profile) = true;
             continue;
         }
         const char **str = !strcmp(a, "-m") || !strcmp(a, "--model")    ? &model
@@ -795,6 +897,8 @@ int cmd_bench(int argc, char **argv)
     }
     if (!model && !bandwidth)
         return cli_usage_error("bench", bench_usage, "no model given (-m MODEL)");
+    if (!model && profile)
+        return cli_usage_error("bench", bench_usage, "--profile needs a model (-m MODEL)");
     if (bw_mib && !bandwidth)
         return cli_usage_error("bench", bench_usage, "--bandwidth-size goes with --bandwidth");
     if (strcmp(output, "md") != 0 && strcmp(output, "json") != 0)
@@ -805,8 +909,9 @@ int cmd_bench(int argc, char **argv)
                                "--parallel '%s': expected counts from 1 to %u, comma-separated "
                                "(at most %u)",
                                par, MAX_PARALLEL, MAX_LIST);
-    if (par && bandwidth)
-        return cli_usage_error("bench", bench_usage, "--bandwidth goes without --parallel");
+    if (par && (bandwidth || profile))
+        return cli_usage_error("bench", bench_usage,
+                               "--bandwidth and --profile go without --parallel");
     if (!par && (n_ctx || n_batch))
         return cli_usage_error("bench", bench_usage, "-c and -b go with --parallel");
     if (par && n_gen == 0)
@@ -864,7 +969,7 @@ int cmd_bench(int argc, char **argv)
         status = bench_parallel(m, &rb, list, n_list, n_prompt, n_gen,
                                 n_ctx ? n_ctx : n_prompt + n_gen, reps, json);
     } else {
-        status = bench_tests(m, &rb, n_prompt, n_gen, reps, json, bw);
+        status = bench_tests(m, &rb, n_prompt, n_gen, reps, json, bw, profile);
     }
     free(bw);
     glimp_model_free(m);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# cli_bench.sh - `glimp bench --bandwidth` as a person runs it: a positive
-# read bandwidth (best and median of the reads), decode as a share of it in
-# the table and the JSON rows (its figures agreeing with one another and
-# with the bytes a decode reads), and clear usage errors.
+# cli_bench.sh - `glimp bench --bandwidth` and `--profile` as a person runs
+# them: a positive read bandwidth (best and median of the reads), decode as
+# a share of it in the table and the JSON rows (its figures agreeing with
+# one another and with the bytes a decode reads), the per-phase profile
+# adding up to no more than the runs' time, and clear usage errors.
 # usage: cli_bench.sh GLIMP TESTDATA_DIR
 set -u
 glimp=$1
@@ -92,16 +93,54 @@ check "bench --bandwidth -o json: tg row's share" js "$tmp/b.json" "
 check "tied: decode reads the whole file's tensors" js "$tmp/t.json" \
     'j.length === 1 && j[0].decode_bytes_per_token === j[0].model_size'
 
+# --- the profile: a row per phase, adding up to no more than the runs
+"$glimp" bench -m "$m" -p 16 -n 4 -r 2 -t 2 --profile >"$tmp/p" 2>"$tmp/err"
+check "bench --profile exit 0" test $? -eq 0
+check "bench --profile: the speed table first" grep -qE '^\| qwen3 \?B Q8_0 .* \| +tg4 \| ' "$tmp/p"
+check "profile title" grep -qE '^profile: 2 threads, the 2 timed repetitions of each test' "$tmp/p"
+check "profile header" grep -qE \
+    '^\| phase +\| +pp16 ms/tok \| +% \| +tg4 ms/tok \| +% \|$' "$tmp/p"
+num='[0-9]+\.[0-9]{4} \| +[0-9]+\.[0-9]%'
+for ph in "activation quantization" "attention projections (q, k, v, o)" \
+    "attention over the KV cache" "feed-forward (gate, up, SiLU, down)" \
+    "norms, RoPE, biases, residuals" "output head (norm, logits)" \
+    "thread hand-off and join waits" "decode call outside the pass" "sum of the phases"; do
+    esc=$(printf '%s' "$ph" | sed 's/[()]/\\&/g')
+    check "profile row: $ph" grep -qE "^\| $esc +\| +$num \| +$num \|$" "$tmp/p"
+done
+check "profile: the runs are 100%" grep -qE "^\| the runs \(bench clock\) +\| +[0-9.]+ \| 100\.0% \| +[0-9.]+ \| 100\.0% \|$" "$tmp/p"
+sums=$(sed -nE 's/^\| sum of the phases +\| +[0-9.]+ \| +([0-9.]+)% \| +[0-9.]+ \| +([0-9.]+)% \|$/\1 \2/p' "$tmp/p")
+check "profile: the phases cover 50-100% of the runs" \
+    awk -v s="$sums" 'BEGIN { n = split(s, a, " "); exit !(n == 2 && a[1] >= 50 && a[1] <= 100 && a[2] >= 50 && a[2] <= 100) }'
+
+"$glimp" bench -m "$m" -p 16 -n 4 -r 3 -t 2 --profile -o json >"$tmp/p.json" 2>"$tmp/err"
+check "bench --profile -o json exit 0" test $? -eq 0
+check "bench --profile -o json: phases within the runs' time" js "$tmp/p.json" '
+    const names = ["quantize", "attn_proj", "attention", "ffn", "elementwise", "output", "sync", "other"];
+    return j.length === 2 && j.every(r => {
+        const p = r.profile, v = Object.values(p.phases_s);
+        const sum = v.reduce((a, b) => a + b, 0);
+        const wall = r.samples_ns.reduce((a, b) => a + b, 0) / 1e9;
+        return JSON.stringify(Object.keys(p.phases_s)) === JSON.stringify(names) &&
+            p.n_tokens === 3 * (r.n_prompt + r.n_gen) && v.every(x => x >= 0) &&
+            p.phases_s.ffn > 0 && p.phases_s.attention > 0 && p.phases_s.output > 0 &&
+            Math.abs(p.wall_s - wall) < 1e-6 && sum <= p.wall_s * (1 + 1e-9) && sum >= 0.5 * p.wall_s;
+    });'
+
 # --- usage
 want="--bandwidth-size '0'" usage_error "--bandwidth-size 0" "$glimp" bench --bandwidth --bandwidth-size 0
 want="--bandwidth-size '70000'" usage_error "--bandwidth-size too large" \
     "$glimp" bench --bandwidth --bandwidth-size 70000
 want="--bandwidth-size goes with --bandwidth" usage_error "--bandwidth-size alone" \
     "$glimp" bench -m "$m" --bandwidth-size 64
-want="goes without --parallel" usage_error "--bandwidth with --parallel" \
+want="--profile needs a model" usage_error "--profile without -m" "$glimp" bench --profile --bandwidth
+want="-m MODEL" usage_error "--profile alone" "$glimp" bench --profile
+want="go without --parallel" usage_error "--profile with --parallel" \
+    "$glimp" bench -m "$m" --parallel 2 --profile
+want="go without --parallel" usage_error "--bandwidth with --parallel" \
     "$glimp" bench -m "$m" --parallel 2 --bandwidth
 "$glimp" bench --help >"$tmp/out" 2>&1
-for opt in --bandwidth --bandwidth-size; do
+for opt in --bandwidth --bandwidth-size --profile; do
     check "bench --help lists $opt" grep -qE -- "^ +$opt( |$)" "$tmp/out"
 done
 
