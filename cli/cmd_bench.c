@@ -50,8 +50,9 @@ static const char bench_usage[] =
     "repetitions and prints, after the table, ms/token and the share of the\n"
     "runs' time of each: activation quantization, attention projections,\n"
     "attention over the KV cache, feed-forward, elementwise work (norms, RoPE,\n"
-    "biases, residuals), the output head, thread hand-off and join waits, and\n"
-    "the decode call outside the pass. The logits are those of a run without.\n"
+    "biases, residuals), the output head, thread hand-off and join waits (also\n"
+    "split by the phase whose jobs they wait in), and the decode call outside\n"
+    "the pass. The logits are those of a run without.\n"
     "\n"
     "  -m, --model PATH        GGUF model (required but for --bandwidth alone)\n"
     "  -p, --n-prompt N        prompt tokens (default 512; 0: no pp test)\n"
@@ -482,49 +483,66 @@ static double phase_sum(const struct glimp_phase_times *t)
     return sum;
 }
 
-/* The tests side by side: ms per token of each phase and its share of the
- * runs' time, then the phases' sum and the runs' time. */
+/* The tests side by side: ms per token of each phase, its share of the
+ * runs' time, and the hand-off and join waits in its jobs (which the sync
+ * row holds); then the phases' sum and the runs' time. */
 static void profile_print(const struct prof *pr, uint32_t n, unsigned threads, uint32_t reps)
 {
-    printf("\nprofile: %u threads, the %u timed repetitions of each test; ms/token and share "
-           "of their time\n",
+    printf("\nprofile: %u threads, the %u timed repetitions of each test; ms/token, share "
+           "of their time, waits in the phase's jobs (ms/token, in the sync row)\n",
            threads, reps);
     printf("| %-36s |", "phase");
     for (uint32_t i = 0; i < n; i++)
-        printf(" %14s | %6s |", pr[i].test, "%");
+        printf(" %14s | %6s | %8s |", pr[i].test, "%", "waits");
     printf("\n| ------------------------------------ |");
     for (uint32_t i = 0; i < n; i++)
-        printf(" -------------: | -----: |");
+        printf(" -------------: | -----: | -------: |");
     putchar('\n');
     for (int ph = 0; ph <= GLIMP_PASS_COUNT + 1; ph++) {
-        printf("| %-36s |", ph < GLIMP_PASS_COUNT    ? phase_label[ph]
+        bool phase = ph < GLIMP_PASS_COUNT;
+        printf("| %-36s |", phase                    ? phase_label[ph]
                             : ph == GLIMP_PASS_COUNT ? "sum of the phases"
                                                      : "the runs (bench clock)");
         for (uint32_t i = 0; i < n; i++) {
-            double sec = ph < GLIMP_PASS_COUNT    ? pr[i].t.seconds[ph]
+            double sec = phase                    ? pr[i].t.seconds[ph]
                          : ph == GLIMP_PASS_COUNT ? phase_sum(&pr[i].t)
                                                   : pr[i].wall;
-            double ms = pr[i].t.n_tokens ? sec * 1e3 / (double)pr[i].t.n_tokens : 0.0;
-            printf(" %14.4f | %5.1f%% |", ms, pr[i].wall > 0 ? sec / pr[i].wall * 100.0 : 0.0);
+            double per = pr[i].t.n_tokens ? 1e3 / (double)pr[i].t.n_tokens : 0.0;
+            printf(" %14.4f | %5.1f%% |", sec * per,
+                   pr[i].wall > 0 ? sec / pr[i].wall * 100.0 : 0.0);
+            if (phase && ph != GLIMP_PASS_SYNC)
+                printf(" %8.4f |", pr[i].t.waits[ph] * per);
+            else
+                printf(" %8s |", "-");
         }
         putchar('\n');
     }
 }
 
+/* A JSON object of seconds per phase name; NULL when out of memory. */
+static json_t *phases_json(const double *seconds)
+{
+    json_t *o = json_object();
+    for (int ph = 0; o && ph < GLIMP_PASS_COUNT; ph++)
+        if (json_object_set_new(o, glimp_pass_phase_name((enum glimp_pass_phase)ph),
+                                json_real(seconds[ph]))) {
+            json_decref(o);
+            o = NULL;
+        }
+    return o;
+}
+
 /* The profile's fields of a JSON row; false when out of memory. */
 static bool profile_json(json_t *row, const struct prof *pr)
 {
-    json_t *phases = json_object();
-    for (int ph = 0; phases && ph < GLIMP_PASS_COUNT; ph++)
-        if (json_object_set_new(phases, glimp_pass_phase_name((enum glimp_pass_phase)ph),
-                                json_real(pr->t.seconds[ph]))) {
-            json_decref(phases);
-            phases = NULL;
-        }
-    if (!phases)
+    json_t *phases = phases_json(pr->t.seconds), *waits = phases_json(pr->t.waits);
+    if (!phases || !waits) {
+        json_decref(phases);
+        json_decref(waits);
         return false;
-    json_t *o = json_pack("{s:f, s:I, s:o}", "wall_s", pr->wall, "n_tokens",
-                          (json_int_t)pr->t.n_tokens, "phases_s", phases);
+    }
+    json_t *o = json_pack("{s:f, s:I, s:o, s:o}", "wall_s", pr->wall, "n_tokens",
+                          (json_int_t)pr->t.n_tokens, "phases_s", phases, "waits_s", waits);
     return o && !json_object_set_new(row, "profile", o);
 }
 

@@ -618,8 +618,11 @@ enum glimp_pass_phase {
 
 struct glimp_phase_times {
     double seconds[GLIMP_PASS_COUNT]; /* per enum glimp_pass_phase */
-    uint64_t n_calls;                 /* decodes and appends timed */
-    uint64_t n_tokens;                /* tokens they evaluated */
+    /* seconds[GLIMP_PASS_SYNC] split by the phase whose jobs it waited in
+     * (so the phase that a slow or descheduled thread holds up shows) */
+    double waits[GLIMP_PASS_COUNT];
+    uint64_t n_calls;  /* decodes and appends timed */
+    uint64_t n_tokens; /* tokens they evaluated */
 };
 
 /* Timing on (counters reset to 0) or off (counters kept). */

@@ -99,17 +99,22 @@ check "bench --profile exit 0" test $? -eq 0
 check "bench --profile: the speed table first" grep -qE '^\| qwen3 \?B Q8_0 .* \| +tg4 \| ' "$tmp/p"
 check "profile title" grep -qE '^profile: 2 threads, the 2 timed repetitions of each test' "$tmp/p"
 check "profile header" grep -qE \
-    '^\| phase +\| +pp16 ms/tok \| +% \| +tg4 ms/tok \| +% \|$' "$tmp/p"
+    '^\| phase +\| +pp16 ms/tok \| +% \| +waits \| +tg4 ms/tok \| +% \| +waits \|$' "$tmp/p"
+# a phase: ms/token, share, the waits in its jobs (none of its own for the
+# sync row and the sums)
 num='[0-9]+\.[0-9]{4} \| +[0-9]+\.[0-9]%'
 for ph in "activation quantization" "attention projections (q, k, v, o)" \
     "attention over the KV cache" "feed-forward (gate, up, SiLU, down)" \
     "norms, RoPE, biases, residuals" "output head (norm, logits)" \
-    "thread hand-off and join waits" "decode call outside the pass" "sum of the phases"; do
+    "decode call outside the pass"; do
     esc=$(printf '%s' "$ph" | sed 's/[()]/\\&/g')
-    check "profile row: $ph" grep -qE "^\| $esc +\| +$num \| +$num \|$" "$tmp/p"
+    check "profile row: $ph" grep -qE "^\| $esc +\| +$num \| +[0-9.]+ \| +$num \| +[0-9.]+ \|$" "$tmp/p"
 done
-check "profile: the runs are 100%" grep -qE "^\| the runs \(bench clock\) +\| +[0-9.]+ \| 100\.0% \| +[0-9.]+ \| 100\.0% \|$" "$tmp/p"
-sums=$(sed -nE 's/^\| sum of the phases +\| +[0-9.]+ \| +([0-9.]+)% \| +[0-9.]+ \| +([0-9.]+)% \|$/\1 \2/p' "$tmp/p")
+for ph in "thread hand-off and join waits" "sum of the phases"; do
+    check "profile row: $ph" grep -qE "^\| $ph +\| +$num \| +- \| +$num \| +- \|$" "$tmp/p"
+done
+check "profile: the runs are 100%" grep -qE "^\| the runs \(bench clock\) +\| +[0-9.]+ \| 100\.0% \| +- \| +[0-9.]+ \| 100\.0% \| +- \|$" "$tmp/p"
+sums=$(sed -nE 's/^\| sum of the phases +\| +[0-9.]+ \| +([0-9.]+)% \| +- \| +[0-9.]+ \| +([0-9.]+)% \| +- \|$/\1 \2/p' "$tmp/p")
 check "profile: the phases cover 50-100% of the runs" \
     awk -v s="$sums" 'BEGIN { n = split(s, a, " "); exit !(n == 2 && a[1] >= 50 && a[1] <= 100 && a[2] >= 50 && a[2] <= 100) }'
 
@@ -120,11 +125,14 @@ check "bench --profile -o json: phases within the runs' time" js "$tmp/p.json" '
     return j.length === 2 && j.every(r => {
         const p = r.profile, v = Object.values(p.phases_s);
         const sum = v.reduce((a, b) => a + b, 0);
+        const waits = Object.values(p.waits_s).reduce((a, b) => a + b, 0);
         const wall = r.samples_ns.reduce((a, b) => a + b, 0) / 1e9;
         return JSON.stringify(Object.keys(p.phases_s)) === JSON.stringify(names) &&
             p.n_tokens === 3 * (r.n_prompt + r.n_gen) && v.every(x => x >= 0) &&
             p.phases_s.ffn > 0 && p.phases_s.attention > 0 && p.phases_s.output > 0 &&
-            Math.abs(p.wall_s - wall) < 1e-6 && sum <= p.wall_s * (1 + 1e-9) && sum >= 0.5 * p.wall_s;
+            Math.abs(p.wall_s - wall) < 1e-6 && sum <= p.wall_s * (1 + 1e-9) && sum >= 0.5 * p.wall_s &&
+            JSON.stringify(Object.keys(p.waits_s)) === JSON.stringify(names) &&
+            Math.abs(waits - p.phases_s.sync) <= 1e-9 && p.waits_s.sync === 0;
     });'
 
 # --- usage

@@ -788,6 +788,14 @@ static void test_phase_times(void **state)
                      wall);
         if (n_threads == 1)
             assert_true(pt.seconds[GLIMP_PASS_SYNC] == 0.0);
+        /* the waits, split by phase, are the sync phase */
+        double waits = 0.0;
+        for (int ph = 0; ph < GLIMP_PASS_COUNT; ph++) {
+            assert_true(pt.waits[ph] >= 0.0);
+            waits += pt.waits[ph];
+        }
+        assert_true(fabs(waits - pt.seconds[GLIMP_PASS_SYNC]) <= 1e-12 + 1e-9 * waits);
+        assert_true(pt.waits[GLIMP_PASS_SYNC] == 0.0 && pt.waits[GLIMP_PASS_OTHER] == 0.0);
 
         /* off: the counters stay as they were */
         glimp_ctx_time_phases(ctx, false);

@@ -158,6 +158,7 @@ void model_lap_timed(struct glimp_ctx *c, enum glimp_pass_phase ph)
     double now = glimp_now(), waited = glimp_pool_take_waited(c->pool);
     c->times.seconds[ph] += now - c->lap_t - waited;
     c->times.seconds[GLIMP_PASS_SYNC] += waited;
+    c->times.waits[ph] += waited;
     c->lap_t = now;
 }
 
