@@ -522,6 +522,12 @@ struct glimp_model_info {
     bool tied_output; /* no output.weight: token_embd.weight serves */
     uint64_t n_params;
     uint64_t weight_bytes; /* bytes of all tensors the forward pass reads */
+    /* Bytes of weights one decode step (one token) reads: every layer's
+     * matrices, norms and biases, the output norm and head, and one row of
+     * the token embedding (all of it when tied, as the head). Not counted:
+     * the rest of an untied embedding, rope_freqs.weight (read at load) and
+     * the KV cache, which grows with the position. */
+    uint64_t decode_bytes;
 };
 
 struct glimp_model;
@@ -593,6 +599,45 @@ GLIMP_API void glimp_ctx_free(struct glimp_ctx *c); /* accepts NULL; joins its t
 
 GLIMP_API uint32_t glimp_ctx_n_batch(const struct glimp_ctx *c);
 GLIMP_API uint32_t glimp_ctx_n_threads(const struct glimp_ctx *c);
+
+/* Where a context's forward passes spend their time (`glimp bench
+ * --profile`): wall-clock seconds per phase, as the calling thread sees
+ * them, summed over the glimp_ctx_decode and glimp_seq_append calls that
+ * succeed while timing is on. Each boundary between phases reads the clock
+ * once and gives the time since the last boundary to the phase that ended,
+ * so the phases of a call add up to the call's duration; with timing off a
+ * boundary costs one test of a flag. Timing changes no logit. */
+enum glimp_pass_phase {
+    GLIMP_PASS_QUANTIZE = 0, /* activation rows quantized for the weights' products */
+    GLIMP_PASS_ATTN_PROJ,    /* the q, k, v and attention-output products */
+    GLIMP_PASS_ATTENTION,    /* attention over the KV cache: scores, softmax, values */
+    GLIMP_PASS_FFN,          /* gate and up (SiLU(gate) * up fused in), down */
+    GLIMP_PASS_ELEMENTWISE,  /* embedding rows, RMSNorms, biases, q/k norms, RoPE,
+                                KV cache writes, residual adds */
+    GLIMP_PASS_OUTPUT,       /* the output norm and head (the logits) */
+    GLIMP_PASS_SYNC,         /* the caller handing a job to the threads and waiting
+                                for their last items (imbalance, wake-up, join) */
+    GLIMP_PASS_OTHER,        /* the call outside the passes: checks, KV cache
+                                growth, chunking, bookkeeping */
+    GLIMP_PASS_COUNT
+};
+
+struct glimp_phase_times {
+    double seconds[GLIMP_PASS_COUNT]; /* per enum glimp_pass_phase */
+    /* seconds[GLIMP_PASS_SYNC] split by the phase whose jobs it waited in
+     * (so the phase that a slow or descheduled thread holds up shows) */
+    double waits[GLIMP_PASS_COUNT];
+    uint64_t n_calls;  /* decodes and appends timed */
+    uint64_t n_tokens; /* tokens they evaluated */
+};
+
+/* Timing on (counters reset to 0) or off (counters kept). */
+GLIMP_API void glimp_ctx_time_phases(struct glimp_ctx *c, bool on);
+/* The counters summed since timing was last turned on. */
+GLIMP_API void glimp_ctx_phase_times(const struct glimp_ctx *c, struct glimp_phase_times *out);
+/* "quantize", "attn_proj", "attention", "ffn", "elementwise", "output",
+ * "sync", "other"; NULL out of range. Static storage. */
+GLIMP_API const char *glimp_pass_phase_name(enum glimp_pass_phase ph);
 
 /* A sequence that holds up to n_ctx tokens; n_ctx 0: the model's context
  * length, capped by the model's kv_budget (rounded down to a multiple of

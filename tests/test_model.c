@@ -722,6 +722,106 @@ static void test_ctx_params(void **state)
     glimp_model_free(m);
 }
 
+/* A prompt of the first N_PP ids in one append (its logits all kept), then
+ * the rest one token at a time; every position's logits into out (N_TOK
+ * rows). Returns the seconds spent inside the appends. */
+#define N_PP 16
+static double timed_appends(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *ids,
+                            uint32_t V, float *out)
+{
+    double t0 = glimp_now();
+    const float *lg = append_ok(c, s, ids, N_PP, true);
+    double wall = glimp_now() - t0;
+    memcpy(out, lg, (size_t)N_PP * V * sizeof *out);
+    for (uint32_t t = N_PP; t < N_TOK; t++) {
+        t0 = glimp_now();
+        lg = append_ok(c, s, ids + t, 1, false);
+        wall += glimp_now() - t0;
+        memcpy(out + (size_t)t * V, lg, V * sizeof *out);
+    }
+    return wall;
+}
+
+/* Phase timing changes no bit of the logits (a prompt in chunks, then one
+ * token at a time, on one thread and on two), every phase that runs gets
+ * time, the phases add up to no more than the calls took (and to most of
+ * it), a pool of one thread never waits, and timing off keeps the
+ * counters as they were. */
+static void test_phase_times(void **state)
+{
+    (void)state;
+    struct mcfg c = {.arch = "qwen2", .type = GLIMP_TYPE_Q8_0};
+    struct glimp_model *m = load_ok(write_model(&c, "phases.gguf"), 0);
+    uint32_t V = glimp_model_info(m)->n_vocab;
+    int32_t ids[N_TOK];
+    random_ids(31, V, ids, N_TOK);
+    float *off = malloc((size_t)N_TOK * V * sizeof *off);
+    float *on = malloc((size_t)N_TOK * V * sizeof *on);
+    assert_non_null(off);
+    assert_non_null(on);
+    for (uint32_t n_threads = 1; n_threads <= 2; n_threads++) {
+        struct glimp_ctx *ctx = ctx_ok(m, 8, n_threads); /* the prompt in two chunks */
+        struct glimp_seq *s = seq_ok(m, CTX);
+        timed_appends(ctx, s, ids, V, off);
+        glimp_seq_free(s);
+
+        glimp_ctx_time_phases(ctx, true);
+        s = seq_ok(m, CTX);
+        double wall = timed_appends(ctx, s, ids, V, on);
+        for (uint32_t t = 0; t < N_TOK; t++)
+            same_bits(on + (size_t)t * V, off + (size_t)t * V, V, "timing on against off", t);
+
+        struct glimp_phase_times pt;
+        glimp_ctx_phase_times(ctx, &pt);
+        assert_int_equal(pt.n_calls, 1 + N_TOK - N_PP);
+        assert_int_equal(pt.n_tokens, N_TOK);
+        double sum = 0.0;
+        for (int ph = 0; ph < GLIMP_PASS_COUNT; ph++) {
+            if (ph != GLIMP_PASS_SYNC && !(pt.seconds[ph] > 0.0))
+                fail_msg("%u threads: phase %s got %g s", n_threads,
+                         glimp_pass_phase_name((enum glimp_pass_phase)ph), pt.seconds[ph]);
+            assert_true(pt.seconds[ph] >= 0.0);
+            sum += pt.seconds[ph];
+        }
+        if (!(sum <= wall + 1e-9 && sum >= 0.5 * wall))
+            fail_msg("%u threads: phases sum to %.9f s, the appends took %.9f s", n_threads, sum,
+                     wall);
+        if (n_threads == 1)
+            assert_true(pt.seconds[GLIMP_PASS_SYNC] == 0.0);
+        /* the waits, split by phase, are the sync phase */
+        double waits = 0.0;
+        for (int ph = 0; ph < GLIMP_PASS_COUNT; ph++) {
+            assert_true(pt.waits[ph] >= 0.0);
+            waits += pt.waits[ph];
+        }
+        assert_true(fabs(waits - pt.seconds[GLIMP_PASS_SYNC]) <= 1e-12 + 1e-9 * waits);
+        assert_true(pt.waits[GLIMP_PASS_SYNC] == 0.0 && pt.waits[GLIMP_PASS_OTHER] == 0.0);
+
+        /* off: the counters stay as they were */
+        glimp_ctx_time_phases(ctx, false);
+        assert_int_equal(glimp_seq_truncate(s, N_PP), GLIMP_OK);
+        append_ok(ctx, s, ids + N_PP, 1, false);
+        struct glimp_phase_times after;
+        glimp_ctx_phase_times(ctx, &after);
+        assert_memory_equal(&after, &pt, sizeof pt);
+        /* on again: from zero */
+        glimp_ctx_time_phases(ctx, true);
+        glimp_ctx_phase_times(ctx, &after);
+        assert_int_equal(after.n_calls, 0);
+        assert_true(after.seconds[GLIMP_PASS_FFN] == 0.0);
+        glimp_seq_free(s);
+        glimp_ctx_free(ctx);
+    }
+    for (int ph = 0; ph < GLIMP_PASS_COUNT; ph++)
+        for (int other = 0; other < ph; other++)
+            assert_string_not_equal(glimp_pass_phase_name((enum glimp_pass_phase)ph),
+                                    glimp_pass_phase_name((enum glimp_pass_phase)other));
+    assert_null(glimp_pass_phase_name(GLIMP_PASS_COUNT));
+    free(off);
+    free(on);
+    glimp_model_free(m);
+}
+
 /* The kernels parameter: resolved at load, an unknown name refused by
  * name, and the environment not read. */
 static void test_kernels_param(void **state)
@@ -948,6 +1048,9 @@ static void test_info(void **state)
     uint64_t per_layer = 64 * 64 + 2 * 64 * 32 + 64 * 64 + 64 + 32 + 32 + 64 + 64 + 3 * 64 * 192;
     assert_int_equal(h->n_params, 2 * 309 * 64 + 2 * per_layer + 64);
     assert_true(h->weight_bytes < h->n_params * 4);
+    /* a decode reads one of the 309 embedding rows (Q8_0: 2 blocks of 34
+     * bytes each) */
+    assert_int_equal(h->decode_bytes, h->weight_bytes - 308 * 2 * 34);
     const struct glimp_gguf *g = glimp_model_gguf(m);
     assert_non_null(g);
     assert_non_null(glimp_gguf_find(g, "tokenizer.ggml.tokens"));
@@ -957,6 +1060,8 @@ static void test_info(void **state)
     m = load_ok(write_model(&c2, "info2.gguf"), 0);
     assert_int_equal(glimp_model_info(m)->rope_type, GLIMP_ROPE_NORM);
     assert_true(glimp_model_info(m)->tied_output);
+    /* tied: the whole embedding is read, as the output head */
+    assert_int_equal(glimp_model_info(m)->decode_bytes, glimp_model_info(m)->weight_bytes);
     glimp_model_free(m);
     glimp_model_free(NULL);
     glimp_seq_free(NULL);
@@ -992,6 +1097,7 @@ int main(void)
         cmocka_unit_test(test_two_sequences), cmocka_unit_test(test_ctx_params),
         cmocka_unit_test(test_kernels_param), cmocka_unit_test(test_seq_errors),
         cmocka_unit_test(test_load_errors),   cmocka_unit_test(test_info),
+        cmocka_unit_test(test_phase_times),
     };
     return cmocka_run_group_tests(tests, NULL, print_summary);
 }

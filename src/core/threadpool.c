@@ -10,6 +10,7 @@
  * then reads the other's, so one of them always sees the other. */
 #include "core/threadpool.h"
 #include "core/error.h"
+#include "glimp.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,6 +54,10 @@ struct glimp_pool {
     atomic_uint n_sleeping;      /* workers (about to be) waiting on cv_work */
     atomic_bool caller_waits;
     atomic_bool stop;
+
+    /* the caller's alone: glimp_pool_time_waits */
+    bool timed;
+    double waited; /* seconds */
 };
 
 static void *worker_main(void *arg)
@@ -160,6 +165,19 @@ uint32_t glimp_pool_size(const struct glimp_pool *p)
     return p->n;
 }
 
+void glimp_pool_time_waits(struct glimp_pool *p, bool on)
+{
+    p->timed = on;
+    p->waited = 0.0;
+}
+
+double glimp_pool_take_waited(struct glimp_pool *p)
+{
+    double w = p->waited;
+    p->waited = 0.0;
+    return w;
+}
+
 uint32_t glimp_pool_next(struct glimp_pool *p)
 {
     return atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
@@ -172,6 +190,7 @@ void glimp_pool_run(struct glimp_pool *p, glimp_pool_fn fn, void *arg)
         fn(arg, p, 0);
         return;
     }
+    double t0 = p->timed ? glimp_now() : 0.0;
     p->fn = fn;
     p->arg = arg;
     uint64_t g = atomic_fetch_add(&p->gen, 1) + 1; /* publishes fn, arg, next */
@@ -180,7 +199,9 @@ void glimp_pool_run(struct glimp_pool *p, glimp_pool_fn fn, void *arg)
         pthread_cond_broadcast(&p->cv_work);
         pthread_mutex_unlock(&p->mu);
     }
+    double t1 = p->timed ? glimp_now() : 0.0;
     fn(arg, p, 0);
+    double t2 = p->timed ? glimp_now() : 0.0;
     /* Every item is taken; workers that have not joined yet must not. */
     atomic_store(&p->closed, g);
     for (int i = 0; atomic_load(&p->active) != 0 && i < SPIN_ITERS; i++)
@@ -193,4 +214,6 @@ void glimp_pool_run(struct glimp_pool *p, glimp_pool_fn fn, void *arg)
         atomic_store(&p->caller_waits, false);
         pthread_mutex_unlock(&p->mu);
     }
+    if (p->timed)
+        p->waited += (t1 - t0) + (glimp_now() - t2);
 }

@@ -11,6 +11,7 @@
 #ifndef GLIMP_CORE_THREADPOOL_H
 #define GLIMP_CORE_THREADPOOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct glimp_pool;
@@ -32,6 +33,15 @@ uint32_t glimp_pool_size(const struct glimp_pool *p);
  * caller's own call returns; return when every call has returned. One
  * caller at a time (the pool belongs to one context). */
 void glimp_pool_run(struct glimp_pool *p, glimp_pool_fn fn, void *arg);
+
+/* Timing of the caller's hand-offs (for the forward pass's phase times):
+ * while on, each glimp_pool_run adds to a counter the time its caller spends
+ * publishing the job and then waiting for the other threads to finish
+ * after its own call returned; glimp_pool_take_waited returns that sum and
+ * zeroes it. Off (the default) costs a test per run. A pool of one thread
+ * never waits. */
+void glimp_pool_time_waits(struct glimp_pool *p, bool on);
+double glimp_pool_take_waited(struct glimp_pool *p);
 
 /* The next work item of the running job: 0, 1, 2, ... across all threads,
  * each handed out once. */

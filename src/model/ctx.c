@@ -123,6 +123,45 @@ uint32_t glimp_ctx_n_threads(const struct glimp_ctx *c)
     return glimp_pool_size(c->pool);
 }
 
+void glimp_ctx_time_phases(struct glimp_ctx *c, bool on)
+{
+    c->timing = on;
+    if (on)
+        c->times = (struct glimp_phase_times){0};
+    glimp_pool_time_waits(c->pool, on);
+}
+
+void glimp_ctx_phase_times(const struct glimp_ctx *c, struct glimp_phase_times *out)
+{
+    *out = c->times;
+}
+
+const char *glimp_pass_phase_name(enum glimp_pass_phase ph)
+{
+    static const char *const names[GLIMP_PASS_COUNT] = {
+        [GLIMP_PASS_QUANTIZE] = "quantize",
+        [GLIMP_PASS_ATTN_PROJ] = "attn_proj",
+        [GLIMP_PASS_ATTENTION] = "attention",
+        [GLIMP_PASS_FFN] = "ffn",
+        [GLIMP_PASS_ELEMENTWISE] = "elementwise",
+        [GLIMP_PASS_OUTPUT] = "output",
+        [GLIMP_PASS_SYNC] = "sync",
+        [GLIMP_PASS_OTHER] = "other",
+    };
+    return (unsigned)ph < GLIMP_PASS_COUNT ? names[ph] : NULL;
+}
+
+/* The pool's hand-offs and waits since the last boundary are inside the
+ * lap: they go to sync, the rest to ph. */
+void model_lap_timed(struct glimp_ctx *c, enum glimp_pass_phase ph)
+{
+    double now = glimp_now(), waited = glimp_pool_take_waited(c->pool);
+    c->times.seconds[ph] += now - c->lap_t - waited;
+    c->times.seconds[GLIMP_PASS_SYNC] += waited;
+    c->times.waits[ph] += waited;
+    c->lap_t = now;
+}
+
 /* The scores grow with the sequences served: to the KV capacity of the
  * longest, which the sequence's own cache (many times larger) bounds, and
  * which grows by doubling, so that decoding rarely allocates. */

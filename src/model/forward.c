@@ -20,7 +20,11 @@
  * per call changes with the chunk's make-up. The context carries no state
  * from one chunk to the next (every scratch buffer is written before it is
  * read), so neither which context runs a sequence, nor its thread count,
- * nor the sequences it is batched with or served before change a bit. */
+ * nor the sequences it is batched with or served before change a bit.
+ *
+ * Phase timing (model_lap at each boundary between phases) only reads the
+ * clock and adds to the context's counters; no computed value passes
+ * through it. */
 #include "core/threadpool.h"
 #include "model/model.h"
 
@@ -140,12 +144,15 @@ static struct glimp_mm_job mm_job(struct glimp_ctx *c, struct act_in *in,
     return j;
 }
 
+/* y = w x for n rows, its time (after the quantization's) given to ph. */
 static void matmul(struct glimp_ctx *c, const struct glimp_wmat *w, const float *x, uint32_t n,
-                   float *y)
+                   float *y, enum glimp_pass_phase ph)
 {
     struct act_in in = {.x = x, .n_in = w->n_in, .n = n};
     struct glimp_mm_job j = mm_job(c, &in, w, y, w->n_out);
+    model_lap(c, GLIMP_PASS_QUANTIZE);
     glimp_mm_run(c->pool, &j, 1);
+    model_lap(c, ph);
 }
 
 /* gate and up on the same input, then silu(gate) * up, a chunk of rows
@@ -209,13 +216,16 @@ static void layer(struct glimp_ctx *c, uint32_t il, uint32_t n)
     /* attention */
     for (uint32_t t = 0; t < n; t++)
         rms_norm(c->x + (size_t)t * e, L->attn_norm, c->xn + (size_t)t * e, e, h->rms_eps);
+    model_lap(c, GLIMP_PASS_ELEMENTWISE);
     struct act_in in = {.x = c->xn, .n_in = e, .n = n};
     struct glimp_mm_job qkv[3] = {
         mm_job(c, &in, &L->wq, c->q, m->q_dim),
         mm_job(c, &in, &L->wk, c->k, kv),
         mm_job(c, &in, &L->wv, c->v, kv),
     };
+    model_lap(c, GLIMP_PASS_QUANTIZE);
     glimp_mm_run(c->pool, qkv, 3);
+    model_lap(c, GLIMP_PASS_ATTN_PROJ);
     add_bias(c->q, L->bq, n, m->q_dim);
     add_bias(c->k, L->bk, n, kv);
     add_bias(c->v, L->bv, n, kv);
@@ -229,9 +239,11 @@ static void layer(struct glimp_ctx *c, uint32_t il, uint32_t n)
 
     /* Every token's keys and values are in its cache now; a token at
      * position pos sees its sequence's positions 0..pos. */
+    model_lap(c, GLIMP_PASS_ELEMENTWISE);
     struct attn_arg aa = {.c = c, .il = il, .n = n};
     glimp_pool_run(c->pool, attn_thread, &aa);
-    matmul(c, &L->wo, c->att, n, c->xn);
+    model_lap(c, GLIMP_PASS_ATTENTION);
+    matmul(c, &L->wo, c->att, n, c->xn, GLIMP_PASS_ATTN_PROJ);
     add_bias(c->xn, L->bo, n, e);
     for (size_t i = 0; i < (size_t)n * e; i++)
         c->x[i] += c->xn[i];
@@ -239,6 +251,7 @@ static void layer(struct glimp_ctx *c, uint32_t il, uint32_t n)
     /* feed-forward: down(silu(gate(x)) * up(x)) */
     for (uint32_t t = 0; t < n; t++)
         rms_norm(c->x + (size_t)t * e, L->ffn_norm, c->xn + (size_t)t * e, e, h->rms_eps);
+    model_lap(c, GLIMP_PASS_ELEMENTWISE);
     struct act_in fin = {.x = c->xn, .n_in = e, .n = n};
     struct ffn_arg fa = {
         .gate = mm_job(c, &fin, &L->gate, c->gate, h->n_ff),
@@ -249,10 +262,13 @@ static void layer(struct glimp_ctx *c, uint32_t il, uint32_t n)
         .n = n,
         .silu_mul = m->kern->silu_mul,
     };
+    model_lap(c, GLIMP_PASS_QUANTIZE);
     glimp_pool_run(c->pool, ffn_thread, &fa);
-    matmul(c, &L->down, c->gate, n, c->xn);
+    model_lap(c, GLIMP_PASS_FFN);
+    matmul(c, &L->down, c->gate, n, c->xn, GLIMP_PASS_FFN);
     for (size_t i = 0; i < (size_t)n * e; i++)
         c->x[i] += c->xn[i];
+    model_lap(c, GLIMP_PASS_ELEMENTWISE);
 }
 
 void model_forward_chunk(struct glimp_ctx *c, uint32_t n)
@@ -264,6 +280,7 @@ void model_forward_chunk(struct glimp_ctx *c, uint32_t n)
         glimp_wmat_row_ref(&m->tok_embd, (uint32_t)c->tok[t].id, c->x + (size_t)t * e);
         rope_table(m, c->tok[t].pos, c->rope + (size_t)t * h->n_rot);
     }
+    model_lap(c, GLIMP_PASS_ELEMENTWISE);
     for (uint32_t il = 0; il < h->n_layer; il++)
         layer(c, il, n);
 
@@ -287,12 +304,14 @@ void model_forward_chunk(struct glimp_ctx *c, uint32_t n)
         while (run < k &&
                (uintptr_t)c->tok[r0 + run].logits == first + run * (uintptr_t)V * sizeof(float))
             run++;
+        model_lap(c, GLIMP_PASS_OUTPUT);
         if (run == k) {
-            matmul(c, &m->output, c->xn + (size_t)r0 * e, k, c->tok[r0].logits);
+            matmul(c, &m->output, c->xn + (size_t)r0 * e, k, c->tok[r0].logits, GLIMP_PASS_OUTPUT);
             continue;
         }
-        matmul(c, &m->output, c->xn + (size_t)r0 * e, k, c->out);
+        matmul(c, &m->output, c->xn + (size_t)r0 * e, k, c->out, GLIMP_PASS_OUTPUT);
         for (uint32_t r = 0; r < k; r++)
             memcpy(c->tok[r0 + r].logits, c->out + (size_t)r * V, V * sizeof(float));
     }
+    model_lap(c, GLIMP_PASS_OUTPUT);
 }

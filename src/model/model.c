@@ -412,14 +412,21 @@ static int bind_all(struct glimp_model *m)
      * frequency scaling as rope_freqs.weight, one divisor per pair (as
      * ggml_rope_ext's freq_factors). */
     const float *ff = NULL;
+    uint64_t ff_bytes = 0;
     if (h->arch == GLIMP_ARCH_LLAMA) {
         const struct glimp_gguf_tensor *t = glimp_gguf_find_tensor(m->gguf, "rope_freqs.weight");
         if (t && t->ne[0] < h->n_rot / 2) /* ggml reads the first n_rot / 2 */
             return shape_error(t, h->n_rot / 2, 0, false);
         if (t && (rc = bind_vec(m, "rope_freqs.weight", t->ne[0], false, &ff)) != GLIMP_OK)
             return rc;
+        ff_bytes = ff ? t->nbytes : 0;
     }
     h->rope_freqs = ff != NULL;
+    /* what a decode reads: all but the embedding rows it does not look up
+     * (none when the embedding is the head) and the RoPE divisors */
+    h->decode_bytes = h->weight_bytes - ff_bytes;
+    if (!h->tied_output)
+        h->decode_bytes -= (uint64_t)(m->tok_embd.n_out - 1) * m->tok_embd.row_bytes;
     uint32_t n_pairs = h->n_rot / 2;
     m->inv_freq = malloc(n_pairs * sizeof *m->inv_freq);
     if (!m->inv_freq)

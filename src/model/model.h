@@ -82,7 +82,23 @@ struct glimp_ctx {
     struct glimp_pool *pool;            /* n_threads threads, the caller's included */
     void *act[GLIMP_ACT_COUNT];         /* (n_batch, act_stride) quantized activations */
     size_t act_stride[GLIMP_ACT_COUNT]; /* bytes per row of act[f]: max_in elements */
+
+    /* phase timing (glimp_ctx_time_phases): the only state that outlives a
+     * pass, and never read by the computation */
+    bool timing;
+    double lap_t; /* glimp_now() at the last phase boundary */
+    struct glimp_phase_times times;
 };
+
+/* A phase boundary: the time since the last one goes to phase ph (less
+ * the thread pool's hand-offs and waits in it, which go to
+ * GLIMP_PASS_SYNC). One test of a flag while timing is off. */
+void model_lap_timed(struct glimp_ctx *c, enum glimp_pass_phase ph);
+static inline void model_lap(struct glimp_ctx *c, enum glimp_pass_phase ph)
+{
+    if (c->timing)
+        model_lap_timed(c, ph);
+}
 
 /* Positions a KV cache grows by at least (and the granularity of its
  * capacity): a sequence allocates as it grows, not its whole n_ctx. */

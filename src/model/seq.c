@@ -281,6 +281,7 @@ static void decode_run(struct glimp_ctx *c, const struct glimp_batch_item *items
                 off = 0;
             }
         }
+        model_lap(c, GLIMP_PASS_OTHER);
         model_forward_chunk(c, k);
     }
     for (i = 0; i < n_items; i++) {
@@ -288,11 +289,24 @@ static void decode_run(struct glimp_ctx *c, const struct glimp_batch_item *items
         it->seq->n_past += it->n;
         if (it->logits)
             *it->logits = it->all_logits ? it->seq->logits_all : it->seq->logits;
+        if (c->timing)
+            c->times.n_tokens += it->n;
     }
+    if (c->timing)
+        c->times.n_calls++;
+    model_lap(c, GLIMP_PASS_OTHER);
+}
+
+/* The start of a timed call: its checks are the first of its time. */
+static void decode_timed_begin(struct glimp_ctx *c)
+{
+    if (c && c->timing)
+        c->lap_t = glimp_now();
 }
 
 int glimp_ctx_decode(struct glimp_ctx *c, const struct glimp_batch_item *items, size_t n_items)
 {
+    decode_timed_begin(c);
     int rc = decode_prepare(c, items, n_items, false);
     if (rc == GLIMP_OK)
         decode_run(c, items, n_items);
@@ -307,6 +321,7 @@ int glimp_seq_append(struct glimp_ctx *c, struct glimp_seq *s, const int32_t *id
                            (unsigned long long)s->n_past + n, s->n_ctx);
     struct glimp_batch_item it = {
         .seq = s, .ids = ids, .n = (uint32_t)n, .all_logits = all_logits, .logits = logits};
+    decode_timed_begin(c);
     int rc = decode_prepare(c, &it, 1, true);
     if (rc == GLIMP_OK)
         decode_run(c, &it, 1);
