@@ -66,7 +66,8 @@ static struct glimp_model *load_kernels(const char *path, const char *kernels)
         return NULL;
     }
     if (rc != GLIMP_OK)
-        fail_msg("glimp_model_load(%s, kernels %s): %s", path, kernels, glimp_last_error());
+        fail_msg("glimp_model_load(%s, kernels %s): %s", path, kernels ? kernels : "auto",
+                 glimp_last_error());
     return m;
 }
 
