@@ -196,8 +196,11 @@ static void test_concurrent_equals_alone(void **state)
                (double)items / (double)passes, (unsigned long long)(after.chunked - before.chunked));
         /* alone, every append is a pass of one item */
         assert_true(items > passes);
-        if (ubatches[u] == 4)
+        if (ubatches[u] == 4) {
             assert_true(after.chunked > before.chunked);
+            /* the prompts share the budget of a pass, they do not each get it */
+            assert_true(after.most_prompt == 4);
+        }
         else
             assert_true(after.chunked == before.chunked);
         for (int i = 0; i < N_THREADS; i++) {

@@ -157,7 +157,7 @@ static size_t pass_room(struct bk_batcher *b)
 static size_t form_pass(struct bk_batcher *b)
 {
     size_t room = pass_room(b), n = 0;
-    uint32_t budget = b->ubatch;
+    uint32_t budget = b->ubatch, prompt = 0;
     for (struct bt_req *r = b->head; r && n < room; r = r->next) {
         uint32_t left = r->n - r->done, take = left;
         /* A prompt is cut to the budget, unless it cannot fit the context
@@ -172,6 +172,7 @@ static size_t form_pass(struct bk_batcher *b)
                 b->stats.chunked++;
             }
             budget -= take;
+            prompt += take;
         }
         r->take = take;
         bool last = r->done + take == r->n;
@@ -184,6 +185,8 @@ static size_t form_pass(struct bk_batcher *b)
         };
         b->in_pass[n++] = r;
     }
+    if (prompt > b->stats.most_prompt)
+        b->stats.most_prompt = prompt;
     return n;
 }
 

@@ -41,6 +41,7 @@ struct bk_batch_stats {
     uint64_t tokens;      /* tokens evaluated */
     uint64_t chunked;     /* prompt chunks cut short by ubatch */
     uint64_t hold_expired;/* passes that started without a holding thread's token */
+    uint64_t most_prompt; /* the most prompt tokens one pass took (at most ubatch) */
 };
 
 /* The batcher of ctx's passes (not owned), for a model of n_vocab tokens.
