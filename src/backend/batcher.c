@@ -199,7 +199,21 @@ static void fail_req(struct bt_req *r, int rc)
 /* Run the pass outside the lock. A refused pass leaves every sequence as it
  * was; each item then runs alone, so only the one at fault fails (with the
  * message it would get alone). */
+/* The passes of every local model in the process run one at a time: each
+ * already spreads over all the threads it was given (one per core by
+ * default), and two at once (a routed server's SLM and LLM) would only
+ * fight over the cores, while the waiting model's batch grows meanwhile. */
+static pthread_mutex_t cpu_lock = PTHREAD_MUTEX_INITIALIZER;
+static void run_pass_locked(struct bk_batcher *b, size_t n, uint64_t *passes);
+
 static void run_pass(struct bk_batcher *b, size_t n, uint64_t *passes)
+{
+    pthread_mutex_lock(&cpu_lock);
+    run_pass_locked(b, n, passes);
+    pthread_mutex_unlock(&cpu_lock);
+}
+
+static void run_pass_locked(struct bk_batcher *b, size_t n, uint64_t *passes)
 {
     int rc = n > 1 ? glimp_ctx_decode(b->ctx, b->items, n) : GLIMP_ERR_INVALID;
     if (rc == GLIMP_OK) {

@@ -18,6 +18,9 @@
  * thread has its next token waiting, so that sequences decoding side by
  * side stay in the same passes instead of drifting one pass apart.
  *
+ * The passes of all batchers in a process run one at a time (they share
+ * the cores).
+ *
  * Logits do not depend on the batching (the engine's batch invariance
  * across sequences): a sequence gets bitwise what glimp_seq_append alone
  * would give it. A failed append leaves the sequence as it was, whatever
