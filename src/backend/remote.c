@@ -169,6 +169,25 @@ static enum rh_state wait_whole(struct remote_backend *r, struct rh_conn *c, cha
     }
 }
 
+/* Why a finished answer with this status failed: "HTTP 503: message" with
+ * the server's own message. */
+static void status_why(const struct rh_conn *c, long status, char *why, size_t cap)
+{
+    size_t n;
+    const char *b = rh_body(c, &n);
+    char msg[400];
+    rp_error_message(b, n, msg, sizeof msg);
+    snprintf(why, cap, "HTTP %ld: %s", status, msg);
+}
+
+/* What a final failure adds when retries were allowed and this status
+ * would have been retried. */
+static const char *retries_note(const struct remote_backend *r, long status)
+{
+    return r->p.retries && !(status >= 400 && !retryable_status(status)) ? " (retries used up)"
+                                                                           : "";
+}
+
 /* One request answered whole (GET when body is NULL): retried as the
  * params say; on success the body is rh_body(c). what says what it was
  * for, in messages. */
@@ -190,20 +209,15 @@ static int call(struct remote_backend *r, struct rh_conn *c, const char *url, co
         if (st == RH_DONE && status == 200)
             return GLIMP_OK;
         if (st == RH_DONE) {
-            size_t n;
-            const char *b = rh_body(c, &n);
-            char msg[400];
-            rp_error_message(b, n, msg, sizeof msg);
-            snprintf(why, sizeof why, "HTTP %ld: %s", status, msg);
+            status_why(c, status, why, sizeof why);
             if (!retryable_status(status))
                 break;
         }
         if (attempt >= r->p.retries)
             break;
     }
-    return glimp_error(
-        GLIMP_ERR_REMOTE, "remote %s: %s: %s%s", url, what, why,
-        r->p.retries && !(status >= 400 && !retryable_status(status)) ? " (retries used up)" : "");
+    return glimp_error(GLIMP_ERR_REMOTE, "remote %s: %s: %s%s", url, what, why,
+                       retries_note(r, status));
 }
 
 /* ------------------------------------------------------------ the vocabulary */
@@ -486,11 +500,7 @@ static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_b
         if (st == RH_FAILED && !why[0])
             snprintf(why, sizeof why, "%s", rh_failure(s->conn));
         if (st == RH_DONE) {
-            size_t n;
-            const char *b = rh_body(s->conn, &n);
-            char msg[400];
-            rp_error_message(b, n, msg, sizeof msg);
-            snprintf(why, sizeof why, "HTTP %ld: %s", status, msg);
+            status_why(s->conn, status, why, sizeof why);
             if (!retryable_status(status))
                 break;
         }
@@ -503,9 +513,8 @@ static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_b
         return rc;
     char what[200];
     stream_what(s, what, sizeof what);
-    return glimp_error(
-        GLIMP_ERR_REMOTE, "remote %s (model %s): %s: %s%s", r->url, r->model, what, why,
-        r->p.retries && !(status >= 400 && !retryable_status(status)) ? " (retries used up)" : "");
+    return glimp_error(GLIMP_ERR_REMOTE, "remote %s (model %s): %s: %s%s", r->url, r->model,
+                       what, why, retries_note(r, status));
 }
 
 static int stream_open(struct remote_seq *s, uint32_t max_tokens, bool stop_blank)
