@@ -142,6 +142,28 @@ static void run_free(struct run *r)
     free(r->score_rows);
 }
 
+/* n sequences run alone (the reference), and par made ready to run the
+ * same scripts at once. */
+static void prepare_runs(struct glimp_backend *b, struct run *alone, struct run *par, int n)
+{
+    memset(alone, 0, (size_t)n * sizeof *alone);
+    memset(par, 0, (size_t)n * sizeof *par);
+    for (int i = 0; i < n; i++) {
+        alone[i].b = par[i].b = b;
+        alone[i].index = par[i].index = i;
+        if (script(&alone[i]) != GLIMP_OK)
+            fail_msg("sequence %d alone: %s", i, alone[i].err);
+    }
+}
+
+static void runs_free(struct run *alone, struct run *par, int n)
+{
+    for (int i = 0; i < n; i++) {
+        run_free(&alone[i]);
+        run_free(&par[i]);
+    }
+}
+
 static void check_same(const struct run *alone, const struct run *par, uint32_t n_logits)
 {
     assert_int_equal(par->rc, GLIMP_OK);
@@ -162,22 +184,13 @@ static void test_concurrent_equals_alone(void **state)
     for (int u = 0; u < 2; u++) {
         struct glimp_backend *b = open_backend(ubatches[u], threads[u]);
         struct run alone[N_THREADS], par[N_THREADS];
-        memset(alone, 0, sizeof alone);
-        memset(par, 0, sizeof par);
-        for (int i = 0; i < N_THREADS; i++) {
-            alone[i].b = b;
-            alone[i].index = i;
-            if (script(&alone[i]) != GLIMP_OK)
-                fail_msg("sequence %d alone: %s", i, alone[i].err);
-        }
+        prepare_runs(b, alone, par, N_THREADS);
         struct bk_batch_stats before, after;
         b->ops->batch_stats(b, &before);
         pthread_t th[N_THREADS];
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, N_THREADS);
         for (int i = 0; i < N_THREADS; i++) {
-            par[i].b = b;
-            par[i].index = i;
             par[i].start = &start;
             assert_int_equal(pthread_create(&th[i], NULL, script_thread, &par[i]), 0);
         }
@@ -203,10 +216,7 @@ static void test_concurrent_equals_alone(void **state)
         }
         else
             assert_true(after.chunked == before.chunked);
-        for (int i = 0; i < N_THREADS; i++) {
-            run_free(&alone[i]);
-            run_free(&par[i]);
-        }
+        runs_free(alone, par, N_THREADS);
         glimp_backend_free(b);
     }
 }
@@ -252,21 +262,11 @@ static void test_refusal_stays_with_its_caller(void **state)
     (void)state;
     struct glimp_backend *b = open_backend(4, 2);
     struct run alone[4], par[4];
-    memset(alone, 0, sizeof alone);
-    memset(par, 0, sizeof par);
-    for (int i = 0; i < 4; i++) {
-        alone[i].b = b;
-        alone[i].index = i;
-        if (script(&alone[i]) != GLIMP_OK)
-            fail_msg("sequence %d alone: %s", i, alone[i].err);
-    }
+    prepare_runs(b, alone, par, 4);
     struct bad bad[2] = {{.b = b, .kind = 0}, {.b = b, .kind = 1}};
     pthread_t th[6];
-    for (int i = 0; i < 4; i++) {
-        par[i].b = b;
-        par[i].index = i;
+    for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&th[i], NULL, script_thread, &par[i]), 0);
-    }
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[4 + i], NULL, bad_thread, &bad[i]), 0);
     for (int i = 0; i < 6; i++)
@@ -279,10 +279,7 @@ static void test_refusal_stays_with_its_caller(void **state)
     assert_non_null(strstr(bad[1].err, "sequence would hold 70 tokens, context is 64"));
     for (int i = 0; i < 2; i++)
         assert_int_equal(bad[i].len_after, bad[i].len_before);
-    for (int i = 0; i < 4; i++) {
-        run_free(&alone[i]);
-        run_free(&par[i]);
-    }
+    runs_free(alone, par, 4);
     glimp_backend_free(b);
 }
 
@@ -332,32 +329,20 @@ static void test_cancelled_leaves(void **state)
     (void)state;
     struct glimp_backend *b = open_backend(0, 2);
     struct run alone[3], par[3];
-    memset(alone, 0, sizeof alone);
-    memset(par, 0, sizeof par);
-    for (int i = 0; i < 3; i++) {
-        alone[i].b = b;
-        alone[i].index = i;
-        if (script(&alone[i]) != GLIMP_OK)
-            fail_msg("sequence %d alone: %s", i, alone[i].err);
-    }
+    prepare_runs(b, alone, par, 3);
     struct cancelled c = {.b = b};
     atomic_init(&c.cancel, 0);
     pthread_t th[4];
-    for (int i = 0; i < 3; i++) {
-        par[i].b = b;
-        par[i].index = i;
+    for (int i = 0; i < 3; i++)
         assert_int_equal(pthread_create(&th[i], NULL, script_thread, &par[i]), 0);
-    }
     assert_int_equal(pthread_create(&th[3], NULL, cancel_thread, &c), 0);
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
     assert_true(c.was_cancelled);
     assert_int_equal(c.n, 3);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++)
         check_same(&alone[i], &par[i], b->n_logits);
-        run_free(&alone[i]);
-        run_free(&par[i]);
-    }
+    runs_free(alone, par, 3);
     glimp_backend_free(b);
 }
 
