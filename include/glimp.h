@@ -371,6 +371,11 @@ GLIMP_API int glimp_tokens_push(struct glimp_tokens *t, const int32_t *ids, size
  * one U+FFFD stands for (Unicode's maximal subpart), at least 1 when n > 0. */
 GLIMP_API size_t glimp_utf8_char_len(const char *s, size_t n);
 GLIMP_API size_t glimp_utf8_bad_len(const char *s, size_t n);
+/* s[0..n) made well-formed: each ill-formed stretch (maximal subpart) and
+ * each NUL becomes one U+FFFD, as JSON and web pages need model text. A
+ * malloc'ed NUL-terminated string of *out_n bytes, or NULL when out of
+ * memory. */
+GLIMP_API char *glimp_utf8_repair(const char *s, size_t n, size_t *out_n);
 
 /* Encode len bytes of text and append the ids to out. With parse_special,
  * control tokens written in the text ("<|im_start|>") become their ids;

@@ -725,33 +725,9 @@ void srv_tok_req_free(struct srv_tok_req *r)
 
 json_t *srv_text_json(const char *text, size_t n)
 {
-    size_t bad = 0;
-    for (size_t i = 0; i < n;) {
-        size_t len = glimp_utf8_char_len(text + i, n - i);
-        bad += len == 0 || (len == 1 && text[i] == '\0');
-        i += len ? len : glimp_utf8_bad_len(text + i, n - i);
-    }
-    if (bad == 0)
-        return json_stringn(text, n);
-    if (bad > (SIZE_MAX - n) / 3)
-        return NULL;
-    char *buf = malloc(n + 3 * bad);
-    if (!buf)
-        return NULL;
-    size_t m = 0;
-    for (size_t i = 0; i < n;) {
-        size_t len = glimp_utf8_char_len(text + i, n - i);
-        if (len && !(len == 1 && text[i] == '\0')) {
-            memcpy(buf + m, text + i, len);
-            m += len;
-            i += len;
-        } else {
-            memcpy(buf + m, "\xEF\xBF\xBD", 3);
-            m += 3;
-            i += len ? len : glimp_utf8_bad_len(text + i, n - i);
-        }
-    }
-    json_t *j = json_stringn(buf, m);
+    size_t m;
+    char *buf = glimp_utf8_repair(text, n, &m);
+    json_t *j = buf ? json_stringn(buf, m) : NULL;
     free(buf);
     return j;
 }

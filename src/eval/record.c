@@ -97,22 +97,9 @@ static double num(json_t *o, const char *key)
  * becomes U+FFFD, one per maximal subpart. NULL when out of memory. */
 static json_t *text_json(const char *t, size_t n)
 {
-    char *buf = n < (SIZE_MAX - 1) / 3 ? malloc(n * 3 + 1) : NULL, *p = buf;
-    if (!buf)
-        return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t len = glimp_utf8_char_len(t + i, n - i);
-        if (len && t[i] != '\0') {
-            memcpy(p, t + i, len);
-            p += len;
-            i += len;
-        } else {
-            memcpy(p, "\xEF\xBF\xBD", 3);
-            p += 3;
-            i += len ? len : glimp_utf8_bad_len(t + i, n - i);
-        }
-    }
-    json_t *j = json_stringn(buf, (size_t)(p - buf));
+    size_t m;
+    char *buf = glimp_utf8_repair(t, n, &m);
+    json_t *j = buf ? json_stringn(buf, m) : NULL;
     free(buf);
     return j;
 }

@@ -3,6 +3,9 @@
  * symbol map, which byte-level BPE vocabularies spell their tokens in. */
 #include "tokenizer/tokenizer_internal.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 /* Inspect the sequence at p. Returns its length when complete and well
  * formed; otherwise 0, with *good set to how many leading bytes are a valid
  * start of a sequence (0 when p[0] can start none) and *cut to whether the
@@ -108,4 +111,26 @@ size_t glimp_utf8_char_len(const char *s, size_t n)
 size_t glimp_utf8_bad_len(const char *s, size_t n)
 {
     return s && n ? tok_utf8_bad_len((const uint8_t *)s, n) : 0;
+}
+
+char *glimp_utf8_repair(const char *s, size_t n, size_t *out_n)
+{
+    char *buf = n < (SIZE_MAX - 1) / 3 ? malloc(n * 3 + 1) : NULL, *p = buf;
+    if (!buf)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t len = glimp_utf8_char_len(s + i, n - i);
+        if (len && s[i] != '\0') {
+            memcpy(p, s + i, len);
+            p += len;
+            i += len;
+        } else {
+            memcpy(p, "\xEF\xBF\xBD", 3);
+            p += 3;
+            i += len ? len : glimp_utf8_bad_len(s + i, n - i);
+        }
+    }
+    *p = '\0';
+    *out_n = (size_t)(p - buf);
+    return buf;
 }
