@@ -108,8 +108,9 @@ struct cli_remote {
 #define CLI_REMOTE_USAGE                                                                  \
     "remote models (a MODEL may be http(s)://HOST:PORT/v1, an OpenAI-compatible server):\n" \
     "  --slm-model NAME, --llm-model NAME   the server's model (default: its only one)\n"  \
-    "  --slm-vocab GGUF, --llm-vocab GGUF   a local GGUF of the same vocabulary: token\n"   \
-    "                        ids are sent (default: the other model's file, if local)\n"   \
+    "  --slm-vocab GGUF, --llm-vocab GGUF   a local GGUF of the server's vocabulary: token\n" \
+    "                        ids are sent; none: text (default: the other model's file,\n" \
+    "                        if local and the server's /tokenize agrees, else text)\n"     \
     "  --slm-api-key-file F, --llm-api-key-file F   the key (else GLIMP_SLM_API_KEY,\n"    \
     "                        GLIMP_LLM_API_KEY)\n"                                          \
     "  --remote-timeout S    seconds without a token before a stream is retried (60)\n"    \

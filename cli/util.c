@@ -303,9 +303,17 @@ int cli_remote_params(const char *cmd, const struct cli_remote *r, int w, const 
         rp->retries = r->retries;
     rp->probe_request = r->probe_request;
     rp->no_eager_sync = r->lazy_sync;
-    /* the vocabulary: the one given, else the other model's file (the
-     * server's /tokenize must then agree with it) */
-    rp->vocab = r->vocab[w] ? r->vocab[w] : other && !glimp_is_url(other) ? other : NULL;
+    /* the vocabulary: the one given (the server's /tokenize must agree
+     * with it), "none" for text mode, else the other model's file, and
+     * text mode where the server's /tokenize does not agree with it */
+    if (r->vocab[w] && !strcmp(r->vocab[w], "none"))
+        rp->vocab = NULL;
+    else if (r->vocab[w])
+        rp->vocab = r->vocab[w];
+    else {
+        rp->vocab = other && !glimp_is_url(other) ? other : NULL;
+        rp->vocab_checked = false;
+    }
     if (remote_key(cmd, r, w, key) != 0)
         return 1;
     rp->api_key = *key;

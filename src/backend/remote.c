@@ -1,8 +1,13 @@
 /* remote.c - the remote backend: a model behind an OpenAI-compatible server
  * (vLLM, SGLang, llama-server, glimp serve -m). The token list of each
- * sequence lives here, on the client; every step is one streamed
- * /v1/completions request whose prompt is that list (token ids), so the
- * server's prefix cache reuses what it computed before. next() opens the
+ * sequence lives here, on the client; every step is one streamed request
+ * whose prompt is that list, so the server's prefix cache reuses what it
+ * computed before. Where glimp knows the server's vocabulary the list is
+ * the model's token ids, sent to /v1/completions; else (text mode) it is
+ * text (pieces.h: bytes glimp sent, texts of the tokens the server wrote),
+ * sent as a chat whose assistant message the server continues
+ * (continue_final_message), or as a text prompt to /v1/completions when
+ * the prompt is no chat. next() opens the
  * stream and returns the first streamed token's top-20 log-probabilities
  * (the probe), keeping the stream open; a generate that follows consumes the
  * same stream (its first token is the sampled one); an append or truncate
@@ -11,10 +16,12 @@
  * resumes from the tokens already read, and what finally fails names the
  * server and what was in flight. */
 #include "backend/backend.h"
+#include "backend/pieces.h"
 #include "backend/remote_http.h"
 #include "backend/remote_parse.h"
 #include "backend/remote_prefill.h"
 
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <jansson.h>
@@ -42,6 +49,7 @@ struct remote_backend {
     pthread_mutex_t mu; /* stats */
     struct glimp_remote_stats st;
     struct rpf *pre; /* eager sync, or NULL */
+    struct pieces *pc; /* text mode's token table, or NULL (token ids) */
 };
 
 struct remote_seq {
@@ -225,6 +233,8 @@ static int call(struct remote_backend *r, struct rh_conn *c, const char *url, co
 static int32_t resolve_text(void *user, const char *text, size_t len)
 {
     struct remote_backend *r = user;
+    if (r->pc)
+        return pieces_intern(r->pc, text, len);
     char buf[256];
     if (!r->tok || len >= sizeof buf)
         return -1;
@@ -233,10 +243,29 @@ static int32_t resolve_text(void *user, const char *text, size_t len)
     return glimp_tokenizer_find(r->tok, buf, len);
 }
 
+/* Text mode: a chat prompt is its marker, the user's bytes and the
+ * assistant's marker (what follows is the assistant's text); any other is
+ * its bytes. */
+static int text_prompt(const char *text, bool chat, bool think, struct glimp_tokens *out)
+{
+    size_t n = strlen(text);
+    if (n == 0)
+        return glimp_error(GLIMP_ERR_INVALID, "backend: the prompt is empty: no tokens");
+    int32_t head = think ? PIECES_USER_THINK : PIECES_USER_NOTHINK, tail = PIECES_ASSISTANT;
+    int rc = chat ? glimp_tokens_push(out, &head, 1) : GLIMP_OK;
+    for (size_t i = 0; i < n && rc == GLIMP_OK; i++) {
+        int32_t id = (uint8_t)text[i];
+        rc = glimp_tokens_push(out, &id, 1);
+    }
+    return rc == GLIMP_OK && chat ? glimp_tokens_push(out, &tail, 1) : rc;
+}
+
 static int remote_prompt_tokens(struct glimp_backend *b, const char *text, bool chat, bool think,
                                 struct glimp_tokens *out)
 {
     struct remote_backend *r = rb(b);
+    if (r->pc)
+        return text_prompt(text, chat, think, out);
     char *rendered = NULL;
     if (chat) {
         struct glimp_chat_message msg = {.role = "user", .content = text};
@@ -262,7 +291,14 @@ static int remote_prompt_tokens(struct glimp_backend *b, const char *text, bool 
 static int remote_tokenize(struct glimp_backend *b, const char *text, size_t len,
                            struct glimp_tokens *out)
 {
-    return glimp_tokenize(rb(b)->tok, text, len, true, out);
+    if (!rb(b)->pc)
+        return glimp_tokenize(rb(b)->tok, text, len, true, out);
+    int rc = GLIMP_OK;
+    for (size_t i = 0; i < len && rc == GLIMP_OK; i++) {
+        int32_t id = (uint8_t)text[i];
+        rc = glimp_tokens_push(out, &id, 1);
+    }
+    return rc;
 }
 
 static bool remote_is_eog(const struct glimp_backend *b, int32_t id)
@@ -277,13 +313,21 @@ static uint64_t remote_vocab_hash(const struct glimp_backend *b)
 
 static int32_t remote_find_token(const struct glimp_backend *b, const char *text)
 {
+    if (rb(b)->pc)
+        return pieces_intern(rb(b)->pc, text, strlen(text));
     return glimp_tokenizer_find(rb(b)->tok, text, strlen(text));
 }
 
 static int remote_token_bytes(const struct glimp_backend *b, int32_t id, char *buf, size_t cap,
                               size_t *len)
 {
-    return glimp_token_to_bytes(rb(b)->tok, id, false, buf, cap, len);
+    struct pieces *pc = rb(b)->pc;
+    if (!pc)
+        return glimp_token_to_bytes(rb(b)->tok, id, false, buf, cap, len);
+    if (pieces_bytes(pc, id, buf, cap, len))
+        return GLIMP_OK;
+    return pieces_has(pc, id) ? glimp_error(GLIMP_ERR_RANGE, "remote: token %d is longer than %zu bytes", (int)id, cap)
+                              : glimp_error(GLIMP_ERR_INVALID, "remote: token %d is not in the table", (int)id);
 }
 
 /* ------------------------------------------------------------ sequences */
@@ -354,8 +398,9 @@ static uint32_t remote_seq_n_ctx(const struct bk_seq *s)
 static int remote_append(struct bk_seq *b, const int32_t *ids, size_t n)
 {
     struct remote_seq *s = rs(b);
+    struct pieces *pc = rb(b->b)->pc;
     for (size_t i = 0; i < n; i++)
-        if (ids[i] < 0 || (uint32_t)ids[i] >= b->b->n_vocab)
+        if (ids[i] < 0 || (uint32_t)ids[i] >= b->b->n_vocab || (pc && !pieces_has(pc, ids[i])))
             return glimp_error(GLIMP_ERR_INVALID, "remote: token id %d is outside the vocabulary",
                                (int)ids[i]);
     if (s->ids.n + n > s->n_ctx)
@@ -389,27 +434,16 @@ static void remote_expect(struct bk_seq *b, uint32_t max_tokens, bool stop_blank
     s->plan_blank = stop_blank;
 }
 
-static void remote_prefetch(struct bk_seq *b, const int32_t *ids, size_t n)
+/* The sampling fields of a streamed request: at most max_tokens, stopping
+ * at "\n\n" or not, greedy or as the sequence samples. */
+static void sampling_fields(struct remote_seq *s, json_t *j, uint32_t max_tokens, bool stop_blank,
+                            bool greedy)
 {
-    struct remote_backend *r = rb(b->b);
-    if (r->pre && n > 0)
-        rpf_post(r->pre, rs(b), ids, n);
-}
-
-/* The body of a streamed completion from the sequence's tokens. */
-static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_blank, bool greedy)
-{
-    struct remote_backend *r = rb(s->base.b);
-    json_t *prompt = json_array();
-    for (size_t i = 0; i < s->ids.n; i++)
-        json_array_append_new(prompt, json_integer(s->ids.ids[i]));
-    json_t *j = json_pack("{s:s,s:o,s:I,s:b,s:i,s:b,s:b,s:b,s:b,s:f}", "model", r->model, "prompt",
-                          prompt, "max_tokens", (json_int_t)max_tokens, "stream", 1, "logprobs",
-                          BK_TOPK_MAX, "return_tokens_as_token_ids", 1, "return_token_ids", 1,
-                          "skip_special_tokens", 0, "include_stop_str_in_output", 1, "temperature",
-                          greedy ? 0.0 : (double)s->sp.temperature);
-    if (!j)
-        return NULL;
+    json_object_set_new(j, "max_tokens", json_integer((json_int_t)max_tokens));
+    json_object_set_new(j, "stream", json_true());
+    json_object_set_new(j, "skip_special_tokens", json_false());
+    json_object_set_new(j, "include_stop_str_in_output", json_true());
+    json_object_set_new(j, "temperature", json_real(greedy ? 0.0 : (double)s->sp.temperature));
     if (stop_blank)
         json_object_set_new(j, "stop", json_pack("[s]", "\n\n"));
     if (s->sp.temperature > 0 && !greedy) {
@@ -422,9 +456,158 @@ static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_bl
         json_object_set_new(j, "seed",
                             json_integer((json_int_t)((s->sp.seed + s->n_req) & 0x7fffffffffffll)));
     }
+}
+
+/* Text mode: n bytes as a JSON string (what is not UTF-8 becomes U+FFFD:
+ * a server takes nothing else). */
+static json_t *text_json(const char *t, size_t n)
+{
+    size_t m;
+    char *fixed = glimp_utf8_repair(t, n, &m);
+    json_t *j = fixed ? json_stringn(fixed, m) : NULL;
+    free(fixed);
+    return j;
+}
+
+/* Text mode: the sequence's text, split where the assistant's begins.
+ * *think: -1 no chat (all of it in *user), 0 or 1 a chat with thinking off
+ * or on. */
+static int text_parts(struct remote_backend *r, const int32_t *ids, size_t n, char **user,
+                      size_t *un, char **asst, size_t *an, int *think)
+{
+    size_t ucap = 0, acap = 0;
+    *user = *asst = NULL;
+    *un = *an = 0;
+    *think = -1;
+    bool in_asst = false;
+    char piece[RP_MAX_TOKEN_BYTES];
+    int rc = GLIMP_OK;
+    for (size_t i = 0; i < n && rc == GLIMP_OK; i++) {
+        int32_t id = ids[i];
+        if (i == 0 && (id == PIECES_USER_THINK || id == PIECES_USER_NOTHINK)) {
+            *think = id == PIECES_USER_THINK;
+            continue;
+        }
+        if (id == PIECES_ASSISTANT && *think >= 0 && !in_asst) {
+            in_asst = true;
+            continue;
+        }
+        size_t len;
+        if (!pieces_bytes(r->pc, id, piece, sizeof piece, &len))
+            rc = glimp_error(GLIMP_ERR_INVALID, "remote: token %d is not in the table", (int)id);
+        else if (in_asst)
+            rc = buf_append(asst, an, &acap, piece, len);
+        else
+            rc = buf_append(user, un, &ucap, piece, len);
+    }
+    if (rc == GLIMP_OK && *think >= 0 && !in_asst)
+        rc = glimp_error(GLIMP_ERR_INVALID, "remote: the chat prompt has no assistant's part");
+    if (rc == GLIMP_OK && !*user)
+        rc = buf_append(user, un, &ucap, "", 0);
+    if (rc != GLIMP_OK) {
+        free(*user);
+        free(*asst);
+        *user = *asst = NULL;
+    }
+    return rc;
+}
+
+/* Text mode: a chat whose assistant message the server continues (a
+ * first request, with no assistant text yet, asks for the generation
+ * prompt instead: a server cannot continue an empty message); or, for a
+ * prompt that is no chat, a completion of the text. */
+static json_t *text_request(struct remote_backend *r, const int32_t *ids, size_t n, bool *chat)
+{
+    char *user, *asst;
+    size_t un, an;
+    int think;
+    if (text_parts(r, ids, n, &user, &un, &asst, &an, &think) != GLIMP_OK)
+        return NULL;
+    json_t *j = json_pack("{s:s}", "model", r->model);
+    *chat = think >= 0;
+    if (!*chat) {
+        json_object_set_new(j, "prompt", text_json(user, un));
+    } else {
+        json_t *msgs = json_array();
+        json_array_append_new(msgs, json_pack("{s:s,s:o}", "role", "user", "content",
+                                              text_json(user, un)));
+        if (an > 0)
+            json_array_append_new(msgs, json_pack("{s:s,s:o}", "role", "assistant", "content",
+                                                  text_json(asst, an)));
+        json_object_set_new(j, "messages", msgs);
+        json_object_set_new(j, "add_generation_prompt", json_boolean(an == 0));
+        json_object_set_new(j, "continue_final_message", json_boolean(an > 0));
+        json_object_set_new(j, "chat_template_kwargs",
+                            json_pack("{s:b}", "enable_thinking", think));
+    }
+    free(user);
+    free(asst);
+    return j;
+}
+
+/* A request of ids[0..n) (model, and prompt or messages), and the
+ * endpoint it goes to (under the API base); NULL when out of memory. */
+static json_t *request_of(struct remote_backend *r, const int32_t *ids, size_t n,
+                          const char **endpoint)
+{
+    *endpoint = "/completions";
+    if (r->pc) {
+        bool chat = false;
+        json_t *j = text_request(r, ids, n, &chat);
+        if (chat)
+            *endpoint = "/chat/completions";
+        return j;
+    }
+    json_t *prompt = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(prompt, json_integer(ids[i]));
+    return json_pack("{s:s,s:o}", "model", r->model, "prompt", prompt);
+}
+
+/* The body of a streamed request from the sequence's tokens, with the
+ * top-20 log-probabilities of each token written (as ids; or in text mode
+ * as text, and on chats with each token's exact bytes). */
+static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_blank, bool greedy,
+                         const char **endpoint)
+{
+    struct remote_backend *r = rb(s->base.b);
+    json_t *j = request_of(r, s->ids.ids, s->ids.n, endpoint);
+    if (!j)
+        return NULL;
+    if (!r->pc) {
+        json_object_set_new(j, "logprobs", json_integer(BK_TOPK_MAX));
+        json_object_set_new(j, "return_tokens_as_token_ids", json_true());
+        json_object_set_new(j, "return_token_ids", json_true());
+    } else if (json_object_get(j, "messages")) {
+        json_object_set_new(j, "logprobs", json_true());
+        json_object_set_new(j, "top_logprobs", json_integer(BK_TOPK_MAX));
+    } else {
+        json_object_set_new(j, "logprobs", json_integer(BK_TOPK_MAX));
+    }
+    sampling_fields(s, j, max_tokens, stop_blank, greedy);
     char *out = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return out;
+}
+
+/* Eager sync: a greedy one-token request nobody reads, of the tokens s
+ * will read soon. */
+static void remote_prefetch(struct bk_seq *b, const int32_t *ids, size_t n)
+{
+    struct remote_backend *r = rb(b->b);
+    if (!r->pre || n == 0)
+        return;
+    const char *endpoint;
+    json_t *j = request_of(r, ids, n, &endpoint);
+    if (!j)
+        return; /* a prefill is a hint: without memory, none */
+    json_object_set_new(j, "max_tokens", json_integer(1));
+    json_object_set_new(j, "temperature", json_real(0.0));
+    json_object_set_new(j, "stream", json_false());
+    char url[600];
+    snprintf(url, sizeof url, "%s%s", r->url, endpoint);
+    rpf_post(r->pre, rs(b), url, json_dumps(j, JSON_COMPACT));
+    json_decref(j);
 }
 
 /* What a stream of s is for, in messages. */
@@ -444,11 +627,12 @@ static int stream_open_as(struct remote_seq *s, uint32_t max_tokens, bool stop_b
         rpf_settle(r->pre, s);
     s->s_max = max_tokens;
     s->s_blank = stop_blank;
-    char *body = stream_body(s, max_tokens, stop_blank, greedy);
+    const char *endpoint;
+    char *body = stream_body(s, max_tokens, stop_blank, greedy, &endpoint);
     if (!body)
         return glimp_error(GLIMP_ERR_NOMEM, "remote: out of memory");
     char url[600];
-    snprintf(url, sizeof url, "%s/completions", r->url);
+    snprintf(url, sizeof url, "%s%s", r->url, endpoint);
     char why[600] = "";
     long status = 0;
     int rc = GLIMP_OK;
@@ -720,7 +904,7 @@ static int remote_generate(struct bk_seq *b, const struct bk_gen_rule *r, struct
 {
     struct remote_seq *s = rs(b);
     struct glimp_backend *be = b->b;
-    char piece[1024];
+    char piece[RP_MAX_TOKEN_BYTES];
     uint32_t empty_streams = 0;
     int rc = GLIMP_OK;
     while (o->n < r->max_tokens && !o->end && !o->stopped) {
@@ -771,8 +955,7 @@ static int remote_generate(struct bk_seq *b, const struct bk_gen_rule *r, struct
         size_t plen = 0;
         int32_t id = t->id;
         s->q_head++;
-        if ((rc = glimp_token_to_bytes(rb(be)->tok, id, false, piece, sizeof piece, &plen)) !=
-                GLIMP_OK ||
+        if ((rc = remote_token_bytes(be, id, piece, sizeof piece, &plen)) != GLIMP_OK ||
             (rc = glimp_tokens_push(&s->ids, &id, 1)) != GLIMP_OK ||
             (rc = bk_gen_keep(o, r, id, piece, plen, ent, lp)) != GLIMP_OK)
             break;
@@ -792,6 +975,7 @@ static void remote_free(struct glimp_backend *b)
 {
     struct remote_backend *r = rb(b);
     rpf_free(r->pre);
+    pieces_free(r->pc);
     glimp_tokenizer_free(r->tok);
     glimp_gguf_close(r->gguf);
     if (r->api_key) {
@@ -941,55 +1125,67 @@ int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_
                 glimp_error_prefix(rc, "%s: ", r->url);
         }
     }
-    if (rc == GLIMP_OK && !p->vocab)
-        rc = glimp_error(GLIMP_ERR_UNSUPPORTED,
-                         "remote %s: no vocabulary given: text mode is not built yet; give a "
-                         "local GGUF of the server's model (its vocabulary) with --slm-vocab or "
-                         "--llm-vocab",
-                         r->url);
-    if (rc == GLIMP_OK)
-        rc = glimp_gguf_open(p->vocab, &r->gguf);
-    if (rc == GLIMP_OK)
-        rc = glimp_tokenizer_load(r->gguf, NULL, &r->tok);
-    if (rc == GLIMP_OK)
-        rc = glimp_chat_detect(r->gguf, &r->tmpl);
-    r->p.vocab = p->vocab;
+    char why[700] = "";
     bool agrees = false;
     uint32_t n_ctx = 0;
-    char why[700] = "";
-    if (rc == GLIMP_OK)
-        rc = check_vocab(r, c, &agrees, &n_ctx, why, sizeof why);
-    if (rc == GLIMP_OK && !agrees && (p->vocab_checked || strstr(why, "disagrees")))
-        rc = glimp_error(GLIMP_ERR_INVALID, "remote %s (model %s): cannot send token ids: %s",
-                         r->url, r->model, why);
+    if (rc == GLIMP_OK && p->vocab) {
+        rc = glimp_gguf_open(p->vocab, &r->gguf);
+        if (rc == GLIMP_OK)
+            rc = glimp_tokenizer_load(r->gguf, NULL, &r->tok);
+        if (rc == GLIMP_OK)
+            rc = glimp_chat_detect(r->gguf, &r->tmpl);
+        r->p.vocab = p->vocab;
+        if (rc == GLIMP_OK)
+            rc = check_vocab(r, c, &agrees, &n_ctx, why, sizeof why);
+        if (rc == GLIMP_OK && !agrees && p->vocab_checked)
+            rc = glimp_error(GLIMP_ERR_INVALID, "remote %s (model %s): cannot send token ids: %s",
+                             r->url, r->model, why);
+    } else if (rc == GLIMP_OK) {
+        snprintf(why, sizeof why, "no vocabulary given");
+    }
     rh_close(c);
+    /* text mode: no vocabulary, or one the server does not agree with */
+    if (rc == GLIMP_OK && !agrees) {
+        glimp_tokenizer_free(r->tok);
+        glimp_gguf_close(r->gguf);
+        r->tok = NULL;
+        r->gguf = NULL;
+        r->p.vocab = NULL;
+        rc = pieces_new(&r->pc);
+    }
+    if (rc == GLIMP_OK && !p->no_eager_sync)
+        rc = rpf_init(r->api_key, p->connect_timeout_s, p->first_byte_timeout_s, &r->pre);
     if (rc != GLIMP_OK) {
         remote_free(&r->base);
         return rc;
     }
-    if (!agrees)
-        snprintf(r->base.warning, sizeof r->base.warning,
-                 "%s: token ids are sent unchecked, trusting %s", why, p->vocab);
-    char url[600];
-    snprintf(url, sizeof url, "%s/completions", r->url);
-    if (!p->no_eager_sync &&
-        (rc = rpf_init(url, r->model, r->api_key, p->connect_timeout_s, p->first_byte_timeout_s,
-                       &r->pre)) != GLIMP_OK) {
-        remote_free(&r->base);
-        return rc;
-    }
-    r->n_ctx = p->n_ctx ? p->n_ctx : n_ctx ? n_ctx : 32768;
     r->base.ops = &remote_ops;
-    r->base.caps = BK_CAP_EXACT_IDS;
-    r->base.n_vocab = glimp_tokenizer_n_vocab(r->tok);
-    r->base.n_logits = r->base.n_vocab;
-    r->eos = glimp_tokenizer_eos(r->tok);
-    r->eot = glimp_tokenizer_eot(r->tok);
-    r->vocab_hash = bk_vocab_hash(r->tok);
-    if (snprintf(r->base.desc, sizeof r->base.desc,
-                 "remote %s model %s, token ids (%s), context %u%s", r->url, r->model,
-                 agrees ? "checked through /tokenize" : "vocabulary trusted", r->n_ctx,
-                 r->pre ? ", eager sync" : "") >= (int)sizeof r->base.desc)
+    int w;
+    if (r->pc) {
+        /* lengths count bytes sent and tokens written: at most a few per
+         * token of the server's, whose own limit is the one that holds */
+        r->n_ctx = p->n_ctx ? p->n_ctx : 4 * 32768;
+        r->base.caps = 0;
+        r->base.n_vocab = r->base.n_logits = PIECES_MAX;
+        r->eos = r->eot = -1;
+        r->vocab_hash = 0;
+        w = snprintf(r->base.desc, sizeof r->base.desc,
+                     "remote %s model %s, text (%s: chats continued, each model tokenizing its "
+                     "own text), context %u bytes and tokens%s",
+                     r->url, r->model, why, r->n_ctx, r->pre ? ", eager sync" : "");
+    } else {
+        r->n_ctx = p->n_ctx ? p->n_ctx : n_ctx ? n_ctx : 32768;
+        r->base.caps = BK_CAP_EXACT_IDS;
+        r->base.n_vocab = glimp_tokenizer_n_vocab(r->tok);
+        r->base.n_logits = r->base.n_vocab;
+        r->eos = glimp_tokenizer_eos(r->tok);
+        r->eot = glimp_tokenizer_eot(r->tok);
+        r->vocab_hash = bk_vocab_hash(r->tok);
+        w = snprintf(r->base.desc, sizeof r->base.desc,
+                     "remote %s model %s, token ids (checked through /tokenize), context %u%s",
+                     r->url, r->model, r->n_ctx, r->pre ? ", eager sync" : "");
+    }
+    if (w >= (int)sizeof r->base.desc)
         memcpy(r->base.desc + sizeof r->base.desc - 4, "...", 4);
     *out = &r->base;
     return GLIMP_OK;

@@ -118,7 +118,26 @@ static int bad(const char *what)
     return glimp_error(GLIMP_ERR_FORMAT, "remote: malformed answer: %s", what);
 }
 
-/* An {id?, token?, logprob} entry (content[] and llama-server's shapes). */
+/* A token's exact bytes, from a "bytes" list of integers (the chat
+ * endpoints' entries carry it: a token that is part of a UTF-8 sequence
+ * has no exact text): false when absent or not such a list. */
+static bool bytes_of(const json_t *list, char *buf, size_t *n)
+{
+    if (!json_is_array(list) || json_array_size(list) > RP_MAX_TOKEN_BYTES)
+        return false;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
+            return false;
+        buf[i] = (char)json_integer_value(v);
+    }
+    *n = json_array_size(list);
+    return true;
+}
+
+/* An {id?, bytes?, token?, logprob} entry (content[] and llama-server's shapes). */
 static int entry_of(const json_t *e, rp_resolve_fn resolve, void *user, int32_t *id, double *lp)
 {
     if (!json_is_object(e))
@@ -127,9 +146,13 @@ static int entry_of(const json_t *e, rp_resolve_fn resolve, void *user, int32_t 
     const json_t *jt = json_object_get(e, "token");
     if (!get_lp(json_object_get(e, "logprob"), lp))
         return bad("an entry's logprob is not a number");
+    char raw[RP_MAX_TOKEN_BYTES];
+    size_t n_raw;
     if (json_is_integer(jid) && json_integer_value(jid) >= 0 &&
         json_integer_value(jid) <= INT32_MAX)
         *id = (int32_t)json_integer_value(jid);
+    else if (bytes_of(json_object_get(e, "bytes"), raw, &n_raw))
+        *id = resolve ? resolve(user, raw, n_raw) : -1;
     else if (json_is_string(jt))
         *id = key_id(json_string_value(jt), json_string_length(jt), resolve, user);
     else

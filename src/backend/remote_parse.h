@@ -10,8 +10,9 @@
 
 #include "backend/backend.h"
 
-/* The most tokens one answer may carry. */
+/* The most tokens one answer may carry, and bytes one token may have. */
 #define RP_MAX_TOKENS (1u << 20)
+#define RP_MAX_TOKEN_BYTES 1024
 
 /* A token as the server reports it: its id, ln p at T = 1 (NaN when not
  * given), its top entries (most likely first, at most BK_TOPK_MAX). */

@@ -7,8 +7,6 @@
 #include "core/error.h"
 #include "glimp.h"
 
-#include <jansson.h>
-
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -17,13 +15,13 @@
 
 struct rpf_job {
     const void *owner;
-    int32_t *ids;
-    size_t n;
+    char *url;  /* where it goes */
+    char *body; /* what it says */
     struct rpf_job *next;
 };
 
 struct rpf {
-    char *url, *model, *api_key;
+    char *api_key;
     double connect_timeout_s, timeout_s;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* a post came, a prefill ended, or quit */
@@ -35,8 +33,7 @@ struct rpf {
     struct rpf_stats st;
 };
 
-int rpf_init(const char *url, const char *model, const char *api_key, double connect_timeout_s,
-             double timeout_s, struct rpf **out)
+int rpf_init(const char *api_key, double connect_timeout_s, double timeout_s, struct rpf **out)
 {
     *out = NULL;
     struct rpf *w = calloc(1, sizeof *w);
@@ -45,10 +42,8 @@ int rpf_init(const char *url, const char *model, const char *api_key, double con
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     atomic_init(&w->quit, false);
-    w->url = strdup(url);
-    w->model = strdup(model);
     w->api_key = api_key ? strdup(api_key) : NULL;
-    if (!w->url || !w->model || (api_key && !w->api_key)) {
+    if (api_key && !w->api_key) {
         rpf_free(w);
         return glimp_error(GLIMP_ERR_NOMEM, "remote: out of memory");
     }
@@ -61,7 +56,8 @@ int rpf_init(const char *url, const char *model, const char *api_key, double con
 static void job_free(struct rpf_job *j)
 {
     if (j) {
-        free(j->ids);
+        free(j->url);
+        free(j->body);
         free(j);
     }
 }
@@ -86,30 +82,14 @@ void rpf_free(struct rpf *w)
     if (w->api_key)
         memset(w->api_key, 0, strlen(w->api_key));
     free(w->api_key);
-    free(w->url);
-    free(w->model);
     free(w);
-}
-
-static char *prefill_body(const struct rpf *w, const struct rpf_job *j)
-{
-    json_t *prompt = json_array();
-    for (size_t i = 0; i < j->n; i++)
-        json_array_append_new(prompt, json_integer(j->ids[i]));
-    json_t *b = json_pack("{s:s,s:o,s:i,s:f,s:b}", "model", w->model, "prompt", prompt,
-                          "max_tokens", 1, "temperature", 0.0, "stream", 0);
-    char *out = b ? json_dumps(b, JSON_COMPACT) : NULL;
-    json_decref(b);
-    return out;
 }
 
 /* One prefill, answered whole or given up at the time-out; true when the
  * server said 200. */
 static bool send_one(struct rpf *w, struct rh_conn *c, const struct rpf_job *j)
 {
-    char *body = prefill_body(w, j);
-    bool ok = body && rh_start(c, w->url, body, w->api_key) == GLIMP_OK;
-    free(body);
+    bool ok = rh_start(c, j->url, j->body, w->api_key) == GLIMP_OK;
     double t0 = glimp_now();
     enum rh_state st = RH_RUNNING;
     while (ok && st == RH_RUNNING) {
@@ -166,17 +146,17 @@ static struct rpf_job *unqueue(struct rpf *w, const void *owner)
     return NULL;
 }
 
-void rpf_post(struct rpf *w, const void *owner, const int32_t *ids, size_t n)
+void rpf_post(struct rpf *w, const void *owner, const char *url, char *body)
 {
     struct rpf_job *j = calloc(1, sizeof *j);
-    int32_t *copy = n ? malloc(n * sizeof *copy) : NULL;
-    if (!j || !copy) { /* a prefill is a hint: without memory, none */
+    char *u = strdup(url);
+    if (!j || !u || !body) { /* a prefill is a hint: without memory, none */
         free(j);
-        free(copy);
+        free(u);
+        free(body);
         return;
     }
-    memcpy(copy, ids, n * sizeof *copy);
-    *j = (struct rpf_job){.owner = owner, .ids = copy, .n = n};
+    *j = (struct rpf_job){.owner = owner, .url = u, .body = body};
     pthread_mutex_lock(&w->mu);
     struct rpf_job *old = unqueue(w, owner);
     if (!w->started && !atomic_load(&w->quit))

@@ -2,7 +2,7 @@
  * model writes steps, the large model's server sits idle, and its next
  * step would first read everything written since its last one. A prefill
  * worker (one thread per backend, its own connection) sends each sequence's
- * newest tokens ahead as a one-token completion nobody reads, so that the
+ * newest tokens ahead as a one-token request nobody reads, so that the
  * server's prefix cache (vLLM's automatic prefix caching, SGLang's radix
  * cache, llama-server's cache_prompt, glimp serve's --prompt-cache) holds
  * them when the step comes. Only the newest tokens of a sequence matter: a
@@ -16,15 +16,15 @@
 
 struct rpf;
 
-/* A worker for completions at url (".../v1/completions") of model; the
- * thread starts with the first post. */
-int rpf_init(const char *url, const char *model, const char *api_key, double connect_timeout_s,
-             double timeout_s, struct rpf **out);
+/* A worker sending with api_key (NULL: none); the thread starts with the
+ * first post. */
+int rpf_init(const char *api_key, double connect_timeout_s, double timeout_s, struct rpf **out);
 /* Stops the worker (a prefill in flight is dropped). Accepts NULL. */
 void rpf_free(struct rpf *w);
 
-/* Prefill ids[0..n) for owner, replacing owner's queued post. */
-void rpf_post(struct rpf *w, const void *owner, const int32_t *ids, size_t n);
+/* Post body (a one-token request of owner's tokens, malloc'ed: the worker
+ * frees it) to url, replacing owner's queued post. */
+void rpf_post(struct rpf *w, const void *owner, const char *url, char *body);
 /* Before owner's own request: its queued post is dropped (the request
  * reads those tokens itself) and its prefill in flight waited for, so that
  * the request finds it in the cache. Returns the seconds waited. */

