@@ -226,6 +226,18 @@ static size_t lp_ready(const struct emitter *e, size_t r_end, size_t c_end, bool
     return i;
 }
 
+/* Chat with logprobs: a chunk's text ends where the token of its last
+ * entry ends, so that it carries exactly the text of the tokens whose
+ * entries it holds (a token whose last bytes are held back waits whole,
+ * the part of a character it holds too). */
+static void lp_text_end(const struct emitter *e, size_t lp_end, size_t *r_end, size_t *c_end)
+{
+    size_t r = lp_end > 0 ? e->lp[lp_end - 1].r_end : 0;
+    size_t c = lp_end > 0 ? e->lp[lp_end - 1].c_end : 0;
+    *r_end = r > e->reasoning.sent ? r : e->reasoning.sent;
+    *c_end = c > e->content.sent ? c : e->content.sent;
+}
+
 /* How much of a channel may go out now. */
 static size_t safe_end(const struct emitter *e, const struct tbuf *b, bool content, bool final)
 {
@@ -279,8 +291,10 @@ static void flush_stream(struct emitter *e, const struct glimp_token_event *ev, 
     size_t r_end = safe_end(e, &e->reasoning, false, final);
     size_t c_end = safe_end(e, &e->content, true, final);
     bool new_step = ev && (int64_t)ev->step != e->last_step;
-    bool has_text = r_end > e->reasoning.sent || c_end > e->content.sent;
     size_t lp_end = lp_ready(e, r_end, c_end, final);
+    if (e->chat && j->req.logprobs >= 0 && !final)
+        lp_text_end(e, lp_end, &r_end, &c_end);
+    bool has_text = r_end > e->reasoning.sent || c_end > e->content.sent;
     bool has_lp = e->j->req.logprobs >= 0 && lp_end > e->lp_sent;
     if (!has_text && !new_step && !has_lp && e->first_chunk_sent)
         return;
