@@ -23,6 +23,9 @@ static const char chat_template_usage[] =
     "  -f, --file PATH             the messages; - reads standard input (required)\n"
     "  --no-think                  enable_thinking=false (Qwen3: empty think block)\n"
     "  --no-generation-prompt      do not open an assistant turn at the end\n"
+    "  --continue                  leave the last (assistant) message open to be\n"
+    "                              continued: continue_final_message, no generation\n"
+    "                              prompt\n"
     "  -h, --help                  show this help\n";
 
 static int usage_error(const char *msg, const char *arg)
@@ -130,6 +133,9 @@ int cmd_chat_template(int argc, char **argv)
         } else if (strcmp(a, "--no-think") == 0) {
             params.enable_thinking = false;
         } else if (strcmp(a, "--no-generation-prompt") == 0) {
+            params.add_generation_prompt = false;
+        } else if (strcmp(a, "--continue") == 0) {
+            params.continue_final_message = true;
             params.add_generation_prompt = false;
         } else if (a[0] == '-' && a[1] != '\0') {
             return usage_error("unknown option", a);

@@ -453,13 +453,37 @@ struct glimp_chat_message {
 struct glimp_chat_params {
     bool add_generation_prompt; /* default true */
     bool enable_thinking;       /* default true; false: empty think block */
+    /* default false; true: the last message (the assistant's) is left open
+     * for the model to continue, as vLLM's continue_final_message: the
+     * prompt is the template's text up to the end of that message's content,
+     * trailing whitespace and all, with no end of turn after it. Needs
+     * add_generation_prompt false. */
+    bool continue_final_message;
 };
+
+/* What continue_final_message appends to the final message's content
+ * before rendering, to cut the rendered text where it lands (control bytes
+ * no template writes); a final content holding it is refused. */
+#define GLIMP_CHAT_SENTINEL "\x1f<glimp-continue-final-message>\x1f"
 
 GLIMP_API struct glimp_chat_params glimp_chat_default_params(void);
 
 /* The prompt exactly as the family's Jinja template renders it, in a
  * malloc'ed NUL-terminated string. GLIMP_ERR_INVALID for an unknown role or
- * a NULL content, naming the message. */
+ * a NULL content, naming the message, and with continue_final_message for a
+ * last message that is not the assistant's, add_generation_prompt also set,
+ * or a final content holding GLIMP_CHAT_SENTINEL.
+ *
+ * continue_final_message keeps what the template does to the final
+ * message's content: Qwen3 writes the reasoning of an assistant turn after
+ * the last user turn in a think block of its own ("<think>\n" + reasoning
+ * stripped of newlines + "\n</think>\n\n"), so a final content without
+ * </think> (a think block still open, "<think>\nstep one\n\n") follows an
+ * empty block and is continued verbatim, and one holding </think> continues
+ * verbatim only from its answer (the text after the last </think>, leading
+ * newlines dropped) when its think block is already in that form;
+ * DeepSeek-R1 keeps only the text after the last </think>; ChatML, Qwen2.5
+ * and the demo family write the content as given. */
 GLIMP_API int glimp_chat_render(const struct glimp_chat_template *tmpl, const struct glimp_chat_message *msgs,
                       size_t n_msgs, const struct glimp_chat_params *p, char **out);
 

@@ -244,6 +244,8 @@ static bool render_messages(const struct srv_model *m, const struct srv_req *r, 
                                               .reasoning_content = r->msgs[i].reasoning};
     struct glimp_chat_params cp = glimp_chat_default_params();
     cp.enable_thinking = think;
+    cp.add_generation_prompt = r->add_generation_prompt;
+    cp.continue_final_message = r->continue_final;
     int rc = glimp_chat_render(&m->tmpl, msgs, r->n_msgs, &cp, out);
     free(msgs);
     if (rc != GLIMP_OK)
@@ -267,7 +269,8 @@ static bool setup_routed(struct srv_server *s, struct srv_job *j, struct srv_err
 {
     const struct srv_req *r = &j->req;
     j->routed = true;
-    if (r->kind == SRV_CHAT && r->n_msgs == 1 && !strcmp(r->msgs[0].role, "user")) {
+    if (r->kind == SRV_CHAT && r->n_msgs == 1 && !strcmp(r->msgs[0].role, "user") &&
+        r->add_generation_prompt) {
         /* exactly what glimp run -p does: one user message through each
          * model's own chat template */
         j->prompt_chat = true;
@@ -380,9 +383,11 @@ struct srv_job *srv_api_job(struct srv_server *s, enum srv_kind kind, const char
         make_id(j, kind == SRV_CHAT ? "chatcmpl" : "cmpl");
         j->model_name = j->req.model ? j->req.model : s->routed ? "glimp" : s->m[0].id;
         /* routed: chat goes through the router whatever the model (slm and
-         * llm as policies, so the steps show); completions by slm or llm
-         * are one model writing, with logprobs and exact ids */
-        bool by_router = s->routed && (kind == SRV_CHAT || j->target == SRV_TARGET_ROUTER);
+         * llm as policies, so the steps show) unless it asks for logprobs;
+         * completions by slm or llm, and chat with logprobs, are one model
+         * writing, with logprobs and exact ids */
+        bool by_router = s->routed && (j->target == SRV_TARGET_ROUTER ||
+                                       (kind == SRV_CHAT && j->req.logprobs < 0));
         ok = by_router ? setup_routed(s, j, &err) : setup_single(s, j, &err);
     }
     if (!ok) {

@@ -77,9 +77,13 @@ struct lp_entry {
     int32_t id;
     double logprob;
     uint32_t k;
-    int32_t top_id[SRV_MAX_LOGPROBS];
+    int32_t top_id[SRV_MAX_LOGPROBS]; /* most likely first */
     double top_lp[SRV_MAX_LOGPROBS];
     size_t offset; /* text offset of the token */
+    /* chat: the reasoning's and the content's length once the token's text
+     * is in (less what a tag or stop string cut out of it), so that a
+     * stream sends the entry with the chunk that carries its last byte */
+    size_t r_end, c_end;
 };
 
 struct emitter {
@@ -95,7 +99,7 @@ struct emitter {
     uint64_t n_tokens, n_reasoning_tokens, max_tokens;
     bool first_chunk_sent;
     int64_t last_step; /* the step of the last chunk (-1: none yet) */
-    /* completions */
+    /* one model writing: its ids and logprobs */
     struct glimp_tokens ids; /* generated ids (return_token_ids) */
     struct lp_entry *lp;
     size_t n_lp, cap_lp, lp_sent;
@@ -111,6 +115,19 @@ static struct srv_model *text_model(struct srv_job *j)
     return &s->m[j->params.answer_model == GLIMP_WRITER_SLM ? 0 : 1];
 }
 
+#define PIECE_MAX 1024 /* bytes of one token's text */
+
+/* A token's exact bytes (possibly part of a UTF-8 character); their count,
+ * 0 when the backend has none. */
+static size_t token_piece(struct emitter *e, int32_t id, char piece[PIECE_MAX])
+{
+    size_t len = 0;
+    struct srv_model *m = text_model(e->j);
+    if (m->b->ops->token_bytes(m->b, id, piece, PIECE_MAX, &len) != GLIMP_OK)
+        len = 0;
+    return len;
+}
+
 static json_t *token_string(struct emitter *e, int32_t id)
 {
     if (e->j->req.tokens_as_ids) {
@@ -118,30 +135,61 @@ static json_t *token_string(struct emitter *e, int32_t id)
         snprintf(buf, sizeof buf, "token_id:%d", (int)id);
         return json_string(buf);
     }
-    char piece[1024];
-    size_t len = 0;
-    struct srv_model *m = text_model(e->j);
-    if (m->b->ops->token_bytes(m->b, id, piece, sizeof piece, &len) != GLIMP_OK)
-        len = 0;
+    char piece[PIECE_MAX];
+    size_t len = token_piece(e, id, piece);
     return srv_text_json(piece, len);
 }
 
-/* The logprobs object of entries [from, to) in the legacy completions shape. */
+/* A log-probability as vLLM reports it: -inf is -9999.0. */
+static json_t *lp_number(double x)
+{
+    return json_real(isfinite(x) ? x : -9999.0);
+}
+
+/* One token in the chat shape: {"token", "logprob", "bytes"}; token is the
+ * text (what is not UTF-8 as U+FFFD), bytes the exact bytes. */
+static json_t *chat_token_json(struct emitter *e, int32_t id, double logprob)
+{
+    char piece[PIECE_MAX];
+    size_t len = token_piece(e, id, piece);
+    json_t *bytes = json_array();
+    for (size_t i = 0; i < len; i++)
+        json_array_append_new(bytes, json_integer((unsigned char)piece[i]));
+    return json_pack("{s:o,s:o,s:o}", "token", srv_text_json(piece, len), "logprob",
+                     lp_number(logprob), "bytes", bytes);
+}
+
+/* The logprobs object of entries [from, to): for chat, OpenAI's
+ * {"content": [{token, logprob, bytes, top_logprobs: [{token, logprob,
+ * bytes}, ...]}]}; for completions the legacy {tokens, token_logprobs,
+ * top_logprobs, text_offset}. Top entries most likely first, as the
+ * backend gives them. */
 static json_t *logprobs_json(struct emitter *e, size_t from, size_t to)
 {
+    if (e->chat) {
+        json_t *content = json_array();
+        for (size_t i = from; i < to; i++) {
+            const struct lp_entry *l = &e->lp[i];
+            json_t *t = chat_token_json(e, l->id, l->logprob), *top = json_array();
+            for (uint32_t k = 0; k < l->k; k++)
+                json_array_append_new(top, chat_token_json(e, l->top_id[k], l->top_lp[k]));
+            json_object_set_new(t, "top_logprobs", top);
+            json_array_append_new(content, t);
+        }
+        return json_pack("{s:o}", "content", content);
+    }
     json_t *tokens = json_array(), *lps = json_array(), *tops = json_array(),
            *offs = json_array();
     for (size_t i = from; i < to; i++) {
         const struct lp_entry *l = &e->lp[i];
         json_array_append_new(tokens, token_string(e, l->id));
-        json_array_append_new(lps, json_real(isfinite(l->logprob) ? l->logprob : -9999.0));
+        json_array_append_new(lps, lp_number(l->logprob));
         json_t *top = json_object();
         for (uint32_t k = 0; k < l->k; k++) {
             json_t *key = token_string(e, l->top_id[k]);
             const char *ks = json_string_value(key);
             if (ks && !json_object_get(top, ks))
-                json_object_set_new(top, ks,
-                                    json_real(isfinite(l->top_lp[k]) ? l->top_lp[k] : -9999.0));
+                json_object_set_new(top, ks, lp_number(l->top_lp[k]));
             json_decref(key);
         }
         json_array_append_new(tops, top);
@@ -149,6 +197,45 @@ static json_t *logprobs_json(struct emitter *e, size_t from, size_t to)
     }
     return json_pack("{s:o,s:o,s:o,s:o}", "tokens", tokens, "token_logprobs", lps,
                      "top_logprobs", tops, "text_offset", offs);
+}
+
+/* The reasoning or the content lost its end (a </think> or a stop string
+ * cut out; r_max 0: a leading <think> dropped, which only the tokens
+ * before the current one held): entries whose text ended past the new end
+ * now end there. */
+static void lp_clamp(struct emitter *e, size_t r_max, size_t c_max)
+{
+    for (size_t i = e->lp_sent; i < e->n_lp; i++) {
+        if (e->lp[i].r_end > r_max)
+            e->lp[i].r_end = r_max;
+        if (e->lp[i].c_end > c_max)
+            e->lp[i].c_end = c_max;
+    }
+}
+
+/* The end of the entries a chunk sending reasoning up to r_end and content
+ * up to c_end carries: chat sends a token's entry with its last byte;
+ * completions send each entry as soon as it is known. */
+static size_t lp_ready(const struct emitter *e, size_t r_end, size_t c_end, bool final)
+{
+    if (!e->chat || final)
+        return e->n_lp;
+    size_t i = e->lp_sent;
+    while (i < e->n_lp && e->lp[i].r_end <= r_end && e->lp[i].c_end <= c_end)
+        i++;
+    return i;
+}
+
+/* Chat with logprobs: a chunk's text ends where the token of its last
+ * entry ends, so that it carries exactly the text of the tokens whose
+ * entries it holds (a token whose last bytes are held back waits whole,
+ * the part of a character it holds too). */
+static void lp_text_end(const struct emitter *e, size_t lp_end, size_t *r_end, size_t *c_end)
+{
+    size_t r = lp_end > 0 ? e->lp[lp_end - 1].r_end : 0;
+    size_t c = lp_end > 0 ? e->lp[lp_end - 1].c_end : 0;
+    *r_end = r > e->reasoning.sent ? r : e->reasoning.sent;
+    *c_end = c > e->content.sent ? c : e->content.sent;
 }
 
 /* How much of a channel may go out now. */
@@ -204,8 +291,11 @@ static void flush_stream(struct emitter *e, const struct glimp_token_event *ev, 
     size_t r_end = safe_end(e, &e->reasoning, false, final);
     size_t c_end = safe_end(e, &e->content, true, final);
     bool new_step = ev && (int64_t)ev->step != e->last_step;
+    size_t lp_end = lp_ready(e, r_end, c_end, final);
+    if (e->chat && j->req.logprobs >= 0 && !final)
+        lp_text_end(e, lp_end, &r_end, &c_end);
     bool has_text = r_end > e->reasoning.sent || c_end > e->content.sent;
-    bool has_lp = e->j->req.logprobs >= 0 && e->n_lp > e->lp_sent;
+    bool has_lp = e->j->req.logprobs >= 0 && lp_end > e->lp_sent;
     if (!has_text && !new_step && !has_lp && e->first_chunk_sent)
         return;
     json_t *chunk = chunk_head(j);
@@ -229,8 +319,8 @@ static void flush_stream(struct emitter *e, const struct glimp_token_event *ev, 
                             srv_text_json(e->content.p + e->content.sent, c_end - e->content.sent));
     }
     if (has_lp) {
-        json_object_set_new(choice, "logprobs", logprobs_json(e, e->lp_sent, e->n_lp));
-        e->lp_sent = e->n_lp;
+        json_object_set_new(choice, "logprobs", logprobs_json(e, e->lp_sent, lp_end));
+        e->lp_sent = lp_end;
     } else {
         json_object_set_new(choice, "logprobs", json_null());
     }
@@ -268,6 +358,7 @@ static void check_stop(struct emitter *e, size_t from)
     }
     if (which) {
         tbuf_cut(&e->content, best);
+        lp_clamp(e, SIZE_MAX, best);
         e->stopped = e->stop_string = true;
         e->stop_match = which;
     }
@@ -306,6 +397,7 @@ static void add_bytes(struct emitter *e, const char *s, size_t n, bool think)
             size_t skip = 7 + (e->reasoning.n > 7 && e->reasoning.p[7] == '\n');
             memmove(e->reasoning.p, e->reasoning.p + skip, e->reasoning.n - skip + 1);
             e->reasoning.n -= skip;
+            lp_clamp(e, 0, SIZE_MAX);
             from = 0;
         }
     }
@@ -320,6 +412,7 @@ static void add_bytes(struct emitter *e, const char *s, size_t n, bool think)
         if (rest_n && (rest = malloc(rest_n)))
             memcpy(rest, e->reasoning.p + after, rest_n);
         tbuf_cut(&e->reasoning, at);
+        lp_clamp(e, at, SIZE_MAX);
         if (rest_n && !rest)
             e->oom = true;
         if (rest)
@@ -341,6 +434,10 @@ static bool emit_token(struct emitter *e, const struct glimp_token_event *ev)
     if (e->j->t_first == 0.0)
         e->j->t_first = glimp_now();
     add_bytes(e, ev->piece, ev->len, think);
+    if (e->j->req.logprobs >= 0 && e->n_lp > 0) { /* this token's entry */
+        e->lp[e->n_lp - 1].r_end = e->reasoning.n;
+        e->lp[e->n_lp - 1].c_end = e->content.n;
+    }
     if (e->max_tokens && e->n_tokens >= e->max_tokens)
         e->stopped = true;
     if (e->stream)
@@ -451,7 +548,8 @@ static void finish_job(struct emitter *e, const struct glimp_router_result *res)
                       srv_text_json(e->content.p ? e->content.p : "", e->content.n),
                       "reasoning_content", r, "reasoning", r));
         json_decref(r);
-        json_object_set_new(choice, "logprobs", json_null());
+        json_object_set_new(choice, "logprobs",
+                            j->req.logprobs >= 0 ? logprobs_json(e, 0, e->n_lp) : json_null());
     } else {
         json_object_set_new(choice, "text",
                             srv_text_json(e->content.p ? e->content.p : "", e->content.n));
@@ -667,7 +765,7 @@ static void run_single(struct srv_job *j, struct emitter *e)
     enum glimp_writer w = j->target == SRV_TARGET_LLM ? GLIMP_WRITER_LLM : GLIMP_WRITER_SLM;
     int k = j->req.logprobs > 0 ? j->req.logprobs : 0;
     const uint32_t nv = m->b->n_vocab;
-    char piece[1024];
+    char piece[PIECE_MAX];
     j->finish = SRV_FIN_STOP;
     bool hist_ok = true;
     bk_hold(seq, true); /* a token loop: its passes are shared with the other slots' */
@@ -717,6 +815,8 @@ static void run_single(struct srv_job *j, struct emitter *e)
                 l->top_lp[i] = d.logprob[i];
             }
             l->offset = e->content.n;
+            l->r_end = e->reasoning.n;
+            l->c_end = e->content.n;
         }
         if (eog) {
             flush_stream(e, NULL, false);
@@ -765,6 +865,13 @@ void srv_generate(struct srv_job *j)
                         .last_step = -1};
     e.split_think = e.chat && j->params.think;
     e.in_think = e.split_think;
+    /* a continued message (continue_final_message) goes on thinking unless
+     * its thinking is over: its content holds </think>, or it came with
+     * reasoning_content */
+    if (e.in_think && j->req.continue_final) {
+        const struct srv_msg *last = &j->req.msgs[j->req.n_msgs - 1];
+        e.in_think = !last->reasoning && !strstr(last->content, "</think>");
+    }
     e.open_checked = !e.in_think;
     for (size_t i = 0; i < j->req.n_stop; i++) {
         size_t l = strlen(j->req.stop[i]);

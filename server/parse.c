@@ -464,13 +464,38 @@ static bool parse_chat_only(const json_t *root, struct srv_req *r, struct srv_er
                             "'chat_template_kwargs.enable_thinking' must be a boolean");
         r->enable_thinking = think;
     }
-    const json_t *lp = field(root, "logprobs");
-    if (lp && !json_is_boolean(lp))
-        return srv_fail(err, 400, "logprobs", "'logprobs' must be a boolean, not %s",
-                        type_of(lp));
-    if (lp && json_is_true(lp))
-        return srv_fail(err, 400, "logprobs",
-                        "'logprobs' is not supported on chat completions; use /v1/completions");
+    /* logprobs true, with top_logprobs entries per token (vLLM refuses
+     * top_logprobs without logprobs, 0 included) */
+    bool lp = false;
+    int64_t top = 0;
+    bool top_set = false;
+    if (!get_bool(root, "logprobs", &lp, err) ||
+        !get_int(root, "top_logprobs", 0, SRV_MAX_LOGPROBS, &top, &top_set, err))
+        return false;
+    if (top_set && !lp)
+        return srv_fail(err, 400, "top_logprobs", "'top_logprobs' needs 'logprobs': true");
+    r->logprobs = lp ? (int)top : -1;
+    /* continue_final_message, as vLLM has it: the last message is the
+     * assistant's and is continued, so no generation prompt opens another
+     * (omitted, add_generation_prompt is then false) */
+    bool gen_set = field(root, "add_generation_prompt") != NULL;
+    r->add_generation_prompt = true;
+    if (!get_bool(root, "add_generation_prompt", &r->add_generation_prompt, err) ||
+        !get_bool(root, "continue_final_message", &r->continue_final, err))
+        return false;
+    if (r->continue_final) {
+        const char *last = r->msgs[r->n_msgs - 1].role;
+        if (strcmp(last, "assistant") != 0)
+            return srv_fail(err, 400, "continue_final_message",
+                            "'continue_final_message' needs the last message to be the "
+                            "assistant's, not the %s's",
+                            last);
+        if (gen_set && r->add_generation_prompt)
+            return srv_fail(err, 400, "add_generation_prompt",
+                            "'add_generation_prompt' and 'continue_final_message' cannot both be "
+                            "true: the last message is continued or a new one opened");
+        r->add_generation_prompt = false;
+    }
     return true;
 }
 

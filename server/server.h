@@ -59,7 +59,8 @@ int server_run(const struct server_opts *o);
 
 enum srv_kind { SRV_CHAT = 0, SRV_COMPLETION = 1 };
 
-/* The largest logprobs (top entries per token) a completion may ask for. */
+/* The most top entries per token a request may ask for (completions'
+ * logprobs, chat's top_logprobs). */
 #define SRV_MAX_LOGPROBS 20
 #define SRV_MAX_STOP 8         /* stop strings */
 #define SRV_MAX_STOP_LEN 256   /* bytes of one */
@@ -91,7 +92,11 @@ struct srv_req {
     size_t n_stop;
     bool stream, include_usage;
     int enable_thinking; /* -1 not given, 0, 1 */
-    int logprobs;        /* -1 not asked; 0..SRV_MAX_LOGPROBS */
+    bool add_generation_prompt; /* chat: default true; false with continue_final */
+    bool continue_final;        /* chat: continue_final_message (the last message is
+                                   the assistant's, left open) */
+    int logprobs; /* -1 not asked; 0..SRV_MAX_LOGPROBS top entries per token (completions'
+                     logprobs N, chat's logprobs true with top_logprobs N) */
     bool tokens_as_ids;  /* return_tokens_as_token_ids */
     bool return_token_ids;
     /* the glimp request object */

@@ -59,6 +59,13 @@ if [ -f "$models/tokenizer-qwen3/models/tokenizer.json" ]; then
     run -m "$tmp/q3.gguf" -f "$tmp/rc.json" --no-generation-prompt
     check "reasoning_content" \
         same_out '<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>\nr\n</think>\n\na<|im_end|>\n'
+    printf '[{"role":"user","content":"q"},{"role":"assistant","content":"<think>\\nstep one\\n\\n"}]' \
+        >"$tmp/open.json"
+    run -m "$tmp/q3.gguf" -f "$tmp/open.json" --continue
+    check "qwen3 --continue: the last message left open" \
+        same_out '<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n<think>\nstep one\n\n'
+    run -m "$tmp/q3.gguf" -f "$tmp/conv.json" --continue
+    check "--continue after a user message: refused" test $rc -ne 0 -a ! -s "$tmp/out"
 
     run -m "$tmp/q25.gguf" -f "$tmp/conv.json" --no-generation-prompt
     check "qwen2.5 keeps the think block" has "$tmp/out" '<think>'

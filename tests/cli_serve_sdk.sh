@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cli_serve_sdk.sh - the official OpenAI client (tests/oracle/serve_openai.mjs)
-# against glimp serve on the demo pair: models, chat whole and streamed,
-# routing fields, completions with logprobs and token-id prompts, and the
-# SDK's error classes for a bad key and a bad parameter.
+# against glimp serve on the demo pair: models, chat whole and streamed, a
+# continued message with chat logprobs, routing fields, completions with
+# logprobs and token-id prompts, and the SDK's error classes for a bad key
+# and a bad parameter.
 # usage: cli_serve_sdk.sh GLIMP_BINARY TEST_DATA_DIR
 set -u
 glimp=$1

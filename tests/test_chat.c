@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* memmem */
 /* test_chat.c - chat templates: each family glimp renders in C (Qwen3,
- * Qwen2.5, DeepSeek-R1-Distill, generic ChatML) held byte for byte to the
+ * Qwen2.5, DeepSeek-R1-Distill, generic ChatML, the demo pair's), whole and
+ * with the final message continued, held byte for byte to the
  * model's real Jinja template run by @huggingface/jinja (tests/oracle/
  * render.mjs, one node run per family over all conversations), template
  * detection from test models that carry the real templates, fallbacks for
@@ -373,7 +374,7 @@ static char *oracle_command(void)
 
 /* The conversations cs[0 .. n) rendered by the real template: a JSON array. */
 static json_t *oracle_render(const char *tmpl, const char *bos, const char *eos,
-                             const struct conv *cs, size_t n)
+                             const struct conv *cs, size_t n, bool cont)
 {
     json_t *cases = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -382,6 +383,14 @@ static json_t *oracle_render(const char *tmpl, const char *bos, const char *eos,
         for (size_t k = 0; k < conv_len(c); k++) {
             json_t *m = json_pack("{s:s, s:s}", "role", c->m[k].role, "content", c->m[k].content);
             assert_non_null(m);
+            if (cont && k + 1 == conv_len(c)) { /* the final message, whole, then the sentinel */
+                size_t len = strlen(c->m[k].content) + strlen(GLIMP_CHAT_SENTINEL) + 1;
+                char *marked = malloc(len);
+                assert_non_null(marked);
+                snprintf(marked, len, "%s%s", c->m[k].content, GLIMP_CHAT_SENTINEL);
+                json_object_set_new(m, "content", json_string(marked));
+                free(marked);
+            }
             if (c->m[k].reasoning_content)
                 json_object_set_new(m, "reasoning_content", json_string(c->m[k].reasoning_content));
             json_array_append_new(msgs, m);
@@ -423,10 +432,24 @@ static json_t *oracle_render(const char *tmpl, const char *bos, const char *eos,
     return out;
 }
 
+/* The oracle's text cut at the last GLIMP_CHAT_SENTINEL (which it must
+ * hold): what continue_final_message should give. */
+static size_t cut_at_sentinel(const char *what, const char *s, size_t n)
+{
+    const size_t sn = strlen(GLIMP_CHAT_SENTINEL);
+    for (size_t i = n >= sn ? n - sn + 1 : 0; i-- > 0;)
+        if (memcmp(s + i, GLIMP_CHAT_SENTINEL, sn) == 0)
+            return i;
+    fail_msg("%s: the oracle's text lost the sentinel", what);
+    return 0;
+}
+
 /* Render the conversations cs[0 .. n) with glimp and the oracle; all must
- * agree. */
+ * agree. cont: glimp continues each final message (continue_final_message)
+ * and the oracle renders it whole with GLIMP_CHAT_SENTINEL after it, its
+ * text cut there. */
 static void compare_convs(const char *label, const char *model_path, enum glimp_chat_family want,
-                          const char *want_bos, const struct conv *cs, size_t n)
+                          const char *want_bos, const struct conv *cs, size_t n, bool cont)
 {
     struct glimp_gguf *g = open_ok(model_path);
     struct glimp_chat_template t;
@@ -445,34 +468,68 @@ static void compare_convs(const char *label, const char *model_path, enum glimp_
     assert_non_null(tmpl);
     glimp_gguf_close(g);
 
-    json_t *want_out = oracle_render(tmpl, t.bos_text,
-                                     want == GLIMP_CHAT_DEEPSEEK_R1 ? R1_EOS : "<|im_end|>", cs, n);
+    json_t *want_out = oracle_render(
+        tmpl, t.bos_text, want == GLIMP_CHAT_DEEPSEEK_R1 ? R1_EOS : "<|im_end|>", cs, n, cont);
     size_t same = 0;
     for (size_t i = 0; i < n; i++) {
         const struct conv *c = &cs[i];
         struct glimp_chat_params p = conv_params(c);
+        p.continue_final_message = cont;
         char *got = NULL;
         if (glimp_chat_render(&t, c->m, conv_len(c), &p, &got) != GLIMP_OK)
             fail_msg("%s '%s': %s", label, c->name, glimp_last_error());
         json_t *w = json_array_get(want_out, i);
         char what[256];
-        snprintf(what, sizeof what, "%s, conversation %zu '%s'", label, i, c->name);
-        if (same_text(what, got, strlen(got), json_string_value(w), json_string_length(w)))
+        snprintf(what, sizeof what, "%s, %s %zu '%s'", label,
+                 cont ? "continued conversation" : "conversation", i, c->name);
+        size_t wn = json_string_length(w);
+        if (cont)
+            wn = cut_at_sentinel(what, json_string_value(w), wn);
+        if (same_text(what, got, strlen(got), json_string_value(w), wn))
             same++;
         free(got);
     }
-    fprintf(stderr, "test_chat: %s: %zu of %zu conversations identical to the oracle\n", label,
-            same, n);
+    fprintf(stderr, "test_chat: %s: %zu of %zu %sconversations identical to the oracle\n", label,
+            same, n, cont ? "continued " : "");
     json_decref(want_out);
     free(tmpl);
     assert_int_equal(same, n);
 }
 
-/* Every conversation. */
+/* Conversations whose final assistant message is continued
+ * (continue_final_message, so no generation prompt): GlimpRouter's
+ * "<think>" + steps + "\n\n", an answer begun after the think block, the
+ * think block in other shapes, trailing whitespace, empty content,
+ * reasoning_content, and earlier turns whose reasoning Qwen3 drops. */
+static const struct conv continue_convs[] = {
+    {"open think block", {USER("What is 2+2?"), ASST("<think>\nstep one\n\n")}, false, -1},
+    {"answer begun", {USER("q"), ASST("<think>\nstep one\n</think>\n\nThe answer")}, false, -1},
+    {"answer begun, blank line before </think>",
+     {USER("q"), ASST("<think>\nstep one\n\n</think>\n\nThe answer")},
+     false,
+     -1},
+    {"trailing whitespace", {USER("q"), ASST("Partial answer,\n\n  \t")}, false, -1},
+    {"empty content", {USER("q"), ASST("")}, false, -1},
+    {"reasoning_content so far", {USER("q"), ASSTR("step one", "")}, false, -1},
+    {"earlier turns",
+     {SYS("S"), USER("u1"), ASST("<think>\nr1\n</think>\n\na1"), USER("u2"),
+      ASST("<think>\nstep 1\n\nstep 2\n\n")},
+     false,
+     0},
+    {"assistant only", {ASST("hello <think>x")}, false, -1},
+    {"several </think>", {USER("q"), ASST("<think>\na\n</think>\nb</think>\n\nc ")}, false, -1},
+};
+
+/* Every conversation, whole and with its final message continued. */
 static void compare_family(const char *label, const char *model_path, enum glimp_chat_family want,
                            const char *want_bos)
 {
-    compare_convs(label, model_path, want, want_bos, convs, N_CONVS);
+    char *path = strdup(model_path); /* tu_tmp_path's buffer is reused */
+    assert_non_null(path);
+    compare_convs(label, path, want, want_bos, convs, N_CONVS, false);
+    compare_convs(label, path, want, want_bos, continue_convs,
+                  sizeof continue_convs / sizeof continue_convs[0], true);
+    free(path);
 }
 
 /* ------------------------------------------------------------- tests */
@@ -559,7 +616,14 @@ static void test_builtin_oracle(void **state)
     struct glimp_testmodel_params p = glimp_testmodel_default_params();
     assert_int_equal(glimp_testmodel_write(&p, path), GLIMP_OK);
     compare_convs("built-in", path, GLIMP_CHAT_QWEN3, "<|endoftext|>", builtin_convs,
-                  sizeof builtin_convs / sizeof builtin_convs[0]);
+                  sizeof builtin_convs / sizeof builtin_convs[0], false);
+}
+
+/* The demo pair's template, which models/demo carries. */
+static void test_demo_oracle(void **state)
+{
+    (void)state;
+    compare_family("demo", GLIMP_DEMO_DIR "/small.gguf", GLIMP_CHAT_DEMO, "<|endoftext|>");
 }
 
 /* Python's str.lstrip('\n') keeps spaces; @huggingface/jinja 0.5.11 trims
@@ -651,6 +715,70 @@ static void test_bad_input(void **state)
     struct glimp_gguf *g = open_ok(path);
     assert_int_equal(glimp_chat_detect(g, NULL), GLIMP_ERR_INVALID);
     glimp_gguf_close(g);
+}
+
+/* continue_final_message on the shapes the brief of text-mode clients
+ * sends, spelled out: what each family does to the final content. */
+static void expect_continued(enum glimp_chat_family f, const struct glimp_chat_message *m, size_t n,
+                             const char *want)
+{
+    struct glimp_chat_template t = {.family = f};
+    struct glimp_chat_params p = glimp_chat_default_params();
+    p.add_generation_prompt = false;
+    p.continue_final_message = true;
+    char *got = NULL;
+    assert_int_equal(glimp_chat_render(&t, m, n, &p, &got), GLIMP_OK);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_continue_final_message(void **state)
+{
+    (void)state;
+    /* Qwen3: a think block still open follows the empty one the template
+     * writes for an answer without </think>, and is continued verbatim */
+    struct glimp_chat_message open[] = {USER("q"), ASST("<think>\nstep one\n\n")};
+    expect_continued(GLIMP_CHAT_QWEN3, open, 2,
+                     "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n"
+                     "<think>\n\n</think>\n\n<think>\nstep one\n\n");
+    /* an answer begun: verbatim when the think block has Qwen3's own form */
+    struct glimp_chat_message begun[] = {USER("q"), ASST("<think>\nstep one\n</think>\n\nThe ans")};
+    expect_continued(GLIMP_CHAT_QWEN3, begun, 2,
+                     "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n"
+                     "<think>\nstep one\n</think>\n\nThe ans");
+    /* ... and rewritten in that form otherwise */
+    struct glimp_chat_message loose[] = {USER("q"), ASST("<think>step one\n\n</think>The ans")};
+    expect_continued(GLIMP_CHAT_QWEN3, loose, 2,
+                     "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n"
+                     "<think>\nstep one\n</think>\n\nThe ans");
+    expect_continued(GLIMP_CHAT_QWEN25, open, 2,
+                     "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a "
+                     "helpful assistant.<|im_end|>\n<|im_start|>user\nq<|im_end|>\n"
+                     "<|im_start|>assistant\n<think>\nstep one\n\n");
+    /* DeepSeek-R1 keeps what follows the last </think> */
+    expect_continued(GLIMP_CHAT_DEEPSEEK_R1, open, 2,
+                     "<｜User｜>q<｜Assistant｜><think>\nstep one\n\n");
+    expect_continued(GLIMP_CHAT_DEEPSEEK_R1, begun, 2, "<｜User｜>q<｜Assistant｜>\n\nThe ans");
+    struct glimp_chat_message spaces[] = {USER("q"), ASST("x = 1.  \n")};
+    expect_continued(GLIMP_CHAT_CHATML, spaces, 2,
+                     "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\nx = 1.  \n");
+    expect_continued(GLIMP_CHAT_DEMO, spaces, 2, "q\n\nx = 1.  \n");
+
+    struct glimp_chat_template t = {.family = GLIMP_CHAT_QWEN3};
+    struct glimp_chat_params p = glimp_chat_default_params();
+    p.continue_final_message = true;
+    char *out = (char *)"untouched";
+    assert_int_equal(glimp_chat_render(&t, open, 2, &p, &out), GLIMP_ERR_INVALID);
+    assert_null(out);
+    assert_non_null(strstr(glimp_last_error(), "add_generation_prompt are both set"));
+    p.add_generation_prompt = false;
+    struct glimp_chat_message user_last[] = {ASST("a"), USER("q")};
+    assert_int_equal(glimp_chat_render(&t, user_last, 2, &p, &out), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "the last message to be the assistant's, not user"));
+    struct glimp_chat_message marked[] = {USER("q"), ASST("a" GLIMP_CHAT_SENTINEL "b")};
+    assert_int_equal(glimp_chat_render(&t, marked, 2, &p, &out), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "message 1 (the one to continue) holds"));
+    assert_null(out);
 }
 
 static void expect_fallback(const struct glimp_chat_template *t, enum glimp_chat_family want,
@@ -863,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_chatml_literal),
         cmocka_unit_test(test_python_strip_semantics),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_continue_final_message),
         cmocka_unit_test(test_unknown_template),
         cmocka_unit_test(test_template_variants),
         cmocka_unit_test(test_no_template),
@@ -873,6 +1002,7 @@ int main(void)
         cmocka_unit_test(test_deepseek_r1_oracle),
         cmocka_unit_test(test_chatml_oracle),
         cmocka_unit_test(test_builtin_oracle),
+        cmocka_unit_test(test_demo_oracle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

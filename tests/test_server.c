@@ -163,6 +163,93 @@ static void test_parse_limits(void **state)
 
 /* ------------------------------------------------------------ metrics */
 
+/* The chat fields text-mode clients send: logprobs with top_logprobs, and
+ * continue_final_message with add_generation_prompt, as vLLM takes them;
+ * logprobs only where one model writes. */
+static void test_parse_chat_text_mode(void **state)
+{
+    (void)state;
+    struct srv_req r;
+    struct srv_error err;
+    const char *asst = "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
+                       "{\"role\":\"assistant\",\"content\":\"<think>\\nstep\\n\\n\"}],";
+    char b[512];
+    snprintf(b, sizeof b, "%s\"logprobs\":true,\"top_logprobs\":%d}", asst, SRV_MAX_LOGPROBS);
+    assert_true(parse(b, SRV_CHAT, &r, &err));
+    assert_int_equal(r.logprobs, SRV_MAX_LOGPROBS);
+    assert_true(r.add_generation_prompt);
+    assert_false(r.continue_final);
+    srv_req_free(&r);
+    snprintf(b, sizeof b, "%s\"logprobs\":true}", asst);
+    assert_true(parse(b, SRV_CHAT, &r, &err));
+    assert_int_equal(r.logprobs, 0);
+    srv_req_free(&r);
+    snprintf(b, sizeof b, "%s\"logprobs\":false}", asst);
+    assert_true(parse(b, SRV_CHAT, &r, &err));
+    assert_int_equal(r.logprobs, -1);
+    srv_req_free(&r);
+    snprintf(b, sizeof b, "%s\"logprobs\":true,\"top_logprobs\":%d}", asst, SRV_MAX_LOGPROBS + 1);
+    refused(b, SRV_CHAT, "top_logprobs");
+    snprintf(b, sizeof b, "%s\"logprobs\":true,\"top_logprobs\":-1}", asst);
+    refused(b, SRV_CHAT, "top_logprobs");
+    snprintf(b, sizeof b, "%s\"top_logprobs\":0}", asst);
+    refused(b, SRV_CHAT, "top_logprobs");
+    snprintf(b, sizeof b, "%s\"logprobs\":3}", asst);
+    refused(b, SRV_CHAT, "logprobs");
+
+    /* continued: add_generation_prompt false when omitted or false */
+    snprintf(b, sizeof b, "%s\"continue_final_message\":true}", asst);
+    assert_true(parse(b, SRV_CHAT, &r, &err));
+    assert_true(r.continue_final);
+    assert_false(r.add_generation_prompt);
+    srv_req_free(&r);
+    snprintf(b, sizeof b, "%s\"continue_final_message\":true,\"add_generation_prompt\":false}", asst);
+    assert_true(parse(b, SRV_CHAT, &r, &err));
+    assert_true(r.continue_final);
+    assert_false(r.add_generation_prompt);
+    srv_req_free(&r);
+    snprintf(b, sizeof b, "%s\"continue_final_message\":true,\"add_generation_prompt\":true}", asst);
+    refused(b, SRV_CHAT, "add_generation_prompt");
+    snprintf(b, sizeof b, "%s\"continue_final_message\":1}", asst);
+    refused(b, SRV_CHAT, "continue_final_message");
+    snprintf(b, sizeof b, "%s\"add_generation_prompt\":\"no\"}", asst);
+    refused(b, SRV_CHAT, "add_generation_prompt");
+    refused("{\"messages\":[{\"role\":\"assistant\",\"content\":\"a\"},{\"role\":\"user\","
+            "\"content\":\"q\"}],\"continue_final_message\":true}",
+            SRV_CHAT, "continue_final_message");
+    /* without continuing, no generation prompt is a choice of its own */
+    snprintf(b, sizeof b, "%s\"add_generation_prompt\":false}", asst);
+    assert_true(parse(b, SRV_CHAT, &r, &err));
+    assert_false(r.add_generation_prompt);
+    assert_false(r.continue_final);
+    srv_req_free(&r);
+
+    /* logprobs need one model writing: refused for the router's requests */
+    struct glimp_router_params d = glimp_router_default_params(), out;
+    enum srv_target target;
+    const char *cases[][2] = {{"\"glimp\"", "router"}, {"\"glimp:tau=0.5\"", "router"},
+                              {"\"slm\"", "slm"},      {"\"llm\"", "llm"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(b, sizeof b, "%s\"model\":%s,\"logprobs\":true,\"top_logprobs\":2}", asst,
+                 cases[i][0]);
+        assert_true(parse(b, SRV_CHAT, &r, &err));
+        bool ok = srv_resolve_params(&r, &d, NULL, 0, true, "x", &out, &target, &err);
+        srv_req_free(&r);
+        if (!strcmp(cases[i][1], "router")) {
+            assert_false(ok);
+            assert_string_equal(err.param, "logprobs");
+        } else {
+            assert_true(ok);
+            assert_int_equal(target, !strcmp(cases[i][1], "slm") ? SRV_TARGET_SLM : SRV_TARGET_LLM);
+        }
+        memset(&err, 0, sizeof err);
+    }
+    snprintf(b, sizeof b, "%s\"logprobs\":true}", asst);
+    assert_true(parse(b, SRV_CHAT, &r, &err));
+    assert_true(srv_resolve_params(&r, &d, NULL, 0, false, "one", &out, &target, &err));
+    srv_req_free(&r);
+}
+
 static void test_hist_buckets(void **state)
 {
     (void)state;
@@ -220,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_stop),
         cmocka_unit_test(test_parse_limits),
+        cmocka_unit_test(test_parse_chat_text_mode),
         cmocka_unit_test(test_hist_buckets),
         cmocka_unit_test(test_metrics_text),
     };

@@ -66,6 +66,66 @@ static bool known_role(const char *role)
            strcmp(role, "assistant") == 0;
 }
 
+static void render_family(struct chat_buf *b, const struct glimp_chat_template *tmpl,
+                          const struct glimp_chat_message *msgs, size_t n,
+                          const struct glimp_chat_params *p)
+{
+    switch (tmpl->family) {
+    case GLIMP_CHAT_CHATML: chat_render_chatml(b, msgs, n, p); break;
+    case GLIMP_CHAT_QWEN3: chat_render_qwen3(b, msgs, n, p); break;
+    case GLIMP_CHAT_QWEN25: chat_render_qwen25(b, msgs, n, p); break;
+    case GLIMP_CHAT_DEEPSEEK_R1: chat_render_deepseek_r1(b, tmpl->bos_text, msgs, n, p); break;
+    case GLIMP_CHAT_DEMO: chat_render_demo(b, msgs, n, p); break;
+    default: break; /* refused by the caller */
+    }
+}
+
+/* The final message left open (continue_final_message): the conversation
+ * rendered with GLIMP_CHAT_SENTINEL after the final content, and cut where
+ * the sentinel lands. The final content is the last message text a family
+ * writes and every family keeps its end, so the last occurrence is the
+ * one; a template that dropped it could not be continued, and says so. */
+static void render_continued(struct chat_buf *b, const struct glimp_chat_template *tmpl,
+                             const struct glimp_chat_message *msgs, size_t n,
+                             const struct glimp_chat_params *p)
+{
+    struct glimp_chat_message *m = malloc(n * sizeof *m);
+    if (!m) {
+        b->err = glimp_error(GLIMP_ERR_NOMEM, "chat: out of memory for %zu messages", n);
+        return;
+    }
+    memcpy(m, msgs, n * sizeof *m);
+    struct chat_buf last = {0};
+    chat_buf_puts(&last, msgs[n - 1].content);
+    chat_buf_puts(&last, GLIMP_CHAT_SENTINEL);
+    if (last.err) {
+        b->err = last.err;
+    } else {
+        m[n - 1].content = last.p;
+        render_family(b, tmpl, m, n, p);
+    }
+    const size_t sn = strlen(GLIMP_CHAT_SENTINEL);
+    if (!b->err) {
+        size_t at = b->n + 1; /* none */
+        for (size_t i = b->n >= sn ? b->n - sn + 1 : 0; i-- > 0;)
+            if (memcmp(b->p + i, GLIMP_CHAT_SENTINEL, sn) == 0) {
+                at = i;
+                break;
+            }
+        if (at > b->n)
+            b->err = glimp_error(GLIMP_ERR_UNSUPPORTED,
+                                 "chat: the %s template drops the final message's content, so "
+                                 "it cannot be continued",
+                                 glimp_chat_family_name(tmpl->family));
+        else {
+            b->n = at;
+            b->p[at] = '\0';
+        }
+    }
+    free(last.p);
+    free(m);
+}
+
 int glimp_chat_render(const struct glimp_chat_template *tmpl, const struct glimp_chat_message *msgs,
                       size_t n_msgs, const struct glimp_chat_params *p, char **out)
 {
@@ -97,19 +157,30 @@ int glimp_chat_render(const struct glimp_chat_template *tmpl, const struct glimp
     struct glimp_chat_params defaults = glimp_chat_default_params();
     if (!p)
         p = &defaults;
+    if (p->continue_final_message) {
+        const struct glimp_chat_message *last = &msgs[n_msgs - 1];
+        if (strcmp(last->role, "assistant") != 0)
+            return glimp_error(GLIMP_ERR_INVALID,
+                               "chat: continue_final_message needs the last message to be the "
+                               "assistant's, not %s",
+                               last->role);
+        if (p->add_generation_prompt)
+            return glimp_error(GLIMP_ERR_INVALID,
+                               "chat: continue_final_message and add_generation_prompt are both "
+                               "set: the final message is continued or a new one opened, not both");
+        if (strstr(last->content, GLIMP_CHAT_SENTINEL))
+            return glimp_error(GLIMP_ERR_INVALID,
+                               "chat: message %zu (the one to continue) holds the text glimp "
+                               "marks its end with (GLIMP_CHAT_SENTINEL)",
+                               n_msgs - 1);
+    }
 
     struct chat_buf b = {0};
     chat_buf_append(&b, "", 0); /* an empty prompt is still a string */
-    switch (tmpl->family) {
-    case GLIMP_CHAT_CHATML: chat_render_chatml(&b, msgs, n_msgs, p); break;
-    case GLIMP_CHAT_QWEN3: chat_render_qwen3(&b, msgs, n_msgs, p); break;
-    case GLIMP_CHAT_QWEN25: chat_render_qwen25(&b, msgs, n_msgs, p); break;
-    case GLIMP_CHAT_DEEPSEEK_R1:
-        chat_render_deepseek_r1(&b, tmpl->bos_text, msgs, n_msgs, p);
-        break;
-    case GLIMP_CHAT_DEMO: chat_render_demo(&b, msgs, n_msgs, p); break;
-    default: break; /* refused above */
-    }
+    if (p->continue_final_message)
+        render_continued(&b, tmpl, msgs, n_msgs, p);
+    else
+        render_family(&b, tmpl, msgs, n_msgs, p);
     if (b.err) {
         free(b.p);
         return b.err;

@@ -66,6 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         die("a value out of its range was accepted");
     if (r.set_temperature && !(r.temperature >= 0.0f))
         die("a bad temperature was accepted");
+    if (r.continue_final &&
+        (r.add_generation_prompt || strcmp(r.msgs[r.n_msgs - 1].role, "assistant") != 0))
+        die("continue_final_message accepted with a generation prompt or no assistant message "
+            "to continue");
     struct glimp_router_params defaults = glimp_router_default_params(), p;
     enum srv_target target;
     for (int routed = 0; routed < 2; routed++) {

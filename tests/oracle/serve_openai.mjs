@@ -1,5 +1,6 @@
 // serve_openai.mjs - the official OpenAI client (npm openai, pinned in
-// package.json) against a glimp serve the calling test started:
+// package.json) against a glimp serve the calling test started (chat whole,
+// streamed and continued with logprobs; completions; errors):
 //   node serve_openai.mjs BASE_URL API_KEY PROBLEM
 // Prints "ok NAME" or "FAIL NAME: why" per check; exits 1 on any failure.
 import OpenAI from "openai";
@@ -70,6 +71,27 @@ const cs = await client.completions.create({ model: "slm", prompt: "x = 1. a:", 
 let ctext = "";
 for await (const chunk of cs) ctext += chunk.choices[0]?.text ?? "";
 check("completions: streamed", ctext === comp.choices[0].text, JSON.stringify(ctext));
+
+// text mode: a continued assistant message (vLLM's extra fields pass
+// through the SDK as they are) with chat logprobs, whole and streamed
+const partial = [...messages, { role: "assistant", content: "x = 1. a: 1 + 1.\n\n" }];
+const tm = await client.chat.completions.create({
+    model: "slm", messages: partial, temperature: 0, max_tokens: 8, logprobs: true, top_logprobs: 2,
+    continue_final_message: true, add_generation_prompt: false,
+});
+const tlp = tm.choices[0].logprobs?.content ?? [];
+check("chat logprobs: content entries", tlp.length === 8 && tlp.every(e => typeof e.token === "string" &&
+    e.logprob <= 0 && Array.isArray(e.bytes) && e.top_logprobs.length === 2 && e.top_logprobs[0].token === e.token),
+    JSON.stringify(tm.choices[0].logprobs));
+check("chat logprobs: the tokens spell the continuation", tlp.map(e => e.token).join("").replace("</think>", "") ===
+    (tm.choices[0].message.reasoning_content ?? "") + (tm.choices[0].message.content ?? ""));
+const tms = await client.chat.completions.create({
+    model: "slm", messages: partial, temperature: 0, max_tokens: 8, logprobs: true, top_logprobs: 2,
+    continue_final_message: true, stream: true,
+});
+let slp = [];
+for await (const chunk of tms) for (const c of chunk.choices) slp = slp.concat(c.logprobs?.content ?? []);
+check("chat logprobs: streamed as whole", JSON.stringify(slp) === JSON.stringify(tlp));
 
 // the SDK's own error classes
 try {
