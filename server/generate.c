@@ -244,7 +244,7 @@ static size_t safe_end(const struct emitter *e, const struct tbuf *b, bool conte
     size_t n = b->n;
     if (final)
         return n;
-    if (content && e->stop_hold) {
+    if (e->stop_hold && (content || e->in_think)) {
         size_t hold = 0;
         for (size_t i = 0; i < e->j->req.n_stop; i++) {
             size_t k = partial_suffix(b->p, b->n, e->j->req.stop[i]);
@@ -342,7 +342,10 @@ static void flush_stream(struct emitter *e, const struct glimp_token_event *ev, 
 }
 
 /* A stop string in the content ends the output before it. */
-static void check_stop(struct emitter *e, size_t from)
+/* A stop string that ends in b past byte `from` and starts before byte
+ * `limit` ends the output before it (as vLLM matches stop strings on the
+ * whole text, thinking included): true when one did. */
+static bool check_stop(struct emitter *e, struct tbuf *b, size_t from, size_t limit)
 {
     struct srv_req *r = &e->j->req;
     size_t best = SIZE_MAX;
@@ -350,18 +353,22 @@ static void check_stop(struct emitter *e, size_t from)
     for (size_t i = 0; i < r->n_stop; i++) {
         size_t sl = strlen(r->stop[i]);
         size_t start = from > sl ? from - sl : 0;
-        const char *hit = find_mem(e->content.p + start, e->content.n - start, r->stop[i], sl);
-        if (hit && (size_t)(hit - e->content.p) < best) {
-            best = (size_t)(hit - e->content.p);
+        const char *hit = find_mem(b->p + start, b->n - start, r->stop[i], sl);
+        if (hit && (size_t)(hit - b->p) < best) {
+            best = (size_t)(hit - b->p);
             which = r->stop[i];
         }
     }
-    if (which) {
-        tbuf_cut(&e->content, best);
+    if (!which || best >= limit)
+        return false;
+    tbuf_cut(b, best);
+    if (b == &e->content)
         lp_clamp(e, SIZE_MAX, best);
-        e->stopped = e->stop_string = true;
-        e->stop_match = which;
-    }
+    else
+        lp_clamp(e, best, 0);
+    e->stopped = e->stop_string = true;
+    e->stop_match = which;
+    return true;
 }
 
 static void add_content(struct emitter *e, const char *s, size_t n)
@@ -370,7 +377,7 @@ static void add_content(struct emitter *e, const char *s, size_t n)
     if (!tbuf_add(&e->content, s, n))
         e->oom = true;
     if (e->j->req.n_stop)
-        check_stop(e, from);
+        check_stop(e, &e->content, from, SIZE_MAX);
 }
 
 /* Bytes of the output as a model wrote them; think says they were
@@ -403,6 +410,9 @@ static void add_bytes(struct emitter *e, const char *s, size_t n, bool think)
     }
     size_t start = from > 7 ? from - 7 : 0;
     char *tag = find_mem(e->reasoning.p + start, e->reasoning.n - start, "</think>", 8);
+    if (e->j->req.n_stop &&
+        check_stop(e, &e->reasoning, from, tag ? (size_t)(tag - e->reasoning.p) : SIZE_MAX))
+        return;
     if (tag) {
         size_t at = (size_t)(tag - e->reasoning.p);
         size_t after = at + 8;

@@ -40,6 +40,7 @@ check "mkmodel: a model of another vocabulary" test -f "$other"
 
 serve_start slm-server -m "$slm" -t 1
 slm_url=$base/v1
+slm_pid=$pid
 serve_start llm-server -m "$llm" -t 1
 llm_url=$base/v1
 
@@ -90,10 +91,14 @@ check "glimp: thinking ended and the answer was written" js "$tmp/local-glimp.js
 check "specreason 9: every step rewritten" js "$tmp/local-specreason-rewrite.json" \
     'j.summary.rewrites > 0 && j.summary.rewrites === j.summary.steps_llm'
 check "start-up: text mode and why" has "$tmp/llm-text-glimp.err" \
-    "llm: remote $llm_url model llm, text (no vocabulary given"
-check "start-up: both in text mode" has "$tmp/both-text-glimp.err" "slm: remote $slm_url model slm, text"
-check "text mode: the probe is the step's stream" js "$tmp/both-text-glimp.json" \
-    'const n = j.steps.length; return j.network.slm.requests <= n + 1 && j.network.slm.aborted > 0'
+    "llm: remote $llm_url model large, text (no vocabulary given"
+check "start-up: both in text mode" has "$tmp/both-text-glimp.err" "slm: remote $slm_url model small, text"
+check "text mode: the probe is the step's stream (no request of its own)" \
+    js "$tmp/both-text-glimp.json" 'j.network.slm.requests <= j.steps.length + 1'
+# the server ends a step at its blank line, thinking included (the stream
+# is read to its end and kept, not cut while the server writes on)
+check "text mode: streams end with their step" js "$tmp/llm-text-llm.json" \
+    'j.network.llm.requests >= 4 && j.network.llm.aborted <= 1'
 
 # --- the other model's vocabulary is tried first; text mode when the
 # server disagrees with it, a refusal when that vocabulary was given
@@ -109,5 +114,7 @@ check "the refusal says why" has "$tmp/refused.err" "cannot send token ids"
 # --- drafting needs token ids
 run draft --slm "$slm" --llm "$llm_url" --llm-vocab none --tau -inf --draft 3
 check "draft with a text-mode LLM: refused" test $? -ne 0
+serve_stop
+pid=$slm_pid serve_stop
 
 finish
