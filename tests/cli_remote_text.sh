@@ -100,6 +100,33 @@ check "text mode: the probe is the step's stream (no request of its own)" \
 check "text mode: streams end with their step" js "$tmp/llm-text-llm.json" \
     'j.network.llm.requests >= 4 && j.network.llm.aborted <= 1'
 
+# --- faults in text mode (tests/oracle/fault_proxy.mjs on the LLM's
+# server, twice each): a stream cut mid-step is opened again as a chat
+# continued from the tokens already read, and the run equals the local one
+here=$(cd "$(dirname "$0")" && pwd)
+llm_port=${llm_url%/v1}
+llm_port=${llm_port##*:}
+run local-faults --slm "$slm" --llm "$llm" --policy llm --remote-sync lazy
+want=$(routed "$tmp/local-faults.json")
+for fault in drop stall 500 truncjson eventerr; do
+    plog=$tmp/proxy-$fault.log
+    node "$here/oracle/fault_proxy.mjs" "$llm_port" "$fault" 2 "$plog" >"$tmp/proxy-$fault.out" 2>&1 &
+    servers+=("$!")
+    port=""
+    for ((i = 0; i < 100; i++)); do
+        port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$tmp/proxy-$fault.out")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    run "fault-$fault" --slm "$slm" --llm "http://127.0.0.1:$port/v1" --llm-vocab none \
+        --policy llm --remote-sync lazy --remote-timeout 1
+    rc=$?
+    check "text mode, $fault: exit 0 after retries" test $rc -eq 0
+    [ $rc -eq 0 ] || cat "$tmp/fault-$fault.err"
+    check "text mode, $fault: injected twice" test "$(grep -c " $fault " "$plog")" -eq 2
+    check "text mode, $fault: the local run" same "$(routed "$tmp/fault-$fault.json")" "$want"
+done
+
 # --- the other model's vocabulary is tried first; text mode when the
 # server disagrees with it, a refusal when that vocabulary was given
 run fallback --slm "$other" --llm "$llm_url"
