@@ -189,7 +189,7 @@ void srv_api_tokenize(struct srv_server *s, const char *body, size_t len, struct
             if (glimp_token_to_bytes(m->tok, ids.ids[i], true, piece, sizeof piece, &n) != 0)
                 n = 0;
             json_array_append_new(arr, json_pack("{s:i,s:o}", "id", (int)ids.ids[i], "piece",
-                                                 srv_text_json(piece, n)));
+                                                 jtext_new(piece, n)));
         }
         reply_json(r, 200,
                    json_pack("{s:o,s:I,s:i}", "tokens", arr, "count", (json_int_t)ids.n,
@@ -215,7 +215,7 @@ void srv_api_detokenize(struct srv_server *s, const char *body, size_t len, stru
         srv_fail(&err, 400, "tokens", "%s", glimp_last_error());
         srv_reply_error(r, &err);
     } else {
-        json_t *jt = srv_text_json(text, n);
+        json_t *jt = jtext_new(text, n);
         reply_json(r, 200, json_pack("{s:O,s:o}", "content", jt, "prompt", jt));
         free(text);
     }

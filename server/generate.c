@@ -137,7 +137,7 @@ static json_t *token_string(struct emitter *e, int32_t id)
     }
     char piece[PIECE_MAX];
     size_t len = token_piece(e, id, piece);
-    return srv_text_json(piece, len);
+    return jtext_new(piece, len);
 }
 
 /* A log-probability as vLLM reports it: -inf is -9999.0. */
@@ -155,7 +155,7 @@ static json_t *chat_token_json(struct emitter *e, int32_t id, double logprob)
     json_t *bytes = json_array();
     for (size_t i = 0; i < len; i++)
         json_array_append_new(bytes, json_integer((unsigned char)piece[i]));
-    return json_pack("{s:o,s:o,s:o}", "token", srv_text_json(piece, len), "logprob",
+    return json_pack("{s:o,s:o,s:o}", "token", jtext_new(piece, len), "logprob",
                      lp_number(logprob), "bytes", bytes);
 }
 
@@ -305,18 +305,18 @@ static void flush_stream(struct emitter *e, const struct glimp_token_event *ev, 
         if (!e->first_chunk_sent)
             json_object_set_new(delta, "role", json_string("assistant"));
         if (r_end > e->reasoning.sent) {
-            json_t *t = srv_text_json(e->reasoning.p + e->reasoning.sent, r_end - e->reasoning.sent);
+            json_t *t = jtext_new(e->reasoning.p + e->reasoning.sent, r_end - e->reasoning.sent);
             json_object_set(delta, "reasoning_content", t);
             json_object_set_new(delta, "reasoning", t);
         }
         if (c_end > e->content.sent || !e->first_chunk_sent)
             json_object_set_new(delta, "content",
-                                srv_text_json(e->content.p + e->content.sent,
+                                jtext_new(e->content.p + e->content.sent,
                                               c_end - e->content.sent));
         json_object_set_new(choice, "delta", delta);
     } else {
         json_object_set_new(choice, "text",
-                            srv_text_json(e->content.p + e->content.sent, c_end - e->content.sent));
+                            jtext_new(e->content.p + e->content.sent, c_end - e->content.sent));
     }
     if (has_lp) {
         json_object_set_new(choice, "logprobs", logprobs_json(e, e->lp_sent, lp_end));
@@ -551,18 +551,18 @@ static void finish_job(struct emitter *e, const struct glimp_router_result *res)
     }
     json_t *choice = json_pack("{s:i,s:s}", "index", 0, "finish_reason", fin);
     if (j->req.kind == SRV_CHAT) {
-        json_t *r = srv_text_json(e->reasoning.p ? e->reasoning.p : "", e->reasoning.n);
+        json_t *r = jtext_new(e->reasoning.p ? e->reasoning.p : "", e->reasoning.n);
         json_object_set_new(
             choice, "message",
             json_pack("{s:s,s:o,s:O,s:O}", "role", "assistant", "content",
-                      srv_text_json(e->content.p ? e->content.p : "", e->content.n),
+                      jtext_new(e->content.p ? e->content.p : "", e->content.n),
                       "reasoning_content", r, "reasoning", r));
         json_decref(r);
         json_object_set_new(choice, "logprobs",
                             j->req.logprobs >= 0 ? logprobs_json(e, 0, e->n_lp) : json_null());
     } else {
         json_object_set_new(choice, "text",
-                            srv_text_json(e->content.p ? e->content.p : "", e->content.n));
+                            jtext_new(e->content.p ? e->content.p : "", e->content.n));
         json_object_set_new(choice, "logprobs",
                             j->req.logprobs >= 0 ? logprobs_json(e, 0, e->n_lp) : json_null());
         json_object_set_new(choice, "stop_reason",

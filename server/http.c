@@ -426,7 +426,7 @@ static void log_request(struct srv_server *s, const struct conn *st, bool broken
     pthread_mutex_lock(&s->log_mu);
     if (s->o->log_json) {
         json_t *l = json_pack("{s:s,s:s,s:o,s:i,s:I,s:I,s:f,s:b}", "time", ts, "method",
-                              st->method, "path", srv_text_json(st->path, strlen(st->path)),
+                              st->method, "path", jtext_new(st->path, strlen(st->path)),
                               "status", st->status, "prompt_tokens", (json_int_t)pt,
                               "completion_tokens", (json_int_t)ct, "latency_ms", ms, "aborted",
                               broken);

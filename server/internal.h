@@ -11,6 +11,7 @@
  * generation with top-k logprobs and exact ids), which the public router
  * API does not offer: hence the library's internal header. */
 #include "backend/backend.h"
+#include "core/jtext.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -4,6 +4,8 @@
  * fuzz target tests/fuzz/fuzz_serve_request.c can drive it alone. */
 #include "server/server.h"
 
+#include "core/jtext.h"
+
 #include "glimp_eval.h"
 
 #include <math.h>
@@ -746,17 +748,6 @@ void srv_tok_req_free(struct srv_tok_req *r)
     r->n_ids = 0;
 }
 
-/* ------------------------------------------------------------ JSON helpers */
-
-json_t *srv_text_json(const char *text, size_t n)
-{
-    size_t m;
-    char *buf = glimp_utf8_repair(text, n, &m);
-    json_t *j = buf ? json_stringn(buf, m) : NULL;
-    free(buf);
-    return j;
-}
-
 json_t *srv_number(double x)
 {
     if (isnan(x))
@@ -777,7 +768,7 @@ char *srv_error_body(const struct srv_error *err)
     default: break;
     }
     json_t *e = json_pack("{s:o,s:s,s:o,s:o}", "message",
-                          srv_text_json(err->message, strlen(err->message)), "type",
+                          jtext_new(err->message, strlen(err->message)), "type",
                           err->type ? err->type : "invalid_request_error", "param",
                           err->param[0] ? json_string(err->param) : json_null(), "code",
                           code ? json_string(code) : json_integer(err->status));

@@ -168,9 +168,6 @@ void srv_tok_req_free(struct srv_tok_req *r);
 
 /* ------------------------------------------------------------ JSON helpers */
 
-/* n bytes of model text as a JSON string: what is not UTF-8 becomes U+FFFD
- * (one per maximal subpart). NULL when out of memory. */
-json_t *srv_text_json(const char *text, size_t n);
 /* finite: a real; NaN: null; +-inf: "inf" / "-inf". */
 json_t *srv_number(double x);
 /* {"error": {...}} of err, compact, malloc'ed (NULL when out of memory). */

@@ -23,6 +23,7 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/jtext.h"
 
 #include <jansson.h>
 
@@ -458,17 +459,6 @@ static void sampling_fields(struct remote_seq *s, json_t *j, uint32_t max_tokens
     }
 }
 
-/* Text mode: n bytes as a JSON string (what is not UTF-8 becomes U+FFFD:
- * a server takes nothing else). */
-static json_t *text_json(const char *t, size_t n)
-{
-    size_t m;
-    char *fixed = glimp_utf8_repair(t, n, &m);
-    json_t *j = fixed ? json_stringn(fixed, m) : NULL;
-    free(fixed);
-    return j;
-}
-
 /* Text mode: the sequence's text, split where the assistant's begins.
  * *think: -1 no chat (all of it in *user), 0 or 1 a chat with thinking off
  * or on. */
@@ -526,14 +516,14 @@ static json_t *text_request(struct remote_backend *r, const int32_t *ids, size_t
     json_t *j = json_pack("{s:s}", "model", r->model);
     *chat = think >= 0;
     if (!*chat) {
-        json_object_set_new(j, "prompt", text_json(user, un));
+        json_object_set_new(j, "prompt", jtext_new(user, un));
     } else {
         json_t *msgs = json_array();
         json_array_append_new(msgs, json_pack("{s:s,s:o}", "role", "user", "content",
-                                              text_json(user, un)));
+                                              jtext_new(user, un)));
         if (an > 0)
             json_array_append_new(msgs, json_pack("{s:s,s:o}", "role", "assistant", "content",
-                                                  text_json(asst, an)));
+                                                  jtext_new(asst, an)));
         json_object_set_new(j, "messages", msgs);
         json_object_set_new(j, "add_generation_prompt", json_boolean(an == 0));
         json_object_set_new(j, "continue_final_message", json_boolean(an > 0));

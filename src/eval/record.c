@@ -6,6 +6,7 @@
 #include "eval/record.h"
 
 #include "core/error.h"
+#include "core/jtext.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -93,17 +94,6 @@ static double num(json_t *o, const char *key)
     return NAN;
 }
 
-/* n bytes of model text as a JSON string: what is not UTF-8 (and NUL)
- * becomes U+FFFD, one per maximal subpart. NULL when out of memory. */
-static json_t *text_json(const char *t, size_t n)
-{
-    size_t m;
-    char *buf = glimp_utf8_repair(t, n, &m);
-    json_t *j = buf ? json_stringn(buf, m) : NULL;
-    free(buf);
-    return j;
-}
-
 /* The fields, in the order lines have always had (the step text and the
  * expected answer, added later, last). Some are json_real (a
  * value that is not finite leaves the field out) and some jnum, as they
@@ -118,7 +108,7 @@ int ev_record_format(const struct glimp_eval_record *rec, char **line)
                                jnum(e->h_init), "sig", jnum(e->signal), "easy", e->easy, "n",
                                (int)e->n_tokens, "rw", e->rewritten);
         if (st && e->text)
-            json_object_set_new(st, "t", text_json(e->text, e->text_len));
+            json_object_set_new(st, "t", jtext_new(e->text, e->text_len));
         json_array_append_new(steps, st);
     }
     json_t *o = json_object();
@@ -155,7 +145,7 @@ int ev_record_format(const struct glimp_eval_record *rec, char **line)
     json_object_set_new(o, "think_end", json_string(rec->think_end));
     json_object_set_new(o, "steps", steps);
     if (rec->expected)
-        json_object_set_new(o, "expected", text_json(rec->expected, strlen(rec->expected)));
+        json_object_set_new(o, "expected", jtext_new(rec->expected, strlen(rec->expected)));
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     size_t n = text ? strlen(text) : 0;
