@@ -269,11 +269,6 @@ int cmd_serve(int argc, char **argv)
             continue;
         status = cli_remote_params("serve", &remote, w, spec[w], spec[1 - w], &o.remote[w],
                                    &rkey[w]);
-        if (status == 0 && !o.remote[w].vocab)
-            status = cli_usage_error("serve", serve_usage,
-                                     "--%s %s: give --%s-vocab GGUF (the server model's "
-                                     "vocabulary and chat template)",
-                                     w ? "llm" : "slm", spec[w], w ? "llm" : "slm");
     }
     if (status == 0)
         status = load_named_profiles(argc, argv, &o, profiles);

@@ -91,8 +91,7 @@ static json_t *model_props(const struct srv_model *m)
     return json_pack("{s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:b}", "id", m->id, "path", m->path,
                      "description", glimp_backend_describe(m->b), "n_ctx", (int)m->n_ctx,
                      "n_vocab", (int)m->b->n_vocab, "vocab_hash", hash, "chat_template",
-                     glimp_chat_family_name(m->tmpl.family), "chat_template_fallback",
-                     m->tmpl.fallback);
+                     srv_template_name(m), "chat_template_fallback", m->tmpl.fallback);
 }
 
 void srv_api_props(struct srv_server *s, struct srv_reply *r)
@@ -116,8 +115,7 @@ void srv_api_props(struct srv_server *s, struct srv_reply *r)
         (double)p->sampling.min_p, "seed", (json_int_t)p->seed);
     /* llama-server's keys for the one model clients look at */
     json_object_set_new(j, "n_ctx", json_integer(s->m[0].n_ctx));
-    json_object_set_new(j, "chat_template",
-                        json_string(glimp_chat_family_name(s->m[0].tmpl.family)));
+    json_object_set_new(j, "chat_template", json_string(srv_template_name(&s->m[0])));
     reply_json(r, 200, j);
 }
 
@@ -149,6 +147,26 @@ void srv_api_metrics(struct srv_server *s, struct srv_reply *r)
 
 /* ------------------------------------------------------------ tokens */
 
+const char *srv_template_name(const struct srv_model *m)
+{
+    return m->tok ? glimp_chat_family_name(m->tmpl.family) : "the server's (text mode)";
+}
+
+/* The model of a routed server whose tokenizer and template the server
+ * holds (the SLM's, else the LLM's: a remote model in text mode has
+ * none), or NULL with a 400 in err. */
+static struct srv_model *text_model_of(struct srv_server *s, const char *param,
+                                       struct srv_error *err)
+{
+    for (int i = 0; i < (s->routed ? 2 : 1); i++)
+        if (s->m[i].tok)
+            return &s->m[i];
+    srv_fail(err, 400, param,
+             "both models are remote in text mode: this server holds no tokenizer or chat "
+             "template (give --slm-vocab or --llm-vocab)");
+    return NULL;
+}
+
 /* Tokenize text with special tokens, BOS added as the model asks. */
 static int prompt_ids(const struct srv_model *m, const char *text, bool add_special,
                       struct glimp_tokens *out)
@@ -171,7 +189,12 @@ void srv_api_tokenize(struct srv_server *s, const char *body, size_t len, struct
         srv_reply_error(r, &err);
         return;
     }
-    struct srv_model *m = &s->m[0];
+    struct srv_model *m = text_model_of(s, "content", &err);
+    if (!m) {
+        srv_reply_error(r, &err);
+        srv_tok_req_free(&t);
+        return;
+    }
     struct glimp_tokens ids = {0};
     int rc = prompt_ids(m, t.text, t.add_special, &ids);
     if (rc != GLIMP_OK) {
@@ -211,7 +234,10 @@ void srv_api_detokenize(struct srv_server *s, const char *body, size_t len, stru
     }
     char *text = NULL;
     size_t n = 0;
-    if (glimp_detokenize(s->m[0].tok, t.ids, t.n_ids, true, &text, &n) != GLIMP_OK) {
+    const struct srv_model *m = text_model_of(s, "tokens", &err);
+    if (!m) {
+        srv_reply_error(r, &err);
+    } else if (glimp_detokenize(m->tok, t.ids, t.n_ids, true, &text, &n) != GLIMP_OK) {
         srv_fail(&err, 400, "tokens", "%s", glimp_last_error());
         srv_reply_error(r, &err);
     } else {
@@ -276,17 +302,21 @@ static bool setup_routed(struct srv_server *s, struct srv_job *j, struct srv_err
         j->prompt_chat = true;
         j->prompt = strdup(r->msgs[0].content);
     } else if (r->kind == SRV_CHAT) {
-        if (!render_messages(&s->m[0], r, j->params.think, &j->prompt, err))
+        const struct srv_model *tm = text_model_of(s, "messages", err);
+        if (!tm || !render_messages(tm, r, j->params.think, &j->prompt, err))
             return false;
     } else if (r->prompt) {
         j->prompt = strdup(r->prompt);
     } else {
+        const struct srv_model *tm = text_model_of(s, "prompt", err);
+        if (!tm)
+            return false;
         for (size_t i = 0; i < r->n_prompt_ids; i++)
-            if ((uint32_t)r->prompt_ids[i] >= s->m[0].b->n_vocab)
+            if ((uint32_t)r->prompt_ids[i] >= tm->b->n_vocab)
                 return srv_fail(err, 400, "prompt", "'prompt[%zu]': token id %d is outside the "
-                                "vocabulary of %u", i, (int)r->prompt_ids[i], s->m[0].b->n_vocab);
+                                "vocabulary of %u", i, (int)r->prompt_ids[i], tm->b->n_vocab);
         size_t n = 0;
-        if (glimp_detokenize(s->m[0].tok, r->prompt_ids, r->n_prompt_ids, true, &j->prompt, &n) !=
+        if (glimp_detokenize(tm->tok, r->prompt_ids, r->n_prompt_ids, true, &j->prompt, &n) !=
             GLIMP_OK)
             return srv_fail(err, 400, "prompt", "%s", glimp_last_error());
     }
@@ -297,7 +327,11 @@ static bool setup_routed(struct srv_server *s, struct srv_job *j, struct srv_err
         char *rendered = NULL;
         const char *text = j->prompt;
         bool ok = true;
-        if (j->prompt_chat) {
+        int rc = GLIMP_OK;
+        if (!s->m[w].tok) /* text mode: as the router will send it */
+            rc = s->m[w].b->ops->prompt_tokens(s->m[w].b, j->prompt, j->prompt_chat,
+                                               j->params.think, &ids);
+        else if (j->prompt_chat) {
             struct glimp_chat_message msg = {.role = "user", .content = j->prompt};
             struct glimp_chat_params cp = glimp_chat_default_params();
             cp.enable_thinking = j->params.think;
@@ -305,7 +339,9 @@ static bool setup_routed(struct srv_server *s, struct srv_job *j, struct srv_err
                 ok = srv_fail(err, 400, "messages", "%s", glimp_last_error());
             text = rendered;
         }
-        if (ok && prompt_ids(&s->m[w], text, true, &ids) != GLIMP_OK)
+        if (ok && s->m[w].tok)
+            rc = prompt_ids(&s->m[w], text, true, &ids);
+        if (ok && rc != GLIMP_OK)
             ok = srv_fail(err, 400, r->kind == SRV_CHAT ? "messages" : "prompt", "%s",
                           glimp_last_error());
         if (ok && ids.n == 0)
@@ -331,6 +367,11 @@ static bool setup_single(struct srv_server *s, struct srv_job *j, struct srv_err
     const struct srv_req *r = &j->req;
     struct srv_model *m = j->model = &s->m[j->target == SRV_TARGET_LLM ? 1 : 0];
     const char *param = r->kind == SRV_CHAT ? "messages" : "prompt";
+    if (!m->tok)
+        return srv_fail(err, 400, "model",
+                        "model %s is remote in text mode: this server cannot give its tokens "
+                        "alone; ask the router (model glimp), or the model's own server",
+                        j->target == SRV_TARGET_LLM ? "llm" : "slm");
     if (r->kind == SRV_CHAT) {
         char *text = NULL;
         if (!render_messages(m, r, j->params.think, &text, err))

@@ -482,14 +482,16 @@ static int open_model(struct srv_server *s, int i, const char *path, const char 
     mp.n_ubatch = s->o->n_ubatch;
     m->path = path;
     /* a model behind another server (routed mode): its tokenizer and
-     * template come from the vocabulary file the remote backend checked */
+     * template come from the vocabulary file the remote backend checked;
+     * in text mode it has none here (the server renders and tokenizes) */
     const char *file = glimp_is_url(path) ? s->o->remote[i].vocab : path;
     int rc = glimp_backend_open(path, &mp, &s->o->remote[i], &m->b);
-    if (rc == GLIMP_OK)
+    bool text = rc == GLIMP_OK && !(m->b->caps & BK_CAP_EXACT_IDS);
+    if (rc == GLIMP_OK && !text)
         rc = glimp_gguf_open(file, &m->gguf);
-    if (rc == GLIMP_OK)
+    if (rc == GLIMP_OK && !text)
         rc = glimp_tokenizer_load(m->gguf, NULL, &m->tok);
-    if (rc == GLIMP_OK)
+    if (rc == GLIMP_OK && !text)
         rc = glimp_chat_detect(m->gguf, &m->tmpl);
     struct bk_seq *seq = NULL;
     if (rc == GLIMP_OK) {
@@ -518,7 +520,7 @@ static int open_model(struct srv_server *s, int i, const char *path, const char 
     if (w[0])
         fprintf(stderr, "glimp serve: warning: %s: %s\n", m->id, w);
     fprintf(stderr, "glimp serve: %s: %s, context %u, chat template %s\n", m->id,
-            glimp_backend_describe(m->b), m->n_ctx, glimp_chat_family_name(m->tmpl.family));
+            glimp_backend_describe(m->b), m->n_ctx, srv_template_name(m));
     return 0;
 }
 

@@ -36,6 +36,8 @@ struct srv_cache {
 struct srv_model {
     struct glimp_backend *b;
     struct srv_cache cache; /* one-model requests' sequences, kept (--prompt-cache) */
+    /* its file, tokenizer and template; NULL (tmpl unused) for a remote
+     * model in text mode, whose server renders and tokenizes */
     struct glimp_gguf *gguf;
     struct glimp_tokenizer *tok;
     struct glimp_chat_template tmpl;
@@ -43,6 +45,9 @@ struct srv_model {
     char id[128];   /* its name in /v1/models */
     const char *path;
 };
+
+/* The chat template's family name, or what stands for it in text mode. */
+const char *srv_template_name(const struct srv_model *m);
 
 /* cap 0: nothing is kept. */
 void srv_cache_init(struct srv_cache *c, uint32_t cap);

@@ -125,6 +125,8 @@ for fault in drop stall 500 truncjson eventerr; do
     [ $rc -eq 0 ] || cat "$tmp/fault-$fault.err"
     check "text mode, $fault: injected twice" test "$(grep -c " $fault " "$plog")" -eq 2
     check "text mode, $fault: the local run" same "$(routed "$tmp/fault-$fault.json")" "$want"
+    kill "${servers[-1]}" 2>/dev/null
+    wait "${servers[-1]}" 2>/dev/null
 done
 
 # --- the other model's vocabulary is tried first; text mode when the
@@ -137,6 +139,32 @@ check "same vocabulary: token ids" has "$tmp/agree.err" "token ids (checked thro
 run refused --slm "$other" --llm "$llm_url" --llm-vocab "$other"
 check "a vocabulary the server disagrees with: refused" test $? -ne 0
 check "the refusal says why" has "$tmp/refused.err" "cannot send token ids"
+
+# --- glimp serve routes with a remote LLM in text mode as with a local one
+body=$(node -e 'console.log(JSON.stringify({model: "glimp", max_tokens: 200,
+  messages: [{role: "user", content: process.argv[1]}], glimp: {policy: "share", share: 0.5}}))' "$prompt")
+pick() {
+    node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+             console.log(JSON.stringify([j.choices[0].message.content,
+               j.choices[0].message.reasoning_content, j.glimp.steps.map((s) => s.writer)]))' "$1"
+}
+serve_start routed-local --slm "$slm" --llm "$llm" -t 1 --temp 0
+check "serve local: 200" same "$(post /v1/chat/completions "$body")" 200
+cp "$tmp/body" "$tmp/serve-local.json"
+serve_stop
+serve_start routed-text --slm "$slm" --llm "$llm_url" --llm-vocab none -t 1 --temp 0
+check "serve, LLM in text mode: says so" has "$tmp/routed-text.log" "chat template the server's (text mode)"
+check "serve, LLM in text mode: 200" same "$(post /v1/chat/completions "$body")" 200
+cp "$tmp/body" "$tmp/serve-text.json"
+check "serve, LLM in text mode: the local answer and routing" \
+    same "$(pick "$tmp/serve-text.json")" "$(pick "$tmp/serve-local.json")"
+check "serve, LLM in text mode: both wrote" js "$tmp/serve-text.json" \
+    'new Set(j.glimp.steps.map((s) => s.writer)).size === 2'
+check "serve, the text-mode LLM alone: 400 naming model" \
+    same "$(post /v1/chat/completions '{"model":"llm","logprobs":true,"messages":[{"role":"user","content":"hi"}]}')" 400
+check "... and saying why" has "$tmp/body" "remote in text mode"
+check "serve, /tokenize: the SLM's" same "$(post /tokenize '{"content":"x = 1"}')" 200
+serve_stop
 
 # --- drafting needs token ids
 run draft --slm "$slm" --llm "$llm_url" --llm-vocab none --tau -inf --draft 3

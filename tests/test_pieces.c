@@ -2,7 +2,8 @@
  * and markers, one id per text against a second bookkeeping of the same
  * texts, the bounds, threads interning the same texts at once; and the
  * parse of a chat chunk's content[] entries into it, where a token's exact
- * bytes (a UTF-8 character split over two tokens) win over its text. */
+ * bytes (a UTF-8 character split over two tokens) win over its text, and
+ * the server's own ids are not taken. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +187,16 @@ static void test_parse_chat_bytes(void **state)
     assert_int_equal(rp_parse_answer(odd, strlen(odd), resolve, p, &a), GLIMP_OK);
     assert_int_equal(a.n, 1);
     assert_int_equal(a.tok[0].id, pieces_intern(p, "xy", 2));
+    /* llama-server's entries carry its own ids: text mode names them by
+     * their bytes (ids mode takes the id) */
+    const char *ids = "{\"choices\":[{\"index\":0,\"logprobs\":{\"content\":["
+                      "{\"id\":77268,\"token\":\"ok\",\"logprob\":-1,\"bytes\":[111,107],"
+                      "\"top_logprobs\":[{\"id\":5,\"token\":\"no\",\"logprob\":-2}]}]}}]}";
+    assert_int_equal(rp_parse_answer_text(ids, strlen(ids), resolve, p, &a), GLIMP_OK);
+    assert_int_equal(a.tok[0].id, pieces_intern(p, "ok", 2));
+    assert_int_equal(a.tok[0].top_id[0], pieces_intern(p, "no", 2));
+    assert_int_equal(rp_parse_answer(ids, strlen(ids), resolve, p, &a), GLIMP_OK);
+    assert_int_equal(a.tok[0].id, 77268);
     rp_answer_free(&a);
     pieces_free(p);
 }

@@ -261,6 +261,14 @@ static int text_prompt(const char *text, bool chat, bool think, struct glimp_tok
     return rc == GLIMP_OK && chat ? glimp_tokens_push(out, &tail, 1) : rc;
 }
 
+/* One answer or stream event, its tokens named as the mode says. */
+static int parse_event(struct remote_backend *r, const char *data, size_t len,
+                       struct rp_answer *out)
+{
+    return r->pc ? rp_parse_answer_text(data, len, resolve_text, r, out)
+                 : rp_parse_answer(data, len, resolve_text, r, out);
+}
+
 static int remote_prompt_tokens(struct glimp_backend *b, const char *text, bool chat, bool think,
                                 struct glimp_tokens *out)
 {
@@ -727,7 +735,7 @@ static int stream_fill(struct remote_seq *s, const atomic_int *cancel)
         const char *data;
         size_t len;
         if (rh_sse_take(s->conn, &data, &len)) {
-            int rc = rp_parse_answer(data, len, resolve_text, r, &s->ans);
+            int rc = parse_event(r, data, len, &s->ans);
             if (rc == GLIMP_OK && s->ans.has_error) {
                 /* the server failed mid-stream: retried as a broken stream */
                 snprintf(why, sizeof why, "the server failed: %s", s->ans.error);
@@ -880,7 +888,7 @@ static void stream_drain(struct remote_seq *s)
         const char *data;
         size_t len;
         while (rh_sse_take(s->conn, &data, &len)) {
-            if (rp_parse_answer(data, len, resolve_text, r, &s->ans) != GLIMP_OK ||
+            if (parse_event(r, data, len, &s->ans) != GLIMP_OK ||
                 s->ans.has_error || s->ans.n > 0)
                 return;
         }

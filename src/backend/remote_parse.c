@@ -64,10 +64,21 @@ static int set_text(struct rp_answer *a, const char *s, size_t n)
     return GLIMP_OK;
 }
 
+/* How tokens get their ids: from the server (ids, "token_id:N" keys) and
+ * else through resolve on their text; or, in text mode, only through
+ * resolve (the server's ids mean nothing here). */
+struct names {
+    rp_resolve_fn resolve;
+    void *user;
+    bool by_text;
+};
+
 /* "token_id:N" -> N, or the resolver's id for any other text. */
-static int32_t key_id(const char *s, size_t n, rp_resolve_fn resolve, void *user)
+static int32_t key_id(const char *s, size_t n, const struct names *nm)
 {
-    if (n > 9 && !memcmp(s, "token_id:", 9)) {
+    rp_resolve_fn resolve = nm->resolve;
+    void *user = nm->user;
+    if (n > 9 && !memcmp(s, "token_id:", 9) && !nm->by_text) {
         long long v = 0;
         size_t i = 9;
         for (; i < n && i < 9 + 10 && s[i] >= '0' && s[i] <= '9'; i++)
@@ -138,7 +149,7 @@ static bool bytes_of(const json_t *list, char *buf, size_t *n)
 }
 
 /* An {id?, bytes?, token?, logprob} entry (content[] and llama-server's shapes). */
-static int entry_of(const json_t *e, rp_resolve_fn resolve, void *user, int32_t *id, double *lp)
+static int entry_of(const json_t *e, const struct names *nm, int32_t *id, double *lp)
 {
     if (!json_is_object(e))
         return bad("a log-probability entry is not an object");
@@ -149,12 +160,12 @@ static int entry_of(const json_t *e, rp_resolve_fn resolve, void *user, int32_t 
     char raw[RP_MAX_TOKEN_BYTES];
     size_t n_raw;
     if (json_is_integer(jid) && json_integer_value(jid) >= 0 &&
-        json_integer_value(jid) <= INT32_MAX)
+        json_integer_value(jid) <= INT32_MAX && !nm->by_text)
         *id = (int32_t)json_integer_value(jid);
     else if (bytes_of(json_object_get(e, "bytes"), raw, &n_raw))
-        *id = resolve ? resolve(user, raw, n_raw) : -1;
+        *id = nm->resolve ? nm->resolve(nm->user, raw, n_raw) : -1;
     else if (json_is_string(jt))
-        *id = key_id(json_string_value(jt), json_string_length(jt), resolve, user);
+        *id = key_id(json_string_value(jt), json_string_length(jt), nm);
     else
         return bad("an entry has neither an id nor a token");
     if (*id < 0)
@@ -164,7 +175,7 @@ static int entry_of(const json_t *e, rp_resolve_fn resolve, void *user, int32_t 
 
 /* A list of {id, token, logprob, top_logprobs: [...]} (content[] and
  * completion_probabilities). */
-static int parse_entries(const json_t *list, rp_resolve_fn resolve, void *user, struct rp_answer *a)
+static int parse_entries(const json_t *list, const struct names *nm, struct rp_answer *a)
 {
     size_t i;
     const json_t *e;
@@ -173,7 +184,7 @@ static int parse_entries(const json_t *list, rp_resolve_fn resolve, void *user, 
         struct rp_tok *t = push_tok(a);
         if (!t)
             return glimp_error(GLIMP_ERR_NOMEM, "remote: too many tokens in one answer");
-        int rc = entry_of(e, resolve, user, &t->id, &t->logprob);
+        int rc = entry_of(e, nm, &t->id, &t->logprob);
         if (rc != GLIMP_OK)
             return rc;
         const json_t *top = json_object_get(e, "top_logprobs");
@@ -187,7 +198,7 @@ static int parse_entries(const json_t *list, rp_resolve_fn resolve, void *user, 
         {
             int32_t id;
             double lp;
-            if ((rc = entry_of(x, resolve, user, &id, &lp)) != GLIMP_OK)
+            if ((rc = entry_of(x, nm, &id, &lp)) != GLIMP_OK)
                 return rc;
             top_add(t, id, lp);
         }
@@ -196,8 +207,8 @@ static int parse_entries(const json_t *list, rp_resolve_fn resolve, void *user, 
 }
 
 /* The legacy completions object: {tokens, token_logprobs, top_logprobs}. */
-static int parse_legacy(const json_t *lp, const json_t *token_ids, rp_resolve_fn resolve,
-                        void *user, struct rp_answer *a)
+static int parse_legacy(const json_t *lp, const json_t *token_ids, const struct names *nm,
+                        struct rp_answer *a)
 {
     const json_t *toks = json_object_get(lp, "tokens");
     const json_t *tlp = json_object_get(lp, "token_logprobs");
@@ -208,7 +219,7 @@ static int parse_legacy(const json_t *lp, const json_t *token_ids, rp_resolve_fn
     if ((tlp && !json_is_null(tlp) && (!json_is_array(tlp) || json_array_size(tlp) != n)) ||
         (top && !json_is_null(top) && (!json_is_array(top) || json_array_size(top) != n)))
         return bad("logprobs' lists differ in length");
-    bool ids_given = json_is_array(token_ids) && json_array_size(token_ids) == n;
+    bool ids_given = json_is_array(token_ids) && json_array_size(token_ids) == n && !nm->by_text;
     for (size_t i = 0; i < n; i++) {
         struct rp_tok *t = push_tok(a);
         if (!t)
@@ -221,7 +232,7 @@ static int parse_legacy(const json_t *lp, const json_t *token_ids, rp_resolve_fn
                 return bad("token_ids holds something that is not a token id");
             t->id = (int32_t)json_integer_value(v);
         } else if (json_is_string(ts)) {
-            t->id = key_id(json_string_value(ts), json_string_length(ts), resolve, user);
+            t->id = key_id(json_string_value(ts), json_string_length(ts), nm);
         }
         if (t->id < 0)
             return bad("a token names no id the vocabulary holds");
@@ -240,7 +251,7 @@ static int parse_legacy(const json_t *lp, const json_t *token_ids, rp_resolve_fn
             double x;
             if (!get_lp(v, &x))
                 return bad("a top log-probability is not a number");
-            int32_t id = key_id(key, strlen(key), resolve, user);
+            int32_t id = key_id(key, strlen(key), nm);
             if (id < 0)
                 return bad("a top log-probability names a token the vocabulary does not hold");
             top_add(t, id, x);
@@ -314,7 +325,7 @@ static void finish_of(const char *fr, const json_t *stop_reason, struct rp_answe
         a->finish = RP_FIN_OTHER;
 }
 
-static int parse_root(const json_t *root, rp_resolve_fn resolve, void *user, struct rp_answer *a)
+static int parse_root(const json_t *root, const struct names *nm, struct rp_answer *a)
 {
     if (!json_is_object(root))
         return bad("not a JSON object");
@@ -350,9 +361,9 @@ static int parse_root(const json_t *root, rp_resolve_fn resolve, void *user, str
         if (json_is_object(lp)) {
             const json_t *content = json_object_get(lp, "content");
             if (json_is_array(content))
-                rc = parse_entries(content, resolve, user, a);
+                rc = parse_entries(content, nm, a);
             else
-                rc = parse_legacy(lp, json_object_get(c, "token_ids"), resolve, user, a);
+                rc = parse_legacy(lp, json_object_get(c, "token_ids"), nm, a);
             if (rc != GLIMP_OK)
                 return rc;
         } else if (lp && !json_is_null(lp)) {
@@ -369,7 +380,7 @@ static int parse_root(const json_t *root, rp_resolve_fn resolve, void *user, str
     if (cp) {
         if (!json_is_array(cp))
             return bad("completion_probabilities is not a list");
-        if ((rc = parse_entries(cp, resolve, user, a)) != GLIMP_OK)
+        if ((rc = parse_entries(cp, nm, a)) != GLIMP_OK)
             return rc;
     }
     const json_t *content = json_object_get(root, "content");
@@ -392,13 +403,13 @@ static int parse_root(const json_t *root, rp_resolve_fn resolve, void *user, str
             (rc = set_text(a, json_string_value(json_object_get(root, "text")),
                            json_string_length(json_object_get(root, "text")))) != GLIMP_OK)
             return rc;
-        return parse_sglang(meta, a);
+        return nm->by_text ? GLIMP_OK : parse_sglang(meta, a);
     }
     return GLIMP_OK;
 }
 
-int rp_parse_answer(const char *json, size_t len, rp_resolve_fn resolve, void *user,
-                    struct rp_answer *out)
+static int parse_answer(const char *json, size_t len, const struct names *nm,
+                        struct rp_answer *out)
 {
     reset(out);
     while (len > 0 && (json[len - 1] == ' ' || json[len - 1] == '\r' || json[len - 1] == '\n'))
@@ -411,9 +422,23 @@ int rp_parse_answer(const char *json, size_t len, rp_resolve_fn resolve, void *u
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
         return glimp_error(GLIMP_ERR_FORMAT, "remote: malformed answer: not JSON (%s)", je.text);
-    int rc = parse_root(root, resolve, user, out);
+    int rc = parse_root(root, nm, out);
     json_decref(root);
     return rc;
+}
+
+int rp_parse_answer(const char *json, size_t len, rp_resolve_fn resolve, void *user,
+                    struct rp_answer *out)
+{
+    struct names nm = {.resolve = resolve, .user = user};
+    return parse_answer(json, len, &nm, out);
+}
+
+int rp_parse_answer_text(const char *json, size_t len, rp_resolve_fn resolve, void *user,
+                         struct rp_answer *out)
+{
+    struct names nm = {.resolve = resolve, .user = user, .by_text = true};
+    return parse_answer(json, len, &nm, out);
 }
 
 int rp_parse_tokenize(const char *json, size_t len, struct glimp_tokens *ids,

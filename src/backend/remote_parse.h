@@ -54,6 +54,12 @@ typedef int32_t (*rp_resolve_fn)(void *user, const char *text, size_t len);
  * RP_MAX_TOKENS tokens; GLIMP_ERR_NOMEM. */
 int rp_parse_answer(const char *json, size_t len, rp_resolve_fn resolve, void *user,
                     struct rp_answer *out);
+/* The same for text mode: ids the server gives (its vocabulary's) are
+ * ignored, and every token is named through resolve by its exact bytes
+ * where the entry has them, else its text (SGLang's native tuples, which
+ * carry ids only, are not read). */
+int rp_parse_answer_text(const char *json, size_t len, rp_resolve_fn resolve, void *user,
+                         struct rp_answer *out);
 void rp_answer_free(struct rp_answer *a);
 
 /* The ids of a /tokenize answer ({"tokens": [ids]} or [{id, piece}]) and
