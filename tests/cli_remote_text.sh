@@ -43,6 +43,7 @@ slm_url=$base/v1
 slm_pid=$pid
 serve_start llm-server -m "$llm" -t 1
 llm_url=$base/v1
+llm_pid=$pid
 
 prompt=$(node -e 'const l = require("fs").readFileSync(process.argv[1], "utf8").split("\n")[3];
                   console.log(JSON.parse(l).problem)' "$demo/taskA.jsonl")
@@ -169,7 +170,8 @@ serve_stop
 # --- drafting needs token ids
 run draft --slm "$slm" --llm "$llm_url" --llm-vocab none --tau -inf --draft 3
 check "draft with a text-mode LLM: refused" test $? -ne 0
-serve_stop
-pid=$slm_pid serve_stop
+for pid in "$llm_pid" "$slm_pid"; do
+    serve_stop
+done
 
 finish
