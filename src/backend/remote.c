@@ -778,10 +778,13 @@ static int remote_generate(struct bk_seq *b, const struct bk_gen_rule *r, struct
             break;
     }
     /* what the stream holds past the call is not the sequence's: a stream
-     * asked to stop at the blank line that did is read to its end (the
-     * connection is then kept), any other is closed */
+     * asked to stop at the blank line that did, or one that gave every
+     * token it was opened for (llama-server sends its end in an event of
+     * its own), is read to its end (the connection is then kept), any
+     * other is closed */
     if (s->open) {
-        if (rc == GLIMP_OK && o->end && s->s_blank && s->q_head == s->q_n)
+        if (rc == GLIMP_OK && s->q_head == s->q_n &&
+            ((o->end && s->s_blank) || s->s_got >= s->s_max))
             stream_drain(s);
         stream_close(s);
     }
