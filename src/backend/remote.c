@@ -61,6 +61,7 @@ struct remote_seq {
     uint32_t s_max; /* what it was opened with */
     bool s_blank;
     uint32_t s_got; /* tokens it gave so far */
+    int64_t s_said; /* tokens its server said it generated (-1: not said) */
     struct rp_tok *q;
     size_t q_head, q_n, q_cap;
     struct rp_answer ans;
@@ -323,6 +324,7 @@ static void stream_close(struct remote_seq *s)
     s->open = s->ended = false;
     s->q_head = s->q_n = 0;
     s->s_got = 0;
+    s->s_said = -1;
     s->t_first = 0;
 }
 
@@ -540,6 +542,29 @@ static int queue_push(struct remote_seq *s, const struct rp_tok *t)
     return GLIMP_OK;
 }
 
+/* Take the count of tokens the server says the stream generated from the
+ * event just parsed; fail when that is more than it sent: llama-server
+ * holds back a token that ends inside a UTF-8 character and then streams
+ * only the next token's id (or none, at the end), so the sequence would no
+ * longer be what the server read. One token short is allowed when the turn
+ * ended: a server may count the end-of-turn token it does not send. */
+static int check_sent(struct remote_seq *s)
+{
+    struct remote_backend *r = rb(s->base.b);
+    if (s->ans.n_generated > s->s_said)
+        s->s_said = s->ans.n_generated;
+    int64_t slack = s->ended && s->finish == RP_FIN_EOS;
+    if (s->s_said <= (int64_t)s->s_got + slack)
+        return GLIMP_OK;
+    char what[200];
+    stream_what(s, what, sizeof what);
+    return glimp_error(GLIMP_ERR_REMOTE,
+                       "remote %s (model %s): %s: the server generated %lld tokens and sent "
+                       "the ids of %u (a token that ends inside a UTF-8 character is never "
+                       "streamed by llama-server): the token ids are lost",
+                       r->url, r->model, what, (long long)s->s_said, s->s_got);
+}
+
 /* Read the stream until a token is waiting or it ended (s->ended). A
  * stream that breaks (cut, stalled, malformed) before its end is opened
  * again from the tokens taken so far, as the retries allow. */
@@ -581,6 +606,10 @@ static int stream_fill(struct remote_seq *s, const atomic_int *cancel)
                     if (s->ans.done_marker && !s->ended) {
                         s->finish = RP_FIN_OTHER;
                         s->ended = true;
+                    }
+                    if ((rc = check_sent(s)) != GLIMP_OK) {
+                        stream_close(s);
+                        return rc;
                     }
                     continue;
                 }
@@ -709,6 +738,8 @@ static void stream_drain(struct remote_seq *s)
             if (rp_parse_answer(data, len, resolve_text, r, &s->ans) != GLIMP_OK ||
                 s->ans.has_error || s->ans.n > 0)
                 return;
+            if (s->ans.n_generated > s->s_said)
+                s->s_said = s->ans.n_generated;
         }
         bool got;
         if (rh_pump(s->conn, 0.05, &got) != RH_RUNNING)
@@ -784,8 +815,10 @@ static int remote_generate(struct bk_seq *b, const struct bk_gen_rule *r, struct
      * other is closed */
     if (s->open) {
         if (rc == GLIMP_OK && s->q_head == s->q_n &&
-            ((o->end && s->s_blank) || s->s_got >= s->s_max))
+            ((o->end && s->s_blank) || s->s_got >= s->s_max)) {
             stream_drain(s);
+            rc = check_sent(s);
+        }
         stream_close(s);
     }
     return rc;

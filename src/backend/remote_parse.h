@@ -40,6 +40,11 @@ struct rp_answer {
     char error[512];  /* its message */
     char *text;       /* the text of this answer or event, NUL-terminated */
     size_t text_len;
+    /* the tokens the server says it generated so far in this request
+     * (usage.completion_tokens, llama-server's tokens_predicted), -1 when
+     * not said: more than it sent means it skipped some (llama-server never
+     * streams a token that ends inside a UTF-8 character) */
+    int64_t n_generated;
 };
 
 /* Map a token's text (a top-logprobs key that is not "token_id:N") to an
