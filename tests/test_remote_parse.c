@@ -3,8 +3,9 @@
  * /v1/completions events (content[] with ids, the stop string's and the
  * end of turn's tokens, the last event with usage), the native /completion
  * shape, and the stream of tokens it generated and never sent (each ended
- * inside a UTF-8 character), which shows only in the generated count. The
- * events are trimmed to two top entries and their timings. */
+ * inside a UTF-8 character), which shows only in the generated count, and
+ * a /v1/chat/completions chunk. The events are trimmed to two top entries
+ * and their timings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,6 +149,36 @@ static void test_llama_server_native(void **state)
     rp_answer_free(&a);
 }
 
+/* /v1/chat/completions streams the same content[] under delta (the
+ * trailing assistant message is closed by the template, never continued,
+ * so this is what a text mode would read). */
+static void test_llama_server_chat_chunk(void **state)
+{
+    (void)state;
+    static const char ev[] =
+        "{\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"content\":\"ab\"},"
+        "\"logprobs\":{\"content\":[{\"id\":113773,\"token\":\"ab\",\"bytes\":[97,98],"
+        "\"logprob\":-10.241198539733887,\"top_logprobs\":[{\"id\":113773,\"token\":\"ab\","
+        "\"bytes\":[97,98],\"logprob\":-10.241198539733887},{\"id\":121432,\"token\":\"c\","
+        "\"bytes\":[99],\"logprob\":-10.266407012939453}]}]}}],\"created\":1796306550,"
+        "\"model\":\"gpt-3.5-turbo\",\"object\":\"chat.completion.chunk\"}";
+    static const char last[] =
+        "{\"choices\":[{\"finish_reason\":\"length\",\"index\":0,\"delta\":{}}],"
+        "\"object\":\"chat.completion.chunk\",\"usage\":{\"completion_tokens\":2,"
+        "\"prompt_tokens\":9,\"total_tokens\":11}}";
+    struct rp_answer a = {0};
+    parse(ev, &a);
+    assert_int_equal(a.n, 1);
+    assert_int_equal(a.tok[0].id, 113773);
+    assert_int_equal(a.tok[0].k, 2);
+    assert_int_equal(a.text_len, 2);
+    parse(last, &a);
+    assert_int_equal(a.n, 0);
+    assert_int_equal(a.finish, RP_FIN_LENGTH);
+    assert_int_equal(a.n_generated, 2);
+    rp_answer_free(&a);
+}
+
 /* A count that is not a count is not taken. */
 static void test_generated_count_checked(void **state)
 {
@@ -177,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_llama_server_stop_and_end),
         cmocka_unit_test(test_llama_server_tokens_never_sent),
         cmocka_unit_test(test_llama_server_native),
+        cmocka_unit_test(test_llama_server_chat_chunk),
         cmocka_unit_test(test_generated_count_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
