@@ -32,15 +32,22 @@ while getopts "s:bn:m:p:h" o; do
     n) think=$OPTARG ;;
     m) step=$OPTARG ;;
     p) prompt=$OPTARG ;;
-    *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 2 ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -eq 2 ] || { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 slm=$1 llm=$2
 tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+# start runs in a command substitution (a subshell): the servers' pids go
+# through a file, or the trap would find none and leave them running
+cleanup() {
+    local p
+    while read -r p; do kill "$p" 2>/dev/null; done <"$tmp/pids"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+: >"$tmp/pids"
 
 free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'; }
 # start MODEL: a server on MODEL; prints its URL
@@ -52,7 +59,7 @@ start() {
     else
         "$server" -m "$1" --port "$port" -c 4096 >"$tmp/server-$port.log" 2>&1 &
     fi
-    pids+=("$!")
+    echo "$!" >>"$tmp/pids"
     for _ in $(seq 1 600); do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ] && break
         sleep 0.1
