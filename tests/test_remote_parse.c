@@ -4,8 +4,8 @@
  * end of turn's tokens, the last event with usage), the native /completion
  * shape, and the stream of tokens it generated and never sent (each ended
  * inside a UTF-8 character), which shows only in the generated count, and
- * a /v1/chat/completions chunk. The events are trimmed to two top entries
- * and their timings. */
+ * a /v1/chat/completions chunk, and /props (the context). The events are
+ * trimmed to two top entries and their timings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,6 +179,31 @@ static void test_llama_server_chat_chunk(void **state)
     rp_answer_free(&a);
 }
 
+/* llama-server's /props: the context of each slot (its /tokenize gives
+ * none); anything else is no answer. */
+static void test_llama_server_props(void **state)
+{
+    (void)state;
+    static const char props[] =
+        "{\"default_generation_settings\":{\"id\":0,\"id_task\":-1,\"n_ctx\":4096,"
+        "\"speculative\":false,\"is_processing\":false,\"params\":{\"n_predict\":-1}},"
+        "\"total_slots\":1,\"model_path\":\"/tmp/ll_l.gguf\",\"chat_template\":\"\","
+        "\"build_info\":\"b0-unknown\"}";
+    assert_int_equal(rp_parse_props(props, strlen(props)), 4096);
+    static const char *none[] = {
+        "{}",
+        "{\"default_generation_settings\":{\"n_ctx\":0}}",
+        "{\"default_generation_settings\":{\"n_ctx\":-4}}",
+        "{\"default_generation_settings\":{\"n_ctx\":\"4096\"}}",
+        "{\"default_generation_settings\":{\"n_ctx\":99999999999}}",
+        "{\"default_generation_settings\":4096}",
+        "[4096]",
+        "not json",
+    };
+    for (size_t i = 0; i < sizeof none / sizeof *none; i++)
+        assert_int_equal(rp_parse_props(none[i], strlen(none[i])), 0);
+}
+
 /* A count that is not a count is not taken. */
 static void test_generated_count_checked(void **state)
 {
@@ -209,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_llama_server_tokens_never_sent),
         cmocka_unit_test(test_llama_server_native),
         cmocka_unit_test(test_llama_server_chat_chunk),
+        cmocka_unit_test(test_llama_server_props),
         cmocka_unit_test(test_generated_count_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

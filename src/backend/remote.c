@@ -917,6 +917,25 @@ static int check_vocab(struct remote_backend *r, struct rh_conn *c, bool *agrees
     return rc;
 }
 
+/* llama-server's context per slot, from /props (0 when it does not say):
+ * its /tokenize gives no max_model_len, and a prompt past its context is
+ * cut silently (context shift), not refused. One try; a failure is no
+ * answer. */
+static uint32_t props_n_ctx(struct remote_backend *r, struct rh_conn *c)
+{
+    char url[600];
+    snprintf(url, sizeof url, "%s/props", r->root);
+    uint32_t retries = r->p.retries, n = 0;
+    r->p.retries = 0;
+    if (call(r, c, url, NULL, "reading its context") == GLIMP_OK) {
+        size_t len;
+        const char *b = rh_body(c, &len);
+        n = rp_parse_props(b, len);
+    }
+    r->p.retries = retries;
+    return n;
+}
+
 /* Split url into the API base (.../v1) and the server's root. */
 static int split_url(struct remote_backend *r, const char *url)
 {
@@ -995,6 +1014,8 @@ int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_
     char why[700] = "";
     if (rc == GLIMP_OK)
         rc = check_vocab(r, c, &agrees, &n_ctx, why, sizeof why);
+    if (rc == GLIMP_OK && n_ctx == 0)
+        n_ctx = props_n_ctx(r, c);
     if (rc == GLIMP_OK && !agrees && (p->vocab_checked || strstr(why, "disagrees")))
         rc = glimp_error(GLIMP_ERR_INVALID, "remote %s (model %s): cannot send token ids: %s",
                          r->url, r->model, why);

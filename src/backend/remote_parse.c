@@ -438,6 +438,18 @@ int rp_parse_tokenize(const char *json, size_t len, struct glimp_tokens *ids,
     return rc;
 }
 
+uint32_t rp_parse_props(const char *json, size_t len)
+{
+    json_t *root = json_loadb(json, len, 0, NULL);
+    const json_t *s = json_object_get(root, "default_generation_settings");
+    const json_t *v = json_object_get(s, "n_ctx");
+    uint32_t n = 0;
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= UINT32_MAX)
+        n = (uint32_t)json_integer_value(v);
+    json_decref(root);
+    return n;
+}
+
 int rp_parse_models(const char *json, size_t len, char *buf, size_t cap)
 {
     json_error_t je;

@@ -65,6 +65,10 @@ void rp_answer_free(struct rp_answer *a);
 int rp_parse_tokenize(const char *json, size_t len, struct glimp_tokens *ids,
                       uint32_t *max_model_len);
 
+/* The context of each of llama-server's slots from its /props answer
+ * (default_generation_settings.n_ctx), 0 when absent. */
+uint32_t rp_parse_props(const char *json, size_t len);
+
 /* The ids of a /v1/models answer: the only model's id into buf, or
  * GLIMP_ERR_INVALID naming the count when there is not exactly one. */
 int rp_parse_models(const char *json, size_t len, char *buf, size_t cap);
