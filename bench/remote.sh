@@ -12,35 +12,44 @@
 #   (c) the latency split of the remote run: wall, SLM, LLM, sync, and the
 #       network figures (time to first bytes, time streaming).
 #
-#   bench/remote.sh [-s SERVER] [-b] [-n THINK] [-m STEP] [-p PROMPT] SLM.gguf LLM.gguf
+#   bench/remote.sh [-s SERVER] [-a ARGS] [-b] [-n THINK] [-m STEP] [-p PROMPT] SLM.gguf LLM.gguf
 #
 # THINK: thinking budget (512), STEP: tokens per step (64); answer 32.
 #
 # SERVER: a llama-server binary you built yourself (the script never builds
-# one; it is started as `SERVER -m LLM.gguf --port P -c 4096`), or "glimp"
-# (default: glimp serve -m, the same engine as the local run). -b puts the
-# SLM behind a server too. BUILD_DIR (default build) holds glimp. Needs
-# node and curl.
+# one; it is started as `SERVER -m LLM.gguf --port P -c 4096 ARGS`), or
+# "glimp" (default: glimp serve -m, the same engine as the local run). ARGS:
+# more arguments for SERVER, split at spaces (`-a "-t 1"` keeps llama-server
+# to one thread on a shared machine). -b puts the SLM behind a server too.
+# BUILD_DIR (default build) holds glimp. Needs node and curl.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 glimp=${BUILD_DIR:-$root/build}/glimp
-server=glimp both=0 think=512 step=64 prompt="How many positive divisors does 2024 have?"
-while getopts "s:bn:m:p:h" o; do
+server=glimp server_args="" both=0 think=512 step=64 prompt="How many positive divisors does 2024 have?"
+while getopts "s:a:bn:m:p:h" o; do
     case $o in
     s) server=$OPTARG ;;
+    a) server_args=$OPTARG ;;
     b) both=1 ;;
     n) think=$OPTARG ;;
     m) step=$OPTARG ;;
     p) prompt=$OPTARG ;;
-    *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 2 ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -eq 2 ] || { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 slm=$1 llm=$2
 tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+# start runs in a command substitution (a subshell): the servers' pids go
+# through a file, or the trap would find none and leave them running
+cleanup() {
+    local p
+    while read -r p; do kill "$p" 2>/dev/null; done <"$tmp/pids"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+: >"$tmp/pids"
 
 free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'; }
 # start MODEL: a server on MODEL; prints its URL
@@ -48,11 +57,13 @@ start() {
     local port
     port=$(free_port)
     if [ "$server" = glimp ]; then
-        "$glimp" serve -m "$1" --port "$port" >"$tmp/server-$port.log" 2>&1 &
+        # shellcheck disable=SC2086 # ARGS is split on purpose
+        "$glimp" serve -m "$1" --port "$port" $server_args >"$tmp/server-$port.log" 2>&1 &
     else
-        "$server" -m "$1" --port "$port" -c 4096 >"$tmp/server-$port.log" 2>&1 &
+        # shellcheck disable=SC2086
+        "$server" -m "$1" --port "$port" -c 4096 $server_args >"$tmp/server-$port.log" 2>&1 &
     fi
-    pids+=("$!")
+    echo "$!" >>"$tmp/pids"
     for _ in $(seq 1 600); do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ] && break
         sleep 0.1

@@ -70,6 +70,7 @@ struct remote_seq {
     uint32_t s_max; /* what it was opened with */
     bool s_blank;
     uint32_t s_got; /* tokens it gave so far */
+    int64_t s_said; /* tokens its server said it generated (-1: not said) */
     struct rp_tok *q;
     size_t q_head, q_n, q_cap;
     struct rp_answer ans;
@@ -376,6 +377,7 @@ static void stream_close(struct remote_seq *s)
     s->open = s->ended = false;
     s->q_head = s->q_n = 0;
     s->s_got = 0;
+    s->s_said = -1;
     s->t_first = 0;
 }
 
@@ -722,6 +724,29 @@ static int queue_push(struct remote_seq *s, const struct rp_tok *t)
     return GLIMP_OK;
 }
 
+/* Take the count of tokens the server says the stream generated from the
+ * event just parsed; fail when that is more than it sent: llama-server
+ * holds back a token that ends inside a UTF-8 character and then streams
+ * only the next token's id (or none, at the end), so the sequence would no
+ * longer be what the server read. One token short is allowed when the turn
+ * ended: a server may count the end-of-turn token it does not send. */
+static int check_sent(struct remote_seq *s)
+{
+    struct remote_backend *r = rb(s->base.b);
+    if (s->ans.n_generated > s->s_said)
+        s->s_said = s->ans.n_generated;
+    int64_t slack = s->ended && s->finish == RP_FIN_EOS;
+    if (s->s_said <= (int64_t)s->s_got + slack)
+        return GLIMP_OK;
+    char what[200];
+    stream_what(s, what, sizeof what);
+    return glimp_error(GLIMP_ERR_REMOTE,
+                       "remote %s (model %s): %s: the server generated %lld tokens and sent "
+                       "the ids of %u (a token that ends inside a UTF-8 character is never "
+                       "streamed by llama-server): the token ids are lost",
+                       r->url, r->model, what, (long long)s->s_said, s->s_got);
+}
+
 /* Read the stream until a token is waiting or it ended (s->ended). A
  * stream that breaks (cut, stalled, malformed) before its end is opened
  * again from the tokens taken so far, as the retries allow. */
@@ -763,6 +788,10 @@ static int stream_fill(struct remote_seq *s, const atomic_int *cancel)
                     if (s->ans.done_marker && !s->ended) {
                         s->finish = RP_FIN_OTHER;
                         s->ended = true;
+                    }
+                    if ((rc = check_sent(s)) != GLIMP_OK) {
+                        stream_close(s);
+                        return rc;
                     }
                     continue;
                 }
@@ -891,6 +920,8 @@ static void stream_drain(struct remote_seq *s)
             if (parse_event(r, data, len, &s->ans) != GLIMP_OK ||
                 s->ans.has_error || s->ans.n > 0)
                 return;
+            if (s->ans.n_generated > s->s_said)
+                s->s_said = s->ans.n_generated;
         }
         bool got;
         if (rh_pump(s->conn, 0.05, &got) != RH_RUNNING)
@@ -959,11 +990,16 @@ static int remote_generate(struct bk_seq *b, const struct bk_gen_rule *r, struct
             break;
     }
     /* what the stream holds past the call is not the sequence's: a stream
-     * asked to stop at the blank line that did is read to its end (the
-     * connection is then kept), any other is closed */
+     * asked to stop at the blank line that did, or one that gave every
+     * token it was opened for (llama-server sends its end in an event of
+     * its own), is read to its end (the connection is then kept), any
+     * other is closed */
     if (s->open) {
-        if (rc == GLIMP_OK && o->end && s->s_blank && s->q_head == s->q_n)
+        if (rc == GLIMP_OK && s->q_head == s->q_n &&
+            ((o->end && s->s_blank) || s->s_got >= s->s_max)) {
             stream_drain(s);
+            rc = check_sent(s);
+        }
         stream_close(s);
     }
     return rc;
@@ -1063,6 +1099,25 @@ static int check_vocab(struct remote_backend *r, struct rh_conn *c, bool *agrees
     return rc;
 }
 
+/* llama-server's context per slot, from /props (0 when it does not say):
+ * its /tokenize gives no max_model_len, and a prompt past its context is
+ * cut silently (context shift), not refused. One try; a failure is no
+ * answer. */
+static uint32_t props_n_ctx(struct remote_backend *r, struct rh_conn *c)
+{
+    char url[600];
+    snprintf(url, sizeof url, "%s/props", r->root);
+    uint32_t retries = r->p.retries, n = 0;
+    r->p.retries = 0;
+    if (call(r, c, url, NULL, "reading its context") == GLIMP_OK) {
+        size_t len;
+        const char *b = rh_body(c, &len);
+        n = rp_parse_props(b, len);
+    }
+    r->p.retries = retries;
+    return n;
+}
+
 /* Split url into the API base (.../v1) and the server's root. */
 static int split_url(struct remote_backend *r, const char *url)
 {
@@ -1141,6 +1196,8 @@ int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_
     } else if (rc == GLIMP_OK) {
         snprintf(why, sizeof why, "no vocabulary given");
     }
+    if (rc == GLIMP_OK && n_ctx == 0)
+        n_ctx = props_n_ctx(r, c);
     rh_close(c);
     /* text mode: no vocabulary, or one the server does not agree with */
     if (rc == GLIMP_OK && !agrees) {
@@ -1162,7 +1219,7 @@ int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_
     if (r->pc) {
         /* lengths count bytes sent and tokens written: at most a few per
          * token of the server's, whose own limit is the one that holds */
-        r->n_ctx = p->n_ctx ? p->n_ctx : 4 * 32768;
+        r->n_ctx = p->n_ctx ? p->n_ctx : 4 * (n_ctx ? n_ctx : 32768);
         r->base.caps = 0;
         r->base.n_vocab = r->base.n_logits = PIECES_MAX;
         r->eos = r->eot = -1;

@@ -29,6 +29,7 @@ static void reset(struct rp_answer *a)
     a->done_marker = a->has_error = false;
     a->error[0] = '\0';
     a->text_len = 0;
+    a->n_generated = -1;
     if (a->text)
         a->text[0] = '\0';
 }
@@ -325,6 +326,13 @@ static void finish_of(const char *fr, const json_t *stop_reason, struct rp_answe
         a->finish = RP_FIN_OTHER;
 }
 
+/* A count of generated tokens, when v is one. */
+static void generated_of(const json_t *v, struct rp_answer *a)
+{
+    if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= INT32_MAX)
+        a->n_generated = (int64_t)json_integer_value(v);
+}
+
 static int parse_root(const json_t *root, const struct names *nm, struct rp_answer *a)
 {
     if (!json_is_object(root))
@@ -342,6 +350,9 @@ static int parse_root(const json_t *root, const struct names *nm, struct rp_answ
     if (choices) {
         if (!json_is_array(choices))
             return bad("choices is not a list");
+        const json_t *usage = json_object_get(root, "usage");
+        if (json_is_object(usage))
+            generated_of(json_object_get(usage, "completion_tokens"), a);
         if (json_array_size(choices) == 0)
             return GLIMP_OK; /* the usage chunk */
         const json_t *c = json_array_get(choices, 0);
@@ -387,6 +398,7 @@ static int parse_root(const json_t *root, const struct names *nm, struct rp_answ
     if (json_is_string(content) &&
         (rc = set_text(a, json_string_value(content), json_string_length(content))) != GLIMP_OK)
         return rc;
+    generated_of(json_object_get(root, "tokens_predicted"), a);
     const json_t *st = json_object_get(root, "stop_type");
     if (json_is_string(st)) {
         const char *s = json_string_value(st);
@@ -472,6 +484,18 @@ int rp_parse_tokenize(const char *json, size_t len, struct glimp_tokens *ids,
     }
     json_decref(root);
     return rc;
+}
+
+uint32_t rp_parse_props(const char *json, size_t len)
+{
+    json_t *root = json_loadb(json, len, 0, NULL);
+    const json_t *s = json_object_get(root, "default_generation_settings");
+    const json_t *v = json_object_get(s, "n_ctx");
+    uint32_t n = 0;
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= UINT32_MAX)
+        n = (uint32_t)json_integer_value(v);
+    json_decref(root);
+    return n;
 }
 
 int rp_parse_models(const char *json, size_t len, char *buf, size_t cap)

@@ -41,6 +41,11 @@ struct rp_answer {
     char error[512];  /* its message */
     char *text;       /* the text of this answer or event, NUL-terminated */
     size_t text_len;
+    /* the tokens the server says it generated so far in this request
+     * (usage.completion_tokens, llama-server's tokens_predicted), -1 when
+     * not said: more than it sent means it skipped some (llama-server never
+     * streams a token that ends inside a UTF-8 character) */
+    int64_t n_generated;
 };
 
 /* Map a token's text (a top-logprobs key that is not "token_id:N") to an
@@ -66,6 +71,10 @@ void rp_answer_free(struct rp_answer *a);
  * its max_model_len (0 when absent). */
 int rp_parse_tokenize(const char *json, size_t len, struct glimp_tokens *ids,
                       uint32_t *max_model_len);
+
+/* The context of each of llama-server's slots from its /props answer
+ * (default_generation_settings.n_ctx), 0 when absent. */
+uint32_t rp_parse_props(const char *json, size_t len);
 
 /* The ids of a /v1/models answer: the only model's id into buf, or
  * GLIMP_ERR_INVALID naming the count when there is not exactly one. */

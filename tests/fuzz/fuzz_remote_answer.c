@@ -3,7 +3,7 @@
  * split into SSE data lines as a stream would be, and each line, and the
  * whole input as one answer, goes through the completion parser (every
  * shape: legacy logprobs, content[], llama-server's and SGLang's natives),
- * the /tokenize, /v1/models and error-body parsers. Beyond "no crash":
+ * the /tokenize, /v1/models, /props and error-body parsers. Beyond "no crash":
  * the SSE splitter never reads past the input, a token has at most
  * BK_TOPK_MAX top entries, most likely first, every log-probability in
  * [-9999, 0]. Also built as a replay program (see replay_main.c). */
@@ -74,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     glimp_tokens_free(&ids);
     char name[64], msg[128];
     (void)rp_parse_models(buf, size, name, sizeof name);
+    (void)rp_parse_props(buf, size);
     rp_error_message(buf, size, msg, sizeof msg);
     if (strlen(msg) >= sizeof msg)
         die("the error message overran its buffer");
