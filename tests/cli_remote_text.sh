@@ -167,6 +167,44 @@ check "... and saying why" has "$tmp/body" "remote in text mode"
 check "serve, /tokenize: the SLM's" same "$(post /tokenize '{"content":"x = 1"}')" 200
 serve_stop
 
+# --- a server that closes a final assistant message (as llama-server did
+# before assistant prefill) cannot serve text mode: refused at start-up,
+# naming why; one that leaves it open passes. A stand-in on 127.0.0.1
+# answers /v1/models and /apply-template (either way, by its argument).
+standin() {
+    node -e 'const http = require("http"); const open = process.argv[1] === "open";
+      const srv = http.createServer((q, r) => { let b = ""; q.on("data", (c) => (b += c));
+        q.on("end", () => { r.setHeader("Content-Type", "application/json");
+          if (q.url === "/v1/models") return r.end(JSON.stringify({data: [{id: "m"}]}));
+          if (q.url === "/apply-template") { const m = JSON.parse(b).messages;
+            const last = m[m.length - 1].content;
+            return r.end(JSON.stringify({prompt: "<user>Hi.</user><assistant>" + last +
+              (open ? "" : "</assistant><assistant>")})); }
+          r.statusCode = 404; r.end("{}"); }); });
+      srv.listen(0, "127.0.0.1", () => console.log("listening " + srv.address().port));
+      setTimeout(() => process.exit(0), 60000);' "$1" >"$tmp/standin-$1.out" &
+    servers+=("$!")
+    for ((i = 0; i < 100; i++)); do
+        sport=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$tmp/standin-$1.out")
+        [ -n "$sport" ] && break
+        sleep 0.05
+    done
+}
+standin closed
+"$glimp" run --slm "$slm" --llm "http://127.0.0.1:$sport/v1" --llm-vocab none -p hi -t 1 \
+    >/dev/null 2>"$tmp/closed.err"
+check "a server that closes the message: refused" test $? -ne 0
+check "... saying why" has "$tmp/closed.err" "closes the message and opens a new turn"
+kill "${servers[-1]}" 2>/dev/null
+wait "${servers[-1]}" 2>/dev/null
+standin open
+"$glimp" run --slm "$slm" --llm "http://127.0.0.1:$sport/v1" --llm-vocab none -p hi -t 1 \
+    --remote-retries 0 >/dev/null 2>"$tmp/open.err"
+check "a server that continues it: past the check" test "$(grep -c "closes the message" "$tmp/open.err")" -eq 0
+check "... on to its completions (the stand-in has none)" has "$tmp/open.err" "HTTP 404"
+kill "${servers[-1]}" 2>/dev/null
+wait "${servers[-1]}" 2>/dev/null
+
 # --- drafting needs token ids
 run draft --slm "$slm" --llm "$llm_url" --llm-vocab none --tau -inf --draft 3
 check "draft with a text-mode LLM: refused" test $? -ne 0

@@ -1118,6 +1118,50 @@ static uint32_t props_n_ctx(struct remote_backend *r, struct rh_conn *c)
     return n;
 }
 
+/* Text mode continues the assistant's message: where the server shows how
+ * it renders a chat (llama-server's /apply-template), check that a final
+ * assistant message is left open rather than closed and a new turn opened
+ * (llama-server before its assistant prefill). GLIMP_ERR_UNSUPPORTED
+ * naming the server when it is closed; nothing when the server has no
+ * such endpoint. */
+static int check_continues(struct remote_backend *r, struct rh_conn *c)
+{
+    static const char mark[] = "glimp-continues-here";
+    json_t *j = json_pack("{s:s,s:[{s:s,s:s},{s:s,s:s}],s:b,s:b}", "model", r->model, "messages",
+                          "role", "user", "content", "Hi.", "role", "assistant", "content", mark,
+                          "continue_final_message", 1, "add_generation_prompt", 0);
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    char url[600];
+    snprintf(url, sizeof url, "%s/apply-template", r->root);
+    uint32_t retries = r->p.retries;
+    r->p.retries = 0;
+    int rc = body ? call(r, c, url, body, "checking that it continues a message") : GLIMP_ERR_NOMEM;
+    r->p.retries = retries;
+    free(body);
+    if (rc == GLIMP_ERR_NOMEM)
+        return rc;
+    if (rc != GLIMP_OK)
+        return GLIMP_OK; /* no such endpoint: nothing to check */
+    size_t n;
+    const char *b = rh_body(c, &n);
+    json_t *root = json_loadb(b, n, 0, NULL);
+    const char *prompt = json_string_value(json_object_get(root, "prompt"));
+    size_t pn = prompt ? strlen(prompt) : 0, mn = strlen(mark);
+    bool open = pn >= mn && !memcmp(prompt + pn - mn, mark, mn);
+    bool known = prompt != NULL;
+    json_decref(root);
+    if (!known || open)
+        return GLIMP_OK;
+    return glimp_error(GLIMP_ERR_UNSUPPORTED,
+                       "remote %s (model %s): text mode needs the server to continue the "
+                       "assistant's message, and its /apply-template shows it closes the message "
+                       "and opens a new turn (llama-server before assistant prefill): give a "
+                       "local GGUF of the server's model with --slm-vocab or --llm-vocab, so that "
+                       "token ids are sent",
+                       r->url, r->model);
+}
+
 /* Split url into the API base (.../v1) and the server's root. */
 static int split_url(struct remote_backend *r, const char *url)
 {
@@ -1198,6 +1242,8 @@ int glimp_backend_remote_open(const struct glimp_remote_params *p, struct glimp_
     }
     if (rc == GLIMP_OK && n_ctx == 0)
         n_ctx = props_n_ctx(r, c);
+    if (rc == GLIMP_OK && !agrees)
+        rc = check_continues(r, c);
     rh_close(c);
     /* text mode: no vocabulary, or one the server does not agree with */
     if (rc == GLIMP_OK && !agrees) {
