@@ -10,7 +10,13 @@
 #       probe-then-write pattern (--remote-probe request), with the wall
 #       time of each;
 #   (c) the latency split of the remote run: wall, SLM, LLM, sync, and the
-#       network figures (time to first bytes, time streaming).
+#       network figures (time to first bytes, time streaming);
+#   (d) eager sync against lazy and against the ideal mix: the remote run's
+#       wall with --remote-sync eager and lazy, and what its tokens would
+#       cost at each model's own speed (tokens_slm x the SLM alone's time per
+#       token + tokens_llm x the LLM alone's: the time charged to the model
+#       over the tokens it wrote, with policy slm and policy llm through the
+#       same set-up).
 #
 #   bench/remote.sh [-s SERVER] [-a ARGS] [-b] [-n THINK] [-m STEP] [-p PROMPT] SLM.gguf LLM.gguf
 #
@@ -81,11 +87,18 @@ common=(-p "$prompt" --temp 0 --max-think "$think" --max-step "$step" --max-answ
 "$glimp" run --slm "$slm_arg" --llm "$llm_url" "${common[@]}" >"$tmp/stream.json" 2>"$tmp/stream.err"
 "$glimp" run --slm "$slm_arg" --llm "$llm_url" "${common[@]}" --remote-probe request \
     >"$tmp/request.json" 2>/dev/null
+"$glimp" run --slm "$slm_arg" --llm "$llm_url" "${common[@]}" --remote-sync lazy \
+    >"$tmp/lazy.json" 2>/dev/null
+for alone in slm llm; do
+    "$glimp" run --slm "$slm_arg" --llm "$llm_url" "${common[@]}" --policy "$alone" \
+        >"$tmp/$alone.json" 2>/dev/null
+done
 cat "$tmp/stream.err"
 
-node - "$tmp/local.json" "$tmp/stream.json" "$tmp/request.json" <<'EOF'
+node - "$tmp/local.json" "$tmp/stream.json" "$tmp/request.json" "$tmp/lazy.json" \
+    "$tmp/slm.json" "$tmp/llm.json" <<'EOF'
 const fs = require("fs");
-const [l, s, r] = process.argv.slice(2).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+const [l, s, r, lazy, sa, la] = process.argv.slice(2).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
 const think = (j) => j.steps.filter((x) => x.phase === "think");
 const ls = think(l), ss = think(s);
 let top1 = 0, dh = 0, n = Math.min(ls.length, ss.length);
@@ -107,4 +120,12 @@ const m = s.summary, net = ["slm", "llm"].filter((w) => per(s, w));
 console.log(`(c) wall ${m.wall_s.toFixed(3)} s: slm ${m.slm_s.toFixed(3)}, llm ${m.llm_s.toFixed(3)}, sync ${m.sync_s.toFixed(3)}, router ${m.overhead_s.toFixed(3)}` +
     net.map((w) => `; ${w} network: ${per(s, w).first_byte_s.toFixed(3)} s to first bytes, ${per(s, w).stream_s.toFixed(3)} s streaming`).join(""));
 console.log(`    local wall ${l.summary.wall_s.toFixed(3)} s`);
+// a model's time per token alone: the time charged to it over the tokens
+// it wrote, in the run where it wrote every step
+const tslm = sa.summary.slm_s / sa.summary.tokens_slm, tllm = la.summary.llm_s / la.summary.tokens_llm;
+const ideal = m.tokens_slm * tslm + m.tokens_llm * tllm;
+console.log(`(d) eager sync ${m.wall_s.toFixed(3)} s (${s.network.llm.prefills} prefills, ${s.network.llm.prefill_wait_s.toFixed(3)} s waited), ` +
+    `lazy ${lazy.summary.wall_s.toFixed(3)} s, ideal mix ${ideal.toFixed(3)} s ` +
+    `(${m.tokens_slm} SLM tokens at ${(tslm * 1e3).toFixed(2)} ms, ${m.tokens_llm} LLM tokens at ${(tllm * 1e3).toFixed(2)} ms): ` +
+    `eager/ideal ${(m.wall_s / ideal).toFixed(3)}, lazy/ideal ${(lazy.summary.wall_s / ideal).toFixed(3)}`);
 EOF
