@@ -13,6 +13,8 @@ data=$2
 . "$(dirname "$0")/lib/cli.sh"
 # shellcheck source=SCRIPTDIR/lib/serve.sh
 . "$(dirname "$0")/lib/serve.sh"
+# shellcheck source=SCRIPTDIR/lib/remote.sh
+. "$(dirname "$0")/lib/remote.sh"
 need_node
 
 # what a run wrote and how it was routed, H_init rounded (the server sends
@@ -72,27 +74,12 @@ policies=(
     "specreason-keep|--policy specreason --threshold 0"
     "specreason-rewrite|--policy specreason --threshold 9"
 )
-for pol in "${policies[@]}"; do
-    pname=${pol%%|*}
-    # shellcheck disable=SC2206 # the options split on spaces on purpose
-    pargs=(${pol#*|})
-    run "local-$pname" --slm "$slm" --llm "$llm" "${pargs[@]}"
-    check "$pname local: exit 0" test $? -eq 0
-    want=$(routed "$tmp/local-$pname.json")
-    for pair in "${pairs[@]}"; do
-        name=${pair%%|*}
-        # shellcheck disable=SC2206
-        margs=(${pair#*|})
-        run "$name-$pname" "${margs[@]}" "${pargs[@]}"
-        rc=$?
-        check "$pname $name: exit 0" test $rc -eq 0
-        [ $rc -eq 0 ] || cat "$tmp/$name-$pname.err"
-        check "$pname $name: the same tokens, writers and steps as local" \
-            same "$(routed "$tmp/$name-$pname.json")" "$want"
-        check "$pname $name: max |dH_init| < 1e-5" \
-            node -e 'process.exit(+process.argv[1] < 1e-5 ? 0 : 1)' "$(dh_max "$tmp/local-$pname.json" "$tmp/$name-$pname.json")"
-    done
-done
+# H_init of each remote run within float rounding of the local one's
+dh_check() {
+    check "$3: max |dH_init| < 1e-5" \
+        node -e 'process.exit(+process.argv[1] < 1e-5 ? 0 : 1)' "$(dh_max "$1" "$2")"
+}
+remote_matrix routed dh_check
 # the routing had something to route: both models wrote steps
 check "glimp: both models wrote" js "$tmp/local-glimp.json" \
     'j.summary.steps_slm > 0 && j.summary.steps_llm > 0'

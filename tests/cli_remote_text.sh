@@ -17,6 +17,8 @@ glimp=$1
 . "$(dirname "$0")/lib/cli.sh"
 # shellcheck source=SCRIPTDIR/lib/serve.sh
 . "$(dirname "$0")/lib/serve.sh"
+# shellcheck source=SCRIPTDIR/lib/remote.sh
+. "$(dirname "$0")/lib/remote.sh"
 need_node
 
 # what a run wrote and how it was routed (ids aside: text mode has none of
@@ -66,25 +68,7 @@ policies=(
     "specreason-keep|--policy specreason --threshold 0"
     "specreason-rewrite|--policy specreason --threshold 9"
 )
-for pol in "${policies[@]}"; do
-    pname=${pol%%|*}
-    # shellcheck disable=SC2206 # the options split on spaces on purpose
-    pargs=(${pol#*|})
-    run "local-$pname" --slm "$slm" --llm "$llm" "${pargs[@]}"
-    check "$pname local: exit 0" test $? -eq 0
-    want=$(routed "$tmp/local-$pname.json")
-    for pair in "${pairs[@]}"; do
-        name=${pair%%|*}
-        # shellcheck disable=SC2206
-        margs=(${pair#*|})
-        run "$name-$pname" "${margs[@]}" "${pargs[@]}"
-        rc=$?
-        check "$pname $name: exit 0" test $rc -eq 0
-        [ $rc -eq 0 ] || cat "$tmp/$name-$pname.err"
-        check "$pname $name: the same text, writers and steps as local" \
-            same "$(routed "$tmp/$name-$pname.json")" "$want"
-    done
-done
+remote_matrix routed ""
 check "share: both models wrote" js "$tmp/local-share.json" \
     'j.summary.steps_slm > 0 && j.summary.steps_llm > 0'
 check "glimp: thinking ended and the answer was written" js "$tmp/local-glimp.json" \
