@@ -2,11 +2,13 @@
  * from a server (src/backend/remote_parse.h, remote_http.h): the input is
  * split into SSE data lines as a stream would be, and each line, and the
  * whole input as one answer, goes through the completion parser (every
- * shape: legacy logprobs, content[], llama-server's and SGLang's natives),
- * the /tokenize, /v1/models, /props and error-body parsers. Beyond "no crash":
+ * shape: legacy logprobs, content[], llama-server's and SGLang's natives;
+ * by ids, and as text mode reads it into a token table of pieces), the
+ * /tokenize, /v1/models, /props and error-body parsers. Beyond "no crash":
  * the SSE splitter never reads past the input, a token has at most
  * BK_TOPK_MAX top entries, most likely first, every log-probability in
  * [-9999, 0]. Also built as a replay program (see replay_main.c). */
+#include "backend/pieces.h"
 #include "backend/remote_http.h"
 #include "backend/remote_parse.h"
 
@@ -30,6 +32,11 @@ static int32_t resolve(void *user, const char *text, size_t len)
 {
     (void)user;
     return len == 1 ? (unsigned char)text[0] : -1;
+}
+
+static int32_t intern(void *user, const char *text, size_t len)
+{
+    return pieces_intern(user, text, len);
 }
 
 static void check_answer(const struct rp_answer *a)
@@ -67,6 +74,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rp_parse_answer(buf, size, resolve, NULL, &a) == 0)
         check_answer(&a);
+    /* text mode: every token it names is in the table, and gives its
+     * bytes back */
+    struct pieces *pc;
+    if (pieces_new(&pc) != 0)
+        die("no memory for a token table");
+    if (rp_parse_answer_text(buf, size, intern, pc, &a) == 0) {
+        check_answer(&a);
+        char piece[PIECES_MAX_LEN];
+        size_t n;
+        for (size_t i = 0; i < a.n; i++)
+            if (!pieces_bytes(pc, a.tok[i].id, piece, sizeof piece, &n))
+                die("text mode named a token its table does not hold");
+    }
+    pieces_free(pc);
     rp_answer_free(&a);
     struct glimp_tokens ids = {0};
     uint32_t mm;
