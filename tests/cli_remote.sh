@@ -17,14 +17,6 @@ data=$2
 . "$(dirname "$0")/lib/remote.sh"
 need_node
 
-# what a run wrote and how it was routed, H_init rounded (the server sends
-# log-probabilities, the local engine entropies from logits: float rounding)
-routed() {
-    node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-             const r = (x) => (x === null ? null : Math.round(x * 1e4) / 1e4);
-             console.log(JSON.stringify([j.reasoning, j.answer, j.ids, j.summary.think_end,
-               j.steps.map((s) => [s.phase, s.writer, s.n_tokens, s.text, s.rewritten, r(s.h_init)])]));' "$1"
-}
 # the largest |H_init(a) - H_init(b)| over the steps of two runs
 dh_max() {
     node -e 'const fs = require("fs");

@@ -16,15 +16,9 @@ data=$2
 . "$(dirname "$0")/lib/cli.sh"
 # shellcheck source=SCRIPTDIR/lib/serve.sh
 . "$(dirname "$0")/lib/serve.sh"
+# shellcheck source=SCRIPTDIR/lib/remote.sh
+. "$(dirname "$0")/lib/remote.sh"
 need_node
-here=$(cd "$(dirname "$0")" && pwd)
-
-routed() {
-    node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-             const r = (x) => (x === null ? null : Math.round(x * 1e4) / 1e4);
-             console.log(JSON.stringify([j.reasoning, j.answer, j.ids, j.summary.think_end,
-               j.steps.map((s) => [s.phase, s.writer, s.n_tokens, s.text, r(s.h_init)])]));' "$1"
-}
 
 slm=$tmp/slm.gguf
 llm=$tmp/llm.gguf
@@ -36,24 +30,6 @@ slm_port=${base##*:}
 serve_start llm-server -m "$llm" -t 1
 llm_port=${base##*:}
 
-# proxy_start UPSTREAM_PORT FAULT COUNT: sets $proxy (its URL) and $proxy_log
-proxy_start() {
-    n_proxies=$((${n_proxies:-0} + 1))
-    proxy_log=$tmp/proxy-$n_proxies.log
-    local out=$tmp/proxy-$n_proxies.out
-    : >"$proxy_log"
-    : >"$out"
-    node "$here/oracle/fault_proxy.mjs" "$1" "$2" "$3" "$proxy_log" >"$out" 2>&1 &
-    servers+=("$!")
-    local i port=""
-    for ((i = 0; i < 100; i++)); do
-        port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$out")
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    proxy=http://127.0.0.1:$port/v1
-}
-injected() { grep -c " $1 " "$proxy_log"; }
 
 # The faults land on the first requests the proxy sees; with eager sync
 # those would often be the prefills, which are hints and never retried, so

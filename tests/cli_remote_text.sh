@@ -21,14 +21,6 @@ glimp=$1
 . "$(dirname "$0")/lib/remote.sh"
 need_node
 
-# what a run wrote and how it was routed (ids aside: text mode has none of
-# the model's), H_init rounded
-routed() {
-    node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-             const r = (x) => (x === null ? null : Math.round(x * 1e4) / 1e4);
-             console.log(JSON.stringify([j.reasoning, j.answer, j.summary.think_end,
-               j.steps.map((s) => [s.phase, s.writer, s.n_tokens, s.text, s.rewritten, r(s.h_init)])]));' "$1"
-}
 
 demo=$(cd "$(dirname "$0")/../models/demo" && pwd)
 slm=$demo/small.gguf
@@ -68,7 +60,7 @@ policies=(
     "specreason-keep|--policy specreason --threshold 0"
     "specreason-rewrite|--policy specreason --threshold 9"
 )
-remote_matrix routed ""
+remote_matrix routed_text ""
 check "share: both models wrote" js "$tmp/local-share.json" \
     'j.summary.steps_slm > 0 && j.summary.steps_llm > 0'
 check "glimp: thinking ended and the answer was written" js "$tmp/local-glimp.json" \
@@ -88,28 +80,19 @@ check "text mode: streams end with their step" js "$tmp/llm-text-llm.json" \
 # --- faults in text mode (tests/oracle/fault_proxy.mjs on the LLM's
 # server, twice each): a stream cut mid-step is opened again as a chat
 # continued from the tokens already read, and the run equals the local one
-here=$(cd "$(dirname "$0")" && pwd)
 llm_port=${llm_url%/v1}
 llm_port=${llm_port##*:}
 run local-faults --slm "$slm" --llm "$llm" --policy llm --remote-sync lazy
-want=$(routed "$tmp/local-faults.json")
+want=$(routed_text "$tmp/local-faults.json")
 for fault in drop stall 500 truncjson eventerr; do
-    plog=$tmp/proxy-$fault.log
-    node "$here/oracle/fault_proxy.mjs" "$llm_port" "$fault" 2 "$plog" >"$tmp/proxy-$fault.out" 2>&1 &
-    servers+=("$!")
-    port=""
-    for ((i = 0; i < 100; i++)); do
-        port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$tmp/proxy-$fault.out")
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    run "fault-$fault" --slm "$slm" --llm "http://127.0.0.1:$port/v1" --llm-vocab none \
+    proxy_start "$llm_port" "$fault" 2
+    run "fault-$fault" --slm "$slm" --llm "$proxy" --llm-vocab none \
         --policy llm --remote-sync lazy --remote-timeout 1
     rc=$?
     check "text mode, $fault: exit 0 after retries" test $rc -eq 0
     [ $rc -eq 0 ] || cat "$tmp/fault-$fault.err"
-    check "text mode, $fault: injected twice" test "$(grep -c " $fault " "$plog")" -eq 2
-    check "text mode, $fault: the local run" same "$(routed "$tmp/fault-$fault.json")" "$want"
+    check "text mode, $fault: injected twice" test "$(injected "$fault")" -eq 2
+    check "text mode, $fault: the local run" same "$(routed_text "$tmp/fault-$fault.json")" "$want"
     kill "${servers[-1]}" 2>/dev/null
     wait "${servers[-1]}" 2>/dev/null
 done
