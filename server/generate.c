@@ -311,8 +311,7 @@ static void flush_stream(struct emitter *e, const struct glimp_token_event *ev, 
         }
         if (c_end > e->content.sent || !e->first_chunk_sent)
             json_object_set_new(delta, "content",
-                                jtext_new(e->content.p + e->content.sent,
-                                              c_end - e->content.sent));
+                                jtext_new(e->content.p + e->content.sent, c_end - e->content.sent));
         json_object_set_new(choice, "delta", delta);
     } else {
         json_object_set_new(choice, "text",
