@@ -69,12 +69,7 @@ static int remote_tokenize(struct glimp_backend *b, const char *text, size_t len
 {
     if (!rb(b)->pc)
         return glimp_tokenize(rb(b)->tok, text, len, true, out);
-    int rc = GLIMP_OK;
-    for (size_t i = 0; i < len && rc == GLIMP_OK; i++) {
-        int32_t id = (uint8_t)text[i];
-        rc = glimp_tokens_push(out, &id, 1);
-    }
-    return rc;
+    return remote_text_tokenize(text, len, out);
 }
 
 static bool remote_is_eog(const struct glimp_backend *b, int32_t id)

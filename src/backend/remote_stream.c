@@ -106,15 +106,15 @@ static char *stream_body(struct remote_seq *s, uint32_t max_tokens, bool stop_bl
     json_t *j = remote_request_of(r, s->ids.ids, s->ids.n, endpoint);
     if (!j)
         return NULL;
-    if (!r->pc) {
-        json_object_set_new(j, "logprobs", json_integer(BK_TOPK_MAX));
-        json_object_set_new(j, "return_tokens_as_token_ids", json_true());
-        json_object_set_new(j, "return_token_ids", json_true());
-    } else if (json_object_get(j, "messages")) {
+    if (!strcmp(*endpoint, "/chat/completions")) {
         json_object_set_new(j, "logprobs", json_true());
         json_object_set_new(j, "top_logprobs", json_integer(BK_TOPK_MAX));
     } else {
         json_object_set_new(j, "logprobs", json_integer(BK_TOPK_MAX));
+    }
+    if (!r->pc) {
+        json_object_set_new(j, "return_tokens_as_token_ids", json_true());
+        json_object_set_new(j, "return_token_ids", json_true());
     }
     sampling_fields(s, j, max_tokens, stop_blank, greedy);
     char *out = json_dumps(j, JSON_COMPACT);

@@ -13,6 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+int remote_text_tokenize(const char *text, size_t len, struct glimp_tokens *out)
+{
+    int rc = GLIMP_OK;
+    for (size_t i = 0; i < len && rc == GLIMP_OK; i++) {
+        int32_t id = (uint8_t)text[i];
+        rc = glimp_tokens_push(out, &id, 1);
+    }
+    return rc;
+}
+
 /* Text mode: a chat prompt is its marker, the user's bytes and the
  * assistant's marker (what follows is the assistant's text); any other is
  * its bytes. */
@@ -23,10 +33,8 @@ int remote_text_prompt(const char *text, bool chat, bool think, struct glimp_tok
         return glimp_error(GLIMP_ERR_INVALID, "backend: the prompt is empty: no tokens");
     int32_t head = think ? PIECES_USER_THINK : PIECES_USER_NOTHINK, tail = PIECES_ASSISTANT;
     int rc = chat ? glimp_tokens_push(out, &head, 1) : GLIMP_OK;
-    for (size_t i = 0; i < n && rc == GLIMP_OK; i++) {
-        int32_t id = (uint8_t)text[i];
-        rc = glimp_tokens_push(out, &id, 1);
-    }
+    if (rc == GLIMP_OK)
+        rc = remote_text_tokenize(text, n, out);
     return rc == GLIMP_OK && chat ? glimp_tokens_push(out, &tail, 1) : rc;
 }
 
