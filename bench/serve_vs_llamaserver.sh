@@ -192,6 +192,22 @@ free_port() { node -e 'const s = require("net").createServer(); s.listen(0, "127
 round() { # base kind mode round-number outfile
     node "$out/client.mjs" "$1" "$2" "$np" "$ntok" "$4" "$3" "$timeout" >>"$5"
 }
+# alternate "BASE KIND MODE OUTFILE" "BASE KIND MODE OUTFILE": $reps rounds
+# of both, the order swapped each round, so that a noisy neighbour hits
+# both alike
+alternate() {
+    local a b r
+    read -r -a a <<<"$1"
+    read -r -a b <<<"$2"
+    for r in $(seq "$reps"); do
+        if [ $((r % 2)) = 1 ]; then
+            round "${a[@]:0:3}" "$r" "${a[3]}"; round "${b[@]:0:3}" "$r" "${b[3]}"
+        else
+            round "${b[@]:0:3}" "$r" "${b[3]}"; round "${a[@]:0:3}" "$r" "${a[3]}"
+        fi
+        echo "round $r of $reps done" >&2
+    done
+}
 
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $threads threads; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "glimp: $glimp ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ', tree modified'))"
@@ -202,14 +218,7 @@ if [ "$routed" = 1 ]; then
     base=http://127.0.0.1:$port
     wait_health "$base" "${pids[0]}" "$out/glimp.log"
     round "$base" chat parallel 0 /dev/null # warm-up
-    for r in $(seq "$reps"); do # the same prompts both ways in a round
-        if [ $((r % 2)) = 1 ]; then
-            round "$base" chat parallel "$r" "$out/par"; round "$base" chat serial "$r" "$out/ser"
-        else
-            round "$base" chat serial "$r" "$out/ser"; round "$base" chat parallel "$r" "$out/par"
-        fi
-        echo "round $r of $reps done" >&2
-    done
+    alternate "$base chat parallel $out/par" "$base chat serial $out/ser" # the same prompts both ways
     echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "$(basename "$slm") + $(basename "$llm"), $np routed streaming chat requests (greedy, --max-think $ntok --max-answer 16), -np $np -t $threads, median of $reps rounds"
@@ -228,14 +237,7 @@ lbase=http://127.0.0.1:$lport
 wait_health "$gbase" "${pids[0]}" "$out/glimp.log"
 wait_health "$lbase" "${pids[1]}" "$out/llama.log"
 round "$gbase" cmpl parallel 0 /dev/null; round "$lbase" cmpl parallel 0 /dev/null # warm-up
-for r in $(seq "$reps"); do
-    if [ $((r % 2)) = 1 ]; then
-        round "$gbase" cmpl parallel "$r" "$out/glimp"; round "$lbase" cmpl parallel "$r" "$out/llama"
-    else
-        round "$lbase" cmpl parallel "$r" "$out/llama"; round "$gbase" cmpl parallel "$r" "$out/glimp"
-    fi
-    echo "round $r of $reps done" >&2
-done
+alternate "$gbase cmpl parallel $out/glimp" "$lbase cmpl parallel $out/llama"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "$(basename "$model"), $np streaming /v1/completions at once (greedy, max_tokens $ntok), -np $np -t $threads, $ctx tokens a slot, median of $reps rounds"
