@@ -1042,6 +1042,12 @@ struct glimp_router_params {
                                    random policy; default 0 */
     bool chat;                  /* prompt as one user message through the chat template;
                                    default true */
+    /* With chat: the conversation instead of one user message (the prompt
+     * is then not read, "" will do), rendered through each model's own
+     * chat template with its generation prompt; read by glimp_request_init
+     * only, so it must live that long. NULL (default): the prompt. */
+    const struct glimp_chat_message *messages;
+    size_t n_messages;
     bool think;                 /* thinking on; default true */
     uint32_t n_ctx;             /* tokens per sequence; 0: each model's default */
     glimp_step_cb on_step;      /* glimp_router_run: after each step; may be NULL */

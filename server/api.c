@@ -291,9 +291,26 @@ static bool check_len(const struct srv_model *m, size_t n, struct srv_error *err
     return true;
 }
 
+/* The conversation of a chat that asks for the generation prompt, for
+ * each model to render through its own template. */
+static bool routed_messages(struct srv_job *j, struct srv_error *err)
+{
+    const struct srv_req *r = &j->req;
+    if (!(j->msgs = calloc(r->n_msgs, sizeof *j->msgs)) || !(j->prompt = strdup("")))
+        return srv_fail(err, 503, NULL, "out of memory");
+    for (size_t i = 0; i < r->n_msgs; i++)
+        j->msgs[i] = (struct glimp_chat_message){.role = r->msgs[i].role,
+                                                 .content = r->msgs[i].content,
+                                                 .reasoning_content = r->msgs[i].reasoning};
+    j->n_msgs = r->n_msgs;
+    j->prompt_chat = true;
+    return true;
+}
+
 static bool setup_routed(struct srv_server *s, struct srv_job *j, struct srv_error *err)
 {
     const struct srv_req *r = &j->req;
+    const char *param = r->kind == SRV_CHAT ? "messages" : "prompt";
     j->routed = true;
     if (r->kind == SRV_CHAT && r->n_msgs == 1 && !strcmp(r->msgs[0].role, "user") &&
         r->add_generation_prompt) {
@@ -301,7 +318,12 @@ static bool setup_routed(struct srv_server *s, struct srv_job *j, struct srv_err
          * model's own chat template */
         j->prompt_chat = true;
         j->prompt = strdup(r->msgs[0].content);
+    } else if (r->kind == SRV_CHAT && r->add_generation_prompt) {
+        if (!routed_messages(j, err))
+            return false;
     } else if (r->kind == SRV_CHAT) {
+        /* a final message continued: rendered once, with the template of
+         * the model whose tokenizer the server holds */
         const struct srv_model *tm = text_model_of(s, "messages", err);
         if (!tm || !render_messages(tm, r, j->params.think, &j->prompt, err))
             return false;
@@ -322,40 +344,21 @@ static bool setup_routed(struct srv_server *s, struct srv_job *j, struct srv_err
     }
     if (!j->prompt)
         return srv_fail(err, 503, NULL, "out of memory");
+    /* each model's prompt as the router will read it */
+    struct bk_prompt bp = {.text = j->prompt, .chat = j->prompt_chat, .think = j->params.think,
+                           .msgs = j->msgs, .n_msgs = j->n_msgs};
     for (int w = 0; w < 2; w++) {
         struct glimp_tokens ids = {0};
-        char *rendered = NULL;
-        const char *text = j->prompt;
         bool ok = true;
-        int rc = GLIMP_OK;
-        if (!s->m[w].tok) /* text mode: as the router will send it */
-            rc = s->m[w].b->ops->prompt_tokens(s->m[w].b, j->prompt, j->prompt_chat,
-                                               j->params.think, &ids);
-        else if (j->prompt_chat) {
-            struct glimp_chat_message msg = {.role = "user", .content = j->prompt};
-            struct glimp_chat_params cp = glimp_chat_default_params();
-            cp.enable_thinking = j->params.think;
-            if (glimp_chat_render(&s->m[w].tmpl, &msg, 1, &cp, &rendered) != GLIMP_OK)
-                ok = srv_fail(err, 400, "messages", "%s", glimp_last_error());
-            text = rendered;
-        }
-        if (ok && s->m[w].tok)
-            rc = prompt_ids(&s->m[w], text, true, &ids);
-        if (ok && rc != GLIMP_OK)
-            ok = srv_fail(err, 400, r->kind == SRV_CHAT ? "messages" : "prompt", "%s",
-                          glimp_last_error());
-        if (ok && ids.n == 0)
-            ok = srv_fail(err, 400, r->kind == SRV_CHAT ? "messages" : "prompt",
-                          "the prompt is empty: no tokens");
+        if (s->m[w].b->ops->prompt_tokens(s->m[w].b, &bp, &ids) != GLIMP_OK)
+            ok = srv_fail(err, 400, param, "%s", glimp_last_error());
         if (ok && !check_len(&s->m[w], ids.n, err)) {
-            if (r->kind != SRV_CHAT)
-                snprintf(err->param, sizeof err->param, "prompt");
+            snprintf(err->param, sizeof err->param, "%s", param);
             ok = false;
         }
         if (w == 0)
             j->prompt_tokens = (uint32_t)ids.n;
         glimp_tokens_free(&ids);
-        free(rendered);
         if (!ok)
             return false;
     }

@@ -671,6 +671,8 @@ static void run_routed(struct srv_job *j, struct emitter *e)
     p.user = e;
     p.cancel = &j->cancel;
     p.chat = j->prompt_chat;
+    p.messages = j->msgs;
+    p.n_messages = j->n_msgs;
     struct glimp_request *q = NULL;
     struct glimp_router_result *res = NULL;
     int rc = glimp_request_init(s->m[0].b, s->m[1].b, j->prompt, &p, &q);

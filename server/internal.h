@@ -119,6 +119,10 @@ struct srv_job {
     struct srv_model *model;  /* single model: who writes */
     char *prompt;             /* routed: the prompt the router reads */
     bool prompt_chat;         /* routed: prompt is one user message (chat template) */
+    /* routed, prompt_chat: the conversation instead (its texts are req's),
+     * through each model's own template; NULL: the one user message */
+    struct glimp_chat_message *msgs;
+    size_t n_msgs;
     struct glimp_tokens ids;  /* one model: the prompt's tokens */
     uint32_t prompt_tokens;
 

@@ -33,6 +33,7 @@ void srv_job_unref(struct srv_job *j)
         return;
     srv_req_free(&j->req);
     free(j->prompt);
+    free(j->msgs);
     glimp_tokens_free(&j->ids);
     free(j->out);
     free(j->error_body);

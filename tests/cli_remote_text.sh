@@ -116,11 +116,22 @@ pick() {
              console.log(JSON.stringify([j.choices[0].message.content,
                j.choices[0].message.reasoning_content, j.glimp.steps.map((s) => s.writer)]))' "$1"
 }
+# a conversation: each model reads it through its own template; the
+# text-mode LLM as chat messages its server renders (not as text rendered
+# with the SLM's template and sent to /v1/completions)
+multi=$(node -e 'console.log(JSON.stringify({model: "glimp", max_tokens: 200,
+  messages: [{role: "system", content: "Think in short steps."},
+             {role: "user", content: "What is 2 + 3?"}, {role: "assistant", content: "5"},
+             {role: "user", content: process.argv[1]}],
+  glimp: {policy: "share", share: 0.5}}))' "$prompt")
 serve_start routed-local --slm "$slm" --llm "$llm" -t 1 --temp 0
 check "serve local: 200" same "$(post /v1/chat/completions "$body")" 200
 cp "$tmp/body" "$tmp/serve-local.json"
+check "serve local, a conversation: 200" same "$(post /v1/chat/completions "$multi")" 200
+cp "$tmp/body" "$tmp/serve-local-multi.json"
 serve_stop
-serve_start routed-text --slm "$slm" --llm "$llm_url" --llm-vocab none -t 1 --temp 0
+proxy_start "$llm_port" none 0
+serve_start routed-text --slm "$slm" --llm "$proxy" --llm-vocab none -t 1 --temp 0
 check "serve, LLM in text mode: says so" has "$tmp/routed-text.log" "chat template the server's (text mode)"
 check "serve, LLM in text mode: 200" same "$(post /v1/chat/completions "$body")" 200
 cp "$tmp/body" "$tmp/serve-text.json"
@@ -128,6 +139,15 @@ check "serve, LLM in text mode: the local answer and routing" \
     same "$(pick "$tmp/serve-text.json")" "$(pick "$tmp/serve-local.json")"
 check "serve, LLM in text mode: both wrote" js "$tmp/serve-text.json" \
     'new Set(j.glimp.steps.map((s) => s.writer)).size === 2'
+check "serve, LLM in text mode, a conversation: 200" same "$(post /v1/chat/completions "$multi")" 200
+cp "$tmp/body" "$tmp/serve-text-multi.json"
+check "serve, LLM in text mode, a conversation: the local answer and routing" \
+    same "$(pick "$tmp/serve-text-multi.json")" "$(pick "$tmp/serve-local-multi.json")"
+check "serve, a conversation: not the single message's answer" \
+    test "$(pick "$tmp/serve-text-multi.json")" != "$(pick "$tmp/serve-text.json")"
+check "serve, LLM in text mode: its server saw only chat requests" \
+    test "$(grep -c "POST /v1/chat/completions" "$proxy_log")" -ge 2 -a \
+         "$(grep -c "POST /v1/completions" "$proxy_log")" -eq 0
 check "serve, the text-mode LLM alone: 400 naming model" \
     same "$(post /v1/chat/completions '{"model":"llm","logprobs":true,"messages":[{"role":"user","content":"hi"}]}')" 400
 check "... and saying why" has "$tmp/body" "remote in text mode"

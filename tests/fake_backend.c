@@ -196,12 +196,12 @@ static void fake_free(struct glimp_backend *b)
     free(b);
 }
 
-static int fake_prompt_tokens(struct glimp_backend *b, const char *text, bool chat, bool think,
+static int fake_prompt_tokens(struct glimp_backend *b, const struct bk_prompt *p,
                               struct glimp_tokens *out)
 {
-    (void)b, (void)chat, (void)think;
+    (void)b;
     int32_t start = START;
-    int rc = tokens_of(text, strlen(text), false, out, NULL);
+    int rc = tokens_of(p->text, strlen(p->text), false, out, NULL);
     return rc == GLIMP_OK ? glimp_tokens_push(out, &start, 1) : rc;
 }
 

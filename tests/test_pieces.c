@@ -3,7 +3,8 @@
  * texts, the bounds, threads interning the same texts at once; and the
  * parse of a chat chunk's content[] entries into it, where a token's exact
  * bytes (a UTF-8 character split over two tokens) win over its text, and
- * the server's own ids are not taken. */
+ * the server's own ids are not taken; a conversation's prompt read back
+ * as the chat request it was. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "backend/pieces.h"
+#include "backend/remote_internal.h"
 #include "backend/remote_parse.h"
 #include "core/error.h"
 #include "testutil.h"
@@ -201,12 +203,103 @@ static void test_parse_chat_bytes(void **state)
     pieces_free(p);
 }
 
+/* The request a text-mode sequence makes (remote_text_request) as a
+ * string with the keys in a fixed order. */
+static char *request_of(struct remote_backend *r, const struct glimp_tokens *t, bool *chat)
+{
+    json_t *j = remote_text_request(r, t->ids, t->n, chat);
+    assert_non_null(j);
+    char *s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(j);
+    assert_non_null(s);
+    return s;
+}
+
+/* A conversation sent in text mode (remote_text_prompt) comes back from
+ * the sequence as the same messages, in order, with the assistant's text
+ * so far as the message continued; written out here by hand from the
+ * messages given. */
+static void test_conversation_round_trip(void **state)
+{
+    (void)state;
+    struct remote_backend r = {.pc = NULL};
+    snprintf(r.model, sizeof r.model, "m");
+    assert_int_equal(pieces_new(&r.pc), GLIMP_OK);
+    const struct glimp_chat_message conv[] = {
+        {.role = "system", .content = "Be brief."},
+        {.role = "user", .content = "2 + 3?"},
+        {.role = "assistant", .content = "5", .reasoning_content = "add"},
+        {.role = "user", .content = "and \u00e9 \"q\"\n"},
+    };
+    struct bk_prompt p = {.text = "", .msgs = conv, .n_msgs = 4, .chat = true, .think = false};
+    struct glimp_tokens t = {0};
+    assert_int_equal(remote_text_prompt(&p, &t), GLIMP_OK);
+    bool chat = false;
+    char *got = request_of(&r, &t, &chat);
+    assert_true(chat);
+    const char *msgs = "[{\"content\":\"Be brief.\",\"role\":\"system\"},"
+                       "{\"content\":\"2 + 3?\",\"role\":\"user\"},"
+                       "{\"content\":\"5\",\"role\":\"assistant\"},"
+                       "{\"content\":\"and \u00e9 \\\"q\\\"\\n\",\"role\":\"user\"}";
+    char want[1024];
+    snprintf(want, sizeof want,
+             "{\"add_generation_prompt\":true,\"chat_template_kwargs\":{\"enable_thinking\":"
+             "false},\"continue_final_message\":false,\"messages\":%s],\"model\":\"m\"}",
+             msgs);
+    assert_string_equal(got, want);
+    free(got);
+
+    /* the assistant's tokens so far: continued, not a new message */
+    int32_t a = pieces_intern(r.pc, "Si", 2), b = pieces_intern(r.pc, "x.", 2);
+    assert_int_equal(glimp_tokens_push(&t, &a, 1), GLIMP_OK);
+    assert_int_equal(glimp_tokens_push(&t, &b, 1), GLIMP_OK);
+    got = request_of(&r, &t, &chat);
+    snprintf(want, sizeof want,
+             "{\"add_generation_prompt\":false,\"chat_template_kwargs\":{\"enable_thinking\":"
+             "false},\"continue_final_message\":true,\"messages\":%s,{\"content\":\"Six.\","
+             "\"role\":\"assistant\"}],\"model\":\"m\"}",
+             msgs);
+    assert_string_equal(got, want);
+    free(got);
+    glimp_tokens_free(&t);
+
+    /* one user message: as a prompt of that text (the same tokens), and
+     * an empty one is still given */
+    const struct glimp_chat_message one[] = {{.role = "user", .content = "hi"}};
+    struct bk_prompt p1 = {.text = "hi", .chat = true, .think = true};
+    struct bk_prompt p2 = {.text = "", .msgs = one, .n_msgs = 1, .chat = true, .think = true};
+    struct glimp_tokens t1 = {0}, t2 = {0};
+    assert_int_equal(remote_text_prompt(&p1, &t1), GLIMP_OK);
+    assert_int_equal(remote_text_prompt(&p2, &t2), GLIMP_OK);
+    assert_int_equal(t1.n, t2.n);
+    assert_memory_equal(t1.ids, t2.ids, t1.n * sizeof *t1.ids);
+    glimp_tokens_free(&t1);
+    struct bk_prompt pe = {.text = "", .chat = true, .think = true};
+    assert_int_equal(remote_text_prompt(&pe, &t1), GLIMP_OK);
+    got = request_of(&r, &t1, &chat);
+    assert_string_equal(got, "{\"add_generation_prompt\":true,\"chat_template_kwargs\":{"
+                             "\"enable_thinking\":true},\"continue_final_message\":false,"
+                             "\"messages\":[{\"content\":\"\",\"role\":\"user\"}],\"model\":\"m\"}");
+    free(got);
+    glimp_tokens_free(&t1);
+    glimp_tokens_free(&t2);
+
+    /* a role text mode cannot send is refused, naming it */
+    const struct glimp_chat_message tool[] = {{.role = "user", .content = "x"},
+                                              {.role = "tool", .content = "y"}};
+    struct bk_prompt pt = {.text = "", .msgs = tool, .n_msgs = 2, .chat = true};
+    assert_int_equal(remote_text_prompt(&pt, &t1), GLIMP_ERR_INVALID);
+    assert_non_null(strstr(glimp_last_error(), "'tool'"));
+    glimp_tokens_free(&t1);
+    pieces_free(r.pc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_and_markers), cmocka_unit_test(test_one_id_per_text),
         cmocka_unit_test(test_bounds),            cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_parse_chat_bytes),
+        cmocka_unit_test(test_parse_chat_bytes),  cmocka_unit_test(test_conversation_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,7 +115,8 @@ static void same_run(const struct glimp_router_result *a, const struct glimp_rou
 static uint32_t prompt_len(struct glimp_backend *b, const struct glimp_router_params *p)
 {
     struct glimp_tokens t = {0};
-    assert_int_equal(b->ops->prompt_tokens(b, prompt, p->chat, p->think, &t), GLIMP_OK);
+    struct bk_prompt bp = {.text = prompt, .chat = p->chat, .think = p->think};
+    assert_int_equal(b->ops->prompt_tokens(b, &bp, &t), GLIMP_OK);
     uint32_t n = (uint32_t)t.n;
     glimp_tokens_free(&t);
     return n;

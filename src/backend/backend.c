@@ -127,3 +127,30 @@ uint64_t bk_vocab_hash(const struct glimp_tokenizer *t)
     }
     return h;
 }
+
+int bk_prompt_ids(const struct glimp_tokenizer *tok, const struct glimp_chat_template *tmpl,
+                  const struct bk_prompt *p, struct glimp_tokens *out)
+{
+    const char *text = p->text;
+    char *rendered = NULL;
+    if (p->chat) {
+        struct glimp_chat_message one = {.role = "user", .content = p->text};
+        struct glimp_chat_params cp = glimp_chat_default_params();
+        cp.enable_thinking = p->think;
+        int rc = p->msgs ? glimp_chat_render(tmpl, p->msgs, p->n_msgs, &cp, &rendered)
+                         : glimp_chat_render(tmpl, &one, 1, &cp, &rendered);
+        if (rc != GLIMP_OK)
+            return rc;
+        text = rendered;
+    }
+    int rc = glimp_tokenize(tok, text, strlen(text), true, out);
+    free(rendered);
+    if (rc != GLIMP_OK)
+        return rc;
+    int32_t bos = glimp_tokenizer_bos(tok);
+    if (glimp_tokenizer_add_bos(tok) && bos >= 0 && (out->n == 0 || out->ids[0] != bos))
+        rc = glimp_tokens_insert(out, 0, &bos, 1);
+    if (rc == GLIMP_OK && out->n == 0)
+        rc = glimp_error(GLIMP_ERR_INVALID, "backend: the prompt is empty: no tokens");
+    return rc;
+}

@@ -118,11 +118,22 @@ struct bk_gen_out {
     bool stopped;   /* on_token said stop */
 };
 
+/* A request's prompt as a backend reads it. */
+struct bk_prompt {
+    const char *text; /* the prompt itself, or (chat, no msgs) the one user message */
+    /* chat: the conversation, rendered with the generation prompt through
+     * the backend's own template; NULL: one user message, text */
+    const struct glimp_chat_message *msgs;
+    size_t n_msgs;
+    bool chat;  /* through the chat template */
+    bool think; /* thinking on (enable_thinking) */
+};
+
 struct bk_ops {
     void (*free)(struct glimp_backend *b);
-    /* Render the user text through the chat template (when chat) and
+    /* Render the prompt through the chat template (when chat) and
      * tokenize it with special tokens, adding BOS as the model asks. */
-    int (*prompt_tokens)(struct glimp_backend *b, const char *text, bool chat, bool think,
+    int (*prompt_tokens)(struct glimp_backend *b, const struct bk_prompt *p,
                          struct glimp_tokens *out);
     /* Tokenize text (special tokens parsed), no BOS, appending to out. */
     int (*tokenize)(struct glimp_backend *b, const char *text, size_t len,
@@ -230,6 +241,12 @@ static inline void bk_expect(struct bk_seq *s, uint32_t max_tokens, bool stop_bl
  * server's vocabulary given as a file) with the same vocabulary hash alike
  * whatever else differs. */
 uint64_t bk_vocab_hash(const struct glimp_tokenizer *t);
+
+/* The prompt_tokens of a backend that holds a tokenizer and a template:
+ * p rendered (when chat) and tokenized, BOS added as the model asks;
+ * GLIMP_ERR_INVALID for a prompt of no tokens. */
+int bk_prompt_ids(const struct glimp_tokenizer *tok, const struct glimp_chat_template *tmpl,
+                  const struct bk_prompt *p, struct glimp_tokens *out);
 
 static inline bool bk_has(const struct glimp_backend *b, unsigned caps)
 {

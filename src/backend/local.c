@@ -57,30 +57,10 @@ static void local_free(struct glimp_backend *b)
     free(l);
 }
 
-static int local_prompt_tokens(struct glimp_backend *b, const char *text, bool chat, bool think,
+static int local_prompt_tokens(struct glimp_backend *b, const struct bk_prompt *p,
                                struct glimp_tokens *out)
 {
-    struct local_backend *l = lb(b);
-    char *rendered = NULL;
-    if (chat) {
-        struct glimp_chat_message msg = {.role = "user", .content = text};
-        struct glimp_chat_params cp = glimp_chat_default_params();
-        cp.enable_thinking = think;
-        int rc = glimp_chat_render(&l->tmpl, &msg, 1, &cp, &rendered);
-        if (rc != GLIMP_OK)
-            return rc;
-        text = rendered;
-    }
-    int rc = glimp_tokenize(l->tok, text, strlen(text), true, out);
-    free(rendered);
-    if (rc != GLIMP_OK)
-        return rc;
-    int32_t bos = glimp_tokenizer_bos(l->tok);
-    if (glimp_tokenizer_add_bos(l->tok) && bos >= 0 && (out->n == 0 || out->ids[0] != bos))
-        rc = glimp_tokens_insert(out, 0, &bos, 1);
-    if (rc == GLIMP_OK && out->n == 0)
-        rc = glimp_error(GLIMP_ERR_INVALID, "backend: the prompt is empty: no tokens");
-    return rc;
+    return bk_prompt_ids(lb(b)->tok, &lb(b)->tmpl, p, out);
 }
 
 static int local_tokenize(struct glimp_backend *b, const char *text, size_t len,

@@ -1,6 +1,6 @@
 /* pieces.h - the token table of a remote model whose vocabulary glimp does
  * not know (text mode). Ids 0-255 are single bytes (how text glimp sends
- * is counted), three ids mark where a chat prompt's parts begin, and every
+ * is counted), six ids mark where a chat prompt's parts begin, and every
  * other text the server reports as one of its tokens gets the next id the
  * first time it is seen, so that the same text always has the same id
  * (the judge's digits among a distribution's top entries, say). Bounded
@@ -17,6 +17,11 @@ enum {
     PIECES_USER_THINK = 256, /* a chat prompt begins: the user's text follows, thinking on */
     PIECES_USER_NOTHINK,     /* likewise, thinking off */
     PIECES_ASSISTANT,        /* the user's text ended: the assistant's text follows */
+    /* Earlier messages of a conversation (the first, when the user's,
+     * follows the chat's first marker without one): */
+    PIECES_SYSTEM_TURN,    /* a system message's text follows */
+    PIECES_USER_TURN,      /* a user message's text follows */
+    PIECES_ASSISTANT_TURN, /* an earlier answer of the assistant's follows */
     PIECES_FIRST,            /* the first id of a server's token */
 };
 

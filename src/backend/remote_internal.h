@@ -92,7 +92,7 @@ int remote_call(struct remote_backend *r, struct rh_conn *c, const char *url, co
 /* remote_text.c: text mode's tokens (a text's bytes; a prompt with its
  * markers) and requests. */
 int remote_text_tokenize(const char *text, size_t len, struct glimp_tokens *out);
-int remote_text_prompt(const char *text, bool chat, bool think, struct glimp_tokens *out);
+int remote_text_prompt(const struct bk_prompt *p, struct glimp_tokens *out);
 json_t *remote_text_request(struct remote_backend *r, const int32_t *ids, size_t n, bool *chat);
 
 /* remote_stream.c: a sequence's streamed request: its body, opening,

@@ -309,7 +309,12 @@ static int request_init(struct glimp_request *q, struct glimp_backend *slm,
         sp.seed = p->seed * 2 + (uint64_t)w; /* one stream per model */
         if ((rc = m->b->ops->seq_init(m->b, p->n_ctx, &sp, &m->seq)) != GLIMP_OK)
             return rc;
-        if ((rc = m->b->ops->prompt_tokens(m->b, prompt, p->chat, p->think, &m->ids)) != GLIMP_OK)
+        struct bk_prompt bp = {.text = prompt, .chat = p->chat, .think = p->think};
+        if (p->chat && p->messages) {
+            bp.msgs = p->messages;
+            bp.n_msgs = p->n_messages;
+        }
+        if ((rc = m->b->ops->prompt_tokens(m->b, &bp, &m->ids)) != GLIMP_OK)
             return rc;
         uint32_t n_ctx = m->b->ops->seq_n_ctx(m->seq);
         if (m->ids.n > n_ctx)
