@@ -159,6 +159,7 @@ serve_stop
 # naming why; one that leaves it open passes. A stand-in on 127.0.0.1
 # answers /v1/models and /apply-template (either way, by its argument).
 standin() {
+    : >"$tmp/standin-$1.out" # there before the loop below reads it
     node -e 'const http = require("http"); const open = process.argv[1] === "open";
       const srv = http.createServer((q, r) => { let b = ""; q.on("data", (c) => (b += c));
         q.on("end", () => { r.setHeader("Content-Type", "application/json");
