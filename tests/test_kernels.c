@@ -510,7 +510,7 @@ int main(void)
         cmocka_unit_test(test_attention),      cmocka_unit_test(test_silu_exp),
         cmocka_unit_test(test_select),         cmocka_unit_test(test_pool),
     };
-    static const char *const simd_tables[] = {"avx2", "avxvnni"};
+    static const char *const simd_tables[] = {"avx2", "avxvnni", "avx512", "avx512-emulated"};
     int failed = 0, ran = 0;
     for (size_t i = 0; i < sizeof simd_tables / sizeof simd_tables[0]; i++) {
         if (!(g_fast = glimp_kernels_by_name(simd_tables[i])))
