@@ -270,7 +270,7 @@ static bool mixed_batches(const char *path, const char *name, const char *kernel
     return true;
 }
 
-static const char *const tables[] = {"ref",    "scalar", "avx2",
+static const char *const tables[] = {"ref",     "scalar", "avx2",
                                      "avxvnni", "avx512", "avx512-emulated"};
 
 /* The tables of the fast algorithm give the scalar table's bits: one

@@ -369,8 +369,8 @@ static void test_shapes(void **state)
         struct mat m;
         make_mat(&m, types[i], n_in, NR, 500 + i, i % 2 == 1);
         float *x = make_x(n_in, NT, 600 + i);
-        struct acts af = prepare(fast(), &m.w, x, NT), as = prepare(&glimp_kernels_scalar, &m.w, x,
-                                                                    NT);
+        struct acts af = prepare(fast(), &m.w, x, NT),
+                    as = prepare(&glimp_kernels_scalar, &m.w, x, NT);
         float *ys = malloc((size_t)NT * NR * sizeof *ys), *y = malloc((size_t)NT * NR * sizeof *y);
         as.fn(&m.w, 0, NR, as.buf, as.stride, NT, ys, NR);
         char what[64];
@@ -532,9 +532,9 @@ static void test_pick(void **state)
     const char *vnni = "avx2";
 #endif
     assert_string_equal(glimp_kernels_pick(0), "scalar");
-    assert_string_equal(glimp_kernels_pick(avx2), "avx2");                           /* Zen 3 */
-    assert_string_equal(glimp_kernels_pick(avx2 | GLIMP_CPU_AVXVNNI), vnni);         /* Alder Lake */
-    assert_string_equal(glimp_kernels_pick(avx2 | a512), "avx512");                  /* Zen 4 */
+    assert_string_equal(glimp_kernels_pick(avx2), "avx2");                   /* Zen 3 */
+    assert_string_equal(glimp_kernels_pick(avx2 | GLIMP_CPU_AVXVNNI), vnni); /* Alder Lake */
+    assert_string_equal(glimp_kernels_pick(avx2 | a512), "avx512");          /* Zen 4 */
     assert_string_equal(glimp_kernels_pick(avx2 | a512 | GLIMP_CPU_AVXVNNI), "avx512"); /* SPR */
     /* Skylake-X: AVX-512 without VNNI */
     assert_string_equal(glimp_kernels_pick(avx2 | (a512 & ~GLIMP_CPU_AVX512VNNI)), "avx2");

@@ -28,6 +28,9 @@
 #include <string.h>
 
 #ifdef GLIMP_AVX512_EMULATE
+/* SIMDe's functions, not inlined, take vectors by value: an ABI that only
+ * this file's own static functions share */
+#pragma GCC diagnostic ignored "-Wpsabi"
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #define SIMDE_NO_INLINE /* compiled once each: minutes less to build */
 #include <simde/x86/avx512.h>
@@ -242,19 +245,21 @@ INL void tile_b32(const struct glimp_wmat *w, uint32_t r, const int R, const cha
         for (int i = 0; i < R; i++) {
             prefetch_ahead(row[i] + b32_bytes[kind] * b, w->row_bytes, 1);
             wq[i] = w32(kind, row[i], b, &dw[i], &mw[i]);
-            corr[i] = kind == K_Q8_0 ? _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(
-                                                                  zero, _mm256_set1_epi8((char)0x80),
-                                                                  wq[i]))
-                                     : zero;
+            corr[i] = kind == K_Q8_0
+                          ? _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(
+                                                       zero, _mm256_set1_epi8((char)0x80), wq[i]))
+                          : zero;
         }
 #pragma GCC unroll 8
         for (int t = 0; t < T; t++) {
             da[t] = a[t].d[b];
-            av[t] = kind == K_Q8_0 ? loadu(a[t].q2 + 32 * (size_t)b) : loadu(a[t].q + 32 * (size_t)b);
-            aoff[t] = B32_OFF(kind) ? _mm256_sub_epi32(
-                                          zero, _mm256_dpbusd_epi32(
-                                                    zero, _mm256_set1_epi8(B32_OFF(kind)), av[t]))
-                                    : zero;
+            av[t] =
+                kind == K_Q8_0 ? loadu(a[t].q2 + 32 * (size_t)b) : loadu(a[t].q + 32 * (size_t)b);
+            aoff[t] =
+                B32_OFF(kind)
+                    ? _mm256_sub_epi32(
+                          zero, _mm256_dpbusd_epi32(zero, _mm256_set1_epi8(B32_OFF(kind)), av[t]))
+                    : zero;
         }
 #pragma GCC unroll 8
         for (int p = 0; p < NP; p++) {
@@ -517,7 +522,8 @@ INL void tile_q6_K(const struct glimp_wmat *w, uint32_t r, const int R, const ch
             for (int i = 0; i < R; i++) {
                 __m256i l = loadu(blk[i]->ql + 64 * h + 32 * (k & 1));
                 __m256i lo = k & 2 ? _mm256_srli_epi16(l, 4) : l;
-                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(loadu(blk[i]->qh + 32 * h), 2 * k), m3);
+                __m256i hi =
+                    _mm256_and_si256(_mm256_srli_epi16(loadu(blk[i]->qh + 32 * h), 2 * k), m3);
                 q[i] = _mm256_sub_epi8(
                     _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_slli_epi16(hi, 4)), c32);
                 sv[i] = _mm256_cvtepi8_epi16(
@@ -538,8 +544,7 @@ INL void tile_q6_K(const struct glimp_wmat *w, uint32_t r, const int R, const ch
         for (int p = 0; p < NP; p++) {
             const int c0 = 2 * p, c1 = PAIR_C1(p, R, T);
             const int i0 = c0 / T, t0 = c0 % T, i1 = c1 / T, t1 = c1 % T;
-            __m512 s = _mm512_mul_ps(pair_set1(d[i0], d[i1]),
-                                     pair_set1(a[t0].d[b], a[t1].d[b]));
+            __m512 s = _mm512_mul_ps(pair_set1(d[i0], d[i1]), pair_set1(a[t0].d[b], a[t1].d[b]));
             acc[p] = _mm512_fmadd_ps(s, cvt_ps(isum[p]), acc[p]);
         }
     }
@@ -763,9 +768,12 @@ static void silu_mul(float *g, const float *u, size_t n)
 
 const struct glimp_kernels TABLE = {
     .name = TABLE_NAME,
-    .act = {[GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8, [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8, [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K, [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,
+    .act = {[GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8,
+            [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,
+            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8,
+            [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,
+            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K,
+            [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,
             [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K},
     .quantize = {[GLIMP_ACT_Q8] = quantize_q8, [GLIMP_ACT_Q8K] = quantize_q8k},
     .matmul =

@@ -37,8 +37,8 @@ static int ck_type(const struct glimp_kernels *k, uint32_t type)
     if (glimp_type_nbytes(type, n, &rb) != GLIMP_OK)
         return ck_fail(k, "the size of a row", type);
     enum glimp_act fk, fs;
-    glimp_mm_fn mk = glimp_kernels_mm(k, type, &fk), ms = glimp_kernels_mm(&glimp_kernels_scalar,
-                                                                            type, &fs);
+    glimp_mm_fn mk = glimp_kernels_mm(k, type, &fk),
+                ms = glimp_kernels_mm(&glimp_kernels_scalar, type, &fs);
     if (fk != fs)
         return ck_fail(k, "the activation format", type);
     size_t xs = fk == GLIMP_ACT_F32 ? n * sizeof(float) : glimp_act_row_bytes(fk, n);
