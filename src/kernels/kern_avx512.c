@@ -12,8 +12,8 @@
  * half is dropped). With T even a pair is two tokens of one row (batches),
  * with T = 1 two rows of one token (decoding). Every lane still does
  * exactly the fmaf of the contract; the integer lane sums come from
- * vpdpbusd (types with blocks of 32) or from maddubs/madd on 512 bits
- * (K-quants), exact either way.
+ * vpdpbusd (types with blocks of 32) or from maddubs and vpdpwssd on 512
+ * bits (K-quants), exact either way.
  *
  * Compiled a second time by tests/kern_avx512_emu.c with
  * GLIMP_AVX512_EMULATE defined: then SIMDe's portable AVX-512 stands in for
@@ -332,12 +332,13 @@ INL __m128i k4_scales_mins(const uint8_t *s)
     return _mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]);
 }
 
-/* Lane sums of a 32-element run: unsigned levels (at most 31) times a,
- * pairs of products in int16 (no saturation: 2 * 31 * 127 < 2^15), times
- * the run's int16 scale into int32. Two chains at once. */
-INL __m512i run_k(__m512i q, __m512i a, __m512i s)
+/* acc plus the lane sums of a 32-element run, two chains at once:
+ * unsigned levels (at most 31) times a, pairs of products in int16 (no
+ * saturation: 2 * 31 * 127 < 2^15), then vpdpwssd multiplies the pairs by
+ * the run's int16 scale and adds them into the int32 lanes (exact). */
+INL __m512i run_k(__m512i acc, __m512i q, __m512i a, __m512i s)
 {
-    return _mm512_madd_epi16(_mm512_maddubs_epi16(q, a), s);
+    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q, a), s);
 }
 
 INL void tile_q45_K(const struct glimp_wmat *w, uint32_t r, const int R, const char *x, size_t xs,
@@ -413,12 +414,10 @@ INL void tile_q45_K(const struct glimp_wmat *w, uint32_t r, const int R, const c
                 const int i0 = c0 / T, t0 = c0 % T, i1 = c1 / T, t1 = c1 % T;
                 const int8_t *a0 = a[t0].q + 256 * (size_t)b + 64 * c;
                 const int8_t *a1 = a[t1].q + 256 * (size_t)b + 64 * c;
-                __m512i plo = run_k(pair_si(qlo[i0], qlo[i1]), pair_si(loadu(a0), loadu(a1)),
-                                    pair_si(slo[i0], slo[i1]));
-                __m512i phi =
-                    run_k(pair_si(qhi[i0], qhi[i1]), pair_si(loadu(a0 + 32), loadu(a1 + 32)),
-                          pair_si(shi[i0], shi[i1]));
-                isum[p] = _mm512_add_epi32(isum[p], _mm512_add_epi32(plo, phi));
+                isum[p] = run_k(isum[p], pair_si(qlo[i0], qlo[i1]), pair_si(loadu(a0), loadu(a1)),
+                                pair_si(slo[i0], slo[i1]));
+                isum[p] = run_k(isum[p], pair_si(qhi[i0], qhi[i1]),
+                                pair_si(loadu(a0 + 32), loadu(a1 + 32)), pair_si(shi[i0], shi[i1]));
             }
         }
 #pragma GCC unroll 8
@@ -470,13 +469,13 @@ static const uint8_t shuf_k6[8][16] = {
 #undef S
 };
 
-/* Levels q in -32..31 times activations a: |a| unsigned times q with a's
- * sign (negated under the mask of a's sign bits; 32 * 127 * 2 < 2^15), the
- * pairs times the int16 scales into int32 lanes. */
-INL __m512i run_k6(__m512i q, __m512i a, __m512i absa, __m512i s)
+/* acc plus levels q in -32..31 times activations a: |a| unsigned times q
+ * with a's sign (negated under the mask of a's sign bits; 2 * 32 * 127 <
+ * 2^15), the pairs times the int16 scales into the int32 lanes (vpdpwssd). */
+INL __m512i run_k6(__m512i acc, __m512i q, __m512i a, __m512i absa, __m512i s)
 {
     __m512i sq = _mm512_mask_sub_epi8(q, _mm512_movepi8_mask(a), _mm512_setzero_si512(), q);
-    return _mm512_madd_epi16(_mm512_maddubs_epi16(absa, sq), s);
+    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(absa, sq), s);
 }
 
 INL void tile_q6_K(const struct glimp_wmat *w, uint32_t r, const int R, const char *x, size_t xs,
@@ -536,8 +535,7 @@ INL void tile_q6_K(const struct glimp_wmat *w, uint32_t r, const int R, const ch
                 size_t off = 256 * (size_t)b + 32 * (size_t)g;
                 __m512i az = pair_si(loadu(a[t0].q + off), loadu(a[t1].q + off));
                 __m512i abs = pair_si(loadu(a[t0].q2 + off), loadu(a[t1].q2 + off));
-                isum[p] = _mm512_add_epi32(
-                    isum[p], run_k6(pair_si(q[i0], q[i1]), az, abs, pair_si(sv[i0], sv[i1])));
+                isum[p] = run_k6(isum[p], pair_si(q[i0], q[i1]), az, abs, pair_si(sv[i0], sv[i1]));
             }
         }
 #pragma GCC unroll 8
