@@ -196,8 +196,11 @@ int glimp_kernels_resolve(const char *name, const struct glimp_kernels **out)
     if (n)
         return glimp_error(GLIMP_ERR_UNSUPPORTED, "kernels '%s' failed their self-check: %s", name,
                            failed_why[n - natives]);
-    static const char *const known[] = {"ref",     "scalar", "avx2",
-                                        "avxvnni", "avx512", "avx512-emulated"};
+    if (!strcmp(name, "avx512-emulated"))
+        return glimp_error(GLIMP_ERR_UNSUPPORTED,
+                           "kernels '%s': only the tests link them (tests/kern_avx512_emu.c)",
+                           name);
+    static const char *const known[] = {"ref", "scalar", "avx2", "avxvnni", "avx512"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(name, known[i]))
             return glimp_error(GLIMP_ERR_UNSUPPORTED,
