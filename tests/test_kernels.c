@@ -488,7 +488,7 @@ static void test_select(void **state)
     assert_null(glimp_kernels_by_name("no-such-kernels"));
     assert_null(glimp_kernels_by_name(NULL));
     /* a table this CPU lacks is refused, naming the feature it lacks */
-    const char *missing = glimp_kernels_missing("avx512", glimp_cpu_features());
+    const char *missing = glimp_kernels_missing("avx512", glimp_kernels_cpu_features());
     if (missing) {
         char want[160];
         assert_null(glimp_kernels_by_name("avx512"));
@@ -502,7 +502,8 @@ static void test_select(void **state)
     }
     /* the best is the pick for this CPU's features (all passed their
      * self-check here) */
-    assert_string_equal(glimp_kernels_best()->name, glimp_kernels_pick(glimp_cpu_features()));
+    assert_string_equal(glimp_kernels_best()->name,
+                        glimp_kernels_pick(glimp_kernels_cpu_features()));
 
     /* every type glimp computes has a product in every table */
     static const uint32_t all[] = {

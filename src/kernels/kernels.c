@@ -149,7 +149,7 @@ static void init_once(void)
     }
 }
 
-uint32_t glimp_cpu_features(void)
+uint32_t glimp_kernels_cpu_features(void)
 {
     pthread_once(&cpu_once, init_once);
     return cpu_features;
@@ -166,7 +166,7 @@ const struct glimp_kernels *glimp_kernels_by_name(const char *name)
     const struct native *n = native_by_name(name);
     if (!n)
         return NULL;
-    uint32_t f = glimp_cpu_features();
+    uint32_t f = glimp_kernels_cpu_features();
     if ((n->needs & f) != n->needs || native_failed[n - natives])
         return NULL;
     return n->k;
@@ -174,7 +174,7 @@ const struct glimp_kernels *glimp_kernels_by_name(const char *name)
 
 const struct glimp_kernels *glimp_kernels_best(void)
 {
-    uint32_t f = glimp_cpu_features();
+    uint32_t f = glimp_kernels_cpu_features();
     for (size_t i = 0; i < N_NATIVE; i++)
         if ((natives[i].needs & f) == natives[i].needs && !native_failed[i])
             return natives[i].k;
@@ -190,7 +190,7 @@ int glimp_kernels_resolve(const char *name, const struct glimp_kernels **out)
     if ((*out = glimp_kernels_by_name(name)) != NULL)
         return GLIMP_OK;
     const struct native *n = native_by_name(name);
-    const char *missing = glimp_kernels_missing(name, glimp_cpu_features());
+    const char *missing = glimp_kernels_missing(name, glimp_kernels_cpu_features());
     if (missing)
         return glimp_error(GLIMP_ERR_UNSUPPORTED, "kernels '%s': this CPU lacks %s", name, missing);
     if (n)

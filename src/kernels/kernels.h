@@ -1,12 +1,13 @@
 /* kernels.h - the compute kernels of the forward pass behind one table,
  * chosen at run time: "ref" (the plain scalar reference: dequantize, float
  * dot, libm exp), "scalar" (the fast algorithm in portable C), "avx2" (the
- * fast algorithm with AVX2/FMA/F16C) and "avxvnni" (avx2 plus AVX-VNNI).
- * "scalar", "avx2" and "avxvnni" compute the same floating point
- * operations in the same order and agree bit for bit; the tests hold them
- * to each other and to "ref" within a tolerance.
+ * fast algorithm with AVX2/FMA/F16C), "avxvnni" (avx2 plus AVX-VNNI) and
+ * "avx512" (AVX-512 F/BW/VL/VNNI). "scalar", "avx2", "avxvnni" and
+ * "avx512" compute the same floating point operations in the same order
+ * and agree bit for bit; the tests hold them to each other and to "ref"
+ * within a tolerance.
  *
- * The fast algorithm ("scalar", "avx2", "avxvnni"):
+ * The fast algorithm ("scalar", "avx2", "avxvnni", "avx512"):
  *  - Activations for quantized weights are quantized once per row: to
  *    blocks of 32 with a float scale (Q8_0, Q4_0, Q5_0, Q5_1 weights:
  *    glimp_act Q8) or of 256 (K-quants: Q8K). q = round_even(x * id),
@@ -82,7 +83,7 @@ typedef void (*glimp_attn_fn)(const float *q, const float *k, const float *v, si
 typedef void (*glimp_silu_mul_fn)(float *g, const float *u, size_t n);
 
 struct glimp_kernels {
-    const char *name;                       /* "ref", "scalar", "avx2" */
+    const char *name;                       /* "ref", "scalar", "avx2"... */
     uint8_t act[GLIMP_TYPE_COUNT];          /* enum glimp_act of each weight type */
     glimp_act_fn quantize[GLIMP_ACT_COUNT]; /* NULL for GLIMP_ACT_F32 */
     glimp_mm_fn matmul[GLIMP_TYPE_COUNT];   /* NULL for types not computed */
@@ -140,10 +141,10 @@ enum glimp_cpu_feature {
 };
 
 /* The features of this CPU and OS (read once). 0 off x86-64. */
-uint32_t glimp_cpu_features(void);
+uint32_t glimp_kernels_cpu_features(void);
 
 /* The name of the first feature that table name needs and features lacks
- * ("avx512bw", "OS support for ZMM state"...); NULL when it has them all,
+ * ("avx512bw", "OS support for AVX-512 state..."); NULL when it has them all,
  * or for a table that needs none or that this build lacks. Pure. */
 const char *glimp_kernels_missing(const char *name, uint32_t features);
 
