@@ -198,7 +198,8 @@ int glimp_kernels_resolve(const char *name, const struct glimp_kernels **out)
                            failed_why[n - natives]);
     if (!strcmp(name, "avx512-emulated"))
         return glimp_error(GLIMP_ERR_UNSUPPORTED,
-                           "kernels '%s': only the tests link them (tests/kern_avx512_emu.c)",
+                           "kernels '%s': not in this program (only tests built with SIMDe "
+                           "have them)",
                            name);
     static const char *const known[] = {"ref", "scalar", "avx2", "avxvnni", "avx512"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
