@@ -553,6 +553,7 @@ struct row_base {
     uint64_t bytes, params;
     unsigned threads;
     uint32_t n_batch;
+    const char *kernels; /* the kernel table that runs */
 };
 
 /* A JSON row in llama-bench's names: times per repetition in ns and rates
@@ -579,11 +580,12 @@ static json_t *json_row(const struct row_base *rb, uint32_t n_parallel, uint32_t
     mean_sd(nsv, reps, &avg_ns, &sd_ns);
     mean_sd(rate, reps, &avg_ts, &sd_ts);
     free(rate);
-    return json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:o, s:o}",
-                     "model_filename", rb->path, "model_type", rb->desc, "model_size",
-                     (json_int_t)rb->bytes, "model_n_params", (json_int_t)rb->params, "n_batch",
-                     (int)rb->n_batch, "n_threads", (int)rb->threads, "n_parallel", (int)n_parallel,
-                     "n_prompt", (int)n_prompt, "n_gen", (int)n_gen, "avg_ns",
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:o, "
+                     "s:o}",
+                     "model_filename", rb->path, "model_type", rb->desc, "kernels", rb->kernels,
+                     "model_size", (json_int_t)rb->bytes, "model_n_params", (json_int_t)rb->params,
+                     "n_batch", (int)rb->n_batch, "n_threads", (int)rb->threads, "n_parallel",
+                     (int)n_parallel, "n_prompt", (int)n_prompt, "n_gen", (int)n_gen, "avg_ns",
                      (json_int_t)llround(avg_ns), "stddev_ns", (json_int_t)llround(sd_ns), "avg_ts",
                      avg_ts, "stddev_ts", sd_ts, "samples_ns", ns, "samples_ts", ts);
 }
@@ -978,6 +980,7 @@ int cmd_bench(int argc, char **argv)
     struct row_base rb = {.path = model};
     describe(m, rb.desc, sizeof rb.desc, &rb.bytes, &rb.params);
     rb.threads = threads;
+    rb.kernels = glimp_model_info(m)->kernels;
     rb.n_batch = cli_model_params(n_threads).n_batch;
     if (par) {
         uint32_t most = 0;
@@ -989,6 +992,8 @@ int cmd_bench(int argc, char **argv)
     } else {
         status = bench_tests(m, &rb, n_prompt, n_gen, reps, json, bw, profile);
     }
+    if (status == 0 && !json)
+        printf("\nkernels: %s (GLIMP_KERNELS names another)\n", rb.kernels);
     free(bw);
     glimp_model_free(m);
     return status;

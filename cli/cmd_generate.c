@@ -291,6 +291,7 @@ int cmd_generate(int argc, char **argv)
             fprintf(stderr, "glimp generate: the context is full (%u tokens); stopped\n",
                     glimp_seq_n_ctx(seq));
         double tp = t1 - t0, tg = t2 - t1;
+        fprintf(stderr, "glimp generate: kernels %s\n", glimp_model_info(m)->kernels);
         fprintf(stderr,
                 "glimp generate: prompt %zu tokens in %.3f s (%.2f tokens/s), "
                 "generated %zu tokens in %.3f s (%.2f tokens/s)\n",

@@ -515,7 +515,7 @@ struct glimp_model_params {
      * "auto" (default): the fastest the CPU runs; "ref": the scalar
      * reference (slow, to the float64 reference's precision); "scalar": the
      * fast algorithm in portable C, bitwise equal to the SIMD ones; "avx2",
-     * "avxvnni" (x86-64). A name glimp does not know, or one this CPU
+     * "avxvnni", "avx512" (x86-64). A name glimp does not know, or one this CPU
      * cannot run, fails the load naming it. Read only during the load; the
      * library never reads the environment (the programs take it from
      * GLIMP_KERNELS). */
@@ -557,6 +557,9 @@ struct glimp_model_info {
      * the rest of an untied embedding, rope_freqs.weight (read at load) and
      * the KV cache, which grows with the position. */
     uint64_t decode_bytes;
+    /* The kernel table that runs the forward pass ("avx512", "avx2",
+     * "scalar"...: the kernels parameter resolved); static storage. */
+    const char *kernels;
 };
 
 struct glimp_model;

@@ -2,8 +2,9 @@
 # cli_bench.sh - `glimp bench --bandwidth` and `--profile` as a person runs
 # them: a positive read bandwidth (best and median of the reads), decode as
 # a share of it in the table and the JSON rows (its figures agreeing with
-# one another and with the bytes a decode reads), the per-phase profile
-# adding up to no more than the runs' time, and clear usage errors.
+# one another and with the bytes a decode reads), the kernel table named,
+# the per-phase profile adding up to no more than the runs' time, and clear
+# usage errors.
 # usage: cli_bench.sh GLIMP TESTDATA_DIR
 set -u
 glimp=$1
@@ -72,6 +73,9 @@ check "tg row: % = GB/s / best read bandwidth" near "$pct" "$(awk -v g="$gbs" -v
 dl='^decode reads ([0-9.]+) MB/token \(.*\): ([0-9.]+) GB/s = ([0-9.]+)% of the measured read bandwidth \(best ([0-9.]+) GB/s\)$'
 check "decode line" grep -qE "$dl" "$tmp/b"
 check "decode line agrees with the row" same "$(sed -nE "s#$dl#\1 \2 \3 \4#p" "$tmp/b")" "$mb $gbs $pct $best"
+check "bench names the kernels that ran" grep -qE '^kernels: [a-z0-9]+ \(GLIMP_KERNELS names another\)$' "$tmp/b"
+GLIMP_KERNELS=scalar "$glimp" bench -m "$m" -p 0 -n 1 -r 1 -t 1 >"$tmp/bs" 2>"$tmp/err"
+check "GLIMP_KERNELS=scalar: bench says scalar" has "$tmp/bs" "kernels: scalar ("
 
 # the bytes a decode reads: all tensors but 255 of the 256 embedding rows
 # (64 wide Q8_0: 2 blocks of 34 bytes) untied; all of them tied
@@ -87,7 +91,8 @@ check "bench --bandwidth -o json: tg row's share" js "$tmp/b.json" "
         tg.read_bw_gbs === pp.read_bw_gbs && tg.read_bw_samples_gbs.length === 5 &&
         tg.decode_bytes_per_token === tg.model_size - (V - 1) * 68 &&
         Math.abs(tg.decode_gbs - tg.avg_ts * tg.decode_bytes_per_token / 1e9) <= 1e-9 * tg.decode_gbs &&
-        Math.abs(tg.decode_bw_frac - tg.decode_gbs / tg.read_bw_gbs) <= 1e-9 * tg.decode_bw_frac;"
+        Math.abs(tg.decode_bw_frac - tg.decode_gbs / tg.read_bw_gbs) <= 1e-9 * tg.decode_bw_frac &&
+        typeof pp.kernels === 'string' && tg.kernels === pp.kernels;"
 "$glimp" bench -m "$tmp/tied.gguf" -p 0 -n 2 -r 1 -t 1 --bandwidth --bandwidth-size 32 -o json \
     >"$tmp/t.json" 2>"$tmp/err"
 check "tied: decode reads the whole file's tensors" js "$tmp/t.json" \

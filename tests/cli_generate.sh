@@ -29,6 +29,7 @@ for ty in F32 Q8_0; do
     check "$ty: timings line" grep -qE \
         '^glimp generate: prompt [0-9]+ tokens in [0-9.]+ s \([0-9.]+ tokens/s\), generated [0-9]+ tokens in [0-9.]+ s \([0-9.]+ tokens/s\)$' \
         "$tmp/err1"
+    check "$ty: names its kernels" grep -qE '^glimp generate: kernels [a-z0-9]+$' "$tmp/err1"
     check "$ty: -f FILE as -p" same \
         "$("$glimp" generate -m "$m" -f "$tmp/prompt.txt" -n 24 --temp 0 2>/dev/null)" "$g1"
     check "$ty: top-k 1 is greedy" same \
@@ -187,7 +188,8 @@ check "bench header" grep -qE '^\| model +\| +size \| +params \| threads \| +tes
 check "bench alignment row" grep -qE '^\| -+ \| -+: \| -+: \| -+: \| -+: \| -+: \|$' "$tmp/bench"
 check "bench pp16 row" grep -qE '^\| qwen3 \?B Q8_0 +\| +[0-9.]+ MiB \| +[0-9.]+ M \| +1 \| +pp16 \| +[0-9.]+ ± [0-9.]+ \|$' "$tmp/bench"
 check "bench tg4 row" grep -qE '^\| qwen3 \?B Q8_0 +\| +[0-9.]+ MiB \| +[0-9.]+ M \| +1 \| +tg4 \| +[0-9.]+ ± [0-9.]+ \|$' "$tmp/bench"
-check "bench: four lines" test "$(wc -l <"$tmp/bench")" -eq 4
+check "bench: four lines, a blank one and the kernels" test "$(wc -l <"$tmp/bench")" -eq 6
+check "bench: the kernels last" grep -qE '^kernels: [a-z0-9]+ ' <(tail -n 1 "$tmp/bench")
 "$glimp" bench -m "$m" -p 0 -n 2 -r 1 >"$tmp/bench" 2>/dev/null
 check "bench -p 0: tg only" test "$(grep -c 'pp\|tg2' "$tmp/bench")" -eq 1
 check "bench F32 model column" has "$tmp/bench" "qwen3 ?B all F32"
@@ -206,7 +208,8 @@ check "bench -o json: a pp row and a tg row" js "$tmp/bench.json" \
 check "bench --parallel exit 0" test $? -eq 0
 check "bench --parallel header" grep -qE '^\| model +\| threads \| n_parallel \| +test \| +pp t/s \| +tg t/s \| ms/token/seq \| +KV MiB \| +RSS MiB \|$' "$tmp/bench"
 check "bench --parallel 3 row" grep -qE '^\| qwen3 \?B Q8_0 +\| +1 \| +3 \| +pp8\+tg4 \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ \| +[0-9.]+ \|$' "$tmp/bench"
-check "bench --parallel: four lines" test "$(wc -l <"$tmp/bench")" -eq 4
+check "bench --parallel: four lines, a blank one and the kernels" test "$(wc -l <"$tmp/bench")" -eq 6
+check "bench --parallel: the kernels last" grep -qE '^kernels: [a-z0-9]+ ' <(tail -n 1 "$tmp/bench")
 "$glimp" bench -m "$tmp/Q8_0.gguf" -p 0 -n 3 -r 1 -t 1 --parallel 2,1 -c 4000 -o json >"$tmp/bench.json" 2>"$tmp/err"
 check "bench --parallel -o json exit 0" test $? -eq 0
 check "bench --parallel -o json rows" js "$tmp/bench.json" \

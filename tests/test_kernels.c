@@ -3,7 +3,9 @@
  * token against products of many (bit for bit, batch sizes 1..9, odd row
  * counts, row ranges, 1..3 threads), the fast algorithm against the "ref"
  * table (float activations) within stated tolerances, attention, SiLU and
- * exp, and the choice of kernels by name. */
+ * exp, and the choice of kernels by name and by CPU features. Every SIMD
+ * table the CPU has runs these, and "avx512-emulated" (the avx512 table
+ * over SIMDe) on any machine. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,8 +51,11 @@ static const uint32_t types[] = {GLIMP_TYPE_F32,  GLIMP_TYPE_F16,  GLIMP_TYPE_BF
 /* The best SIMD table, or NULL where the CPU has none. */
 static const struct glimp_kernels *simd(void)
 {
-    const struct glimp_kernels *k = glimp_kernels_by_name("avxvnni");
-    return k ? k : glimp_kernels_by_name("avx2");
+    static const char *const order[] = {"avx512", "avxvnni", "avx2"};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (glimp_kernels_by_name(order[i]))
+            return glimp_kernels_by_name(order[i]);
+    return NULL;
 }
 
 /* The table under test: main runs the tests once for every SIMD table the
@@ -351,6 +356,43 @@ static void test_zero_activations(void **state)
     }
 }
 
+/* Every tile shape and leftover: 1..70 tokens (past the token block TB of
+ * 64) from several starts, 13 rows in odd ranges, each output bit for bit
+ * the scalar table's for the same token. */
+static void test_shapes(void **state)
+{
+    (void)state;
+    enum { NT = 70, NR = 13 };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        uint32_t bs = glimp_type_info(types[i])->block_size;
+        uint32_t n_in = bs == 1 ? 77 : bs == 32 ? 64 : 256;
+        struct mat m;
+        make_mat(&m, types[i], n_in, NR, 500 + i, i % 2 == 1);
+        float *x = make_x(n_in, NT, 600 + i);
+        struct acts af = prepare(fast(), &m.w, x, NT),
+                    as = prepare(&glimp_kernels_scalar, &m.w, x, NT);
+        float *ys = malloc((size_t)NT * NR * sizeof *ys), *y = malloc((size_t)NT * NR * sizeof *y);
+        as.fn(&m.w, 0, NR, as.buf, as.stride, NT, ys, NR);
+        char what[64];
+        static const uint32_t starts[] = {0, 3};
+        static const uint32_t cuts[][2] = {{0, NR}, {0, 1}, {1, 4}, {4, 11}, {11, NR}};
+        for (size_t si = 0; si < 2; si++)
+            for (uint32_t n = 1; starts[si] + n <= NT; n++)
+                for (size_t c = 0; c < (n % 7 == 0 ? 5u : 1u); c++) {
+                    uint32_t t0 = starts[si], r0 = cuts[c][0], r1 = cuts[c][1];
+                    memset(y, 0xff, (size_t)NT * NR * sizeof *y);
+                    af.fn(&m.w, r0, r1, (char *)af.buf + t0 * af.stride, af.stride, n,
+                          y + (size_t)t0 * NR, NR);
+                    snprintf(what, sizeof what, "%s, tokens %u..%u, rows %u..%u",
+                             glimp_type_info(types[i])->name, t0, t0 + n, r0, r1);
+                    for (uint32_t t = t0; t < t0 + n; t++)
+                        same_floats(y + (size_t)t * NR + r0, ys + (size_t)t * NR + r0, r1 - r0,
+                                    what);
+                }
+        free(af.buf), free(as.buf), free(x), free(y), free(ys), free(m.data);
+    }
+}
+
 /* ----------------------------------------------- attention, SiLU, exp */
 
 static void test_attention(void **state)
@@ -445,6 +487,23 @@ static void test_select(void **state)
     }
     assert_null(glimp_kernels_by_name("no-such-kernels"));
     assert_null(glimp_kernels_by_name(NULL));
+    /* a table this CPU lacks is refused, naming the feature it lacks */
+    const char *missing = glimp_kernels_missing("avx512", glimp_kernels_cpu_features());
+    if (missing) {
+        char want[160];
+        assert_null(glimp_kernels_by_name("avx512"));
+        assert_int_equal(glimp_kernels_resolve("avx512", &kr), GLIMP_ERR_UNSUPPORTED);
+        snprintf(want, sizeof want, "kernels 'avx512': this CPU lacks %s", missing);
+        assert_string_equal(glimp_last_error(), want);
+        printf("    native avx512 kernels: skipped (%s)\n", glimp_last_error());
+    } else {
+        assert_int_equal(glimp_kernels_resolve("avx512", &kr), GLIMP_OK);
+        assert_string_equal(kr->name, "avx512");
+    }
+    /* the best is the pick for this CPU's features (all passed their
+     * self-check here) */
+    assert_string_equal(glimp_kernels_best()->name,
+                        glimp_kernels_pick(glimp_kernels_cpu_features()));
 
     /* every type glimp computes has a product in every table */
     static const uint32_t all[] = {
@@ -457,6 +516,84 @@ static void test_select(void **state)
             assert_non_null(glimp_kernels_mm(ks[k], all[i], &f));
             assert_true(f == GLIMP_ACT_F32 || ks[k]->quantize[f] != NULL);
         }
+}
+
+/* The choice from a feature set, on made-up CPUs: a table is picked only
+ * when every feature it needs is there, the OS's register state included. */
+static void test_pick(void **state)
+{
+    (void)state;
+    const uint32_t avx2 = GLIMP_CPU_AVX2 | GLIMP_CPU_FMA | GLIMP_CPU_F16C | GLIMP_CPU_OS_YMM;
+    const uint32_t a512 = GLIMP_CPU_AVX512F | GLIMP_CPU_AVX512BW | GLIMP_CPU_AVX512VL |
+                          GLIMP_CPU_AVX512VNNI | GLIMP_CPU_OS_ZMM;
+#ifdef __x86_64__
+#ifdef GLIMP_KERNELS_AVXVNNI
+    const char *vnni = "avxvnni";
+#else
+    const char *vnni = "avx2";
+#endif
+    assert_string_equal(glimp_kernels_pick(0), "scalar");
+    assert_string_equal(glimp_kernels_pick(avx2), "avx2");                   /* Zen 3 */
+    assert_string_equal(glimp_kernels_pick(avx2 | GLIMP_CPU_AVXVNNI), vnni); /* Alder Lake */
+    assert_string_equal(glimp_kernels_pick(avx2 | a512), "avx512");          /* Zen 4 */
+    assert_string_equal(glimp_kernels_pick(avx2 | a512 | GLIMP_CPU_AVXVNNI), "avx512"); /* SPR */
+    /* Skylake-X: AVX-512 without VNNI */
+    assert_string_equal(glimp_kernels_pick(avx2 | (a512 & ~GLIMP_CPU_AVX512VNNI)), "avx2");
+    assert_string_equal(glimp_kernels_missing("avx512", avx2 | (a512 & ~GLIMP_CPU_AVX512VNNI)),
+                        "avx512vnni");
+    /* each feature of avx512 missing alone */
+    for (uint32_t bit = 1; bit <= GLIMP_CPU_OS_ZMM; bit <<= 1) {
+        uint32_t f = (avx2 | a512 | GLIMP_CPU_AVXVNNI) & ~bit;
+        if (bit == GLIMP_CPU_AVXVNNI)
+            continue;
+        assert_string_not_equal(glimp_kernels_pick(f), "avx512");
+        assert_non_null(glimp_kernels_missing("avx512", f));
+    }
+    /* the OS does not save ZMM state: AVX-512 is off, AVX2 still on */
+    assert_string_equal(glimp_kernels_pick(avx2 | (a512 & ~GLIMP_CPU_OS_ZMM)), "avx2");
+    assert_non_null(strstr(glimp_kernels_missing("avx512", avx2 | (a512 & ~GLIMP_CPU_OS_ZMM)),
+                           "OS support for AVX-512 state"));
+    /* nor YMM state: nothing but scalar */
+    assert_string_equal(glimp_kernels_pick((avx2 | a512) & ~GLIMP_CPU_OS_YMM), "scalar");
+    assert_string_equal(glimp_kernels_pick(avx2 & ~GLIMP_CPU_F16C), "scalar");
+    assert_string_equal(glimp_kernels_missing("avx2", avx2 & ~GLIMP_CPU_F16C), "f16c");
+    assert_null(glimp_kernels_missing("avx2", avx2));
+#else
+    assert_string_equal(glimp_kernels_pick(avx2 | a512), "scalar");
+#endif
+    assert_null(glimp_kernels_missing("scalar", 0));
+    assert_null(glimp_kernels_missing("no-such-kernels", 0));
+    assert_null(glimp_kernels_missing(NULL, 0));
+}
+
+/* The self-check passes the table under test and catches a table that
+ * differs: "ref" (another algorithm), and one product off by one bit. */
+static glimp_mm_fn g_inner;
+
+static void off_by_one_bit(const struct glimp_wmat *w, uint32_t r0, uint32_t r1, const void *x,
+                           size_t xs, uint32_t n_tok, float *y, size_t ldy)
+{
+    g_inner(w, r0, r1, x, xs, n_tok, y, ldy);
+    if (n_tok > 1 && r0 < r1) {
+        uint32_t u;
+        memcpy(&u, &y[(size_t)(n_tok - 1) * ldy + r1 - 1], 4);
+        u ^= 1;
+        memcpy(&y[(size_t)(n_tok - 1) * ldy + r1 - 1], &u, 4);
+    }
+}
+
+static void test_selfcheck(void **state)
+{
+    (void)state;
+    assert_int_equal(glimp_kernels_selfcheck(fast()), GLIMP_OK);
+    assert_int_equal(glimp_kernels_selfcheck(&glimp_kernels_scalar), GLIMP_OK);
+    assert_int_equal(glimp_kernels_selfcheck(&glimp_kernels_ref), GLIMP_ERR_UNSUPPORTED);
+    assert_non_null(strstr(glimp_last_error(), "ref differs from the scalar table"));
+    struct glimp_kernels bad = *fast();
+    g_inner = bad.matmul[GLIMP_TYPE_Q5_K];
+    bad.matmul[GLIMP_TYPE_Q5_K] = off_by_one_bit;
+    assert_int_equal(glimp_kernels_selfcheck(&bad), GLIMP_ERR_UNSUPPORTED);
+    assert_non_null(strstr(glimp_last_error(), "a product of several tokens of Q5_K"));
 }
 
 /* ----------------------------------------------------------- threads */
@@ -509,12 +646,18 @@ int main(void)
         cmocka_unit_test(test_extreme_blocks), cmocka_unit_test(test_zero_activations),
         cmocka_unit_test(test_attention),      cmocka_unit_test(test_silu_exp),
         cmocka_unit_test(test_select),         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_shapes),         cmocka_unit_test(test_pick),
+        cmocka_unit_test(test_selfcheck),
     };
-    static const char *const simd_tables[] = {"avx2", "avxvnni"};
+    static const char *const simd_tables[] = {"avx2", "avxvnni", "avx512", "avx512-emulated"};
     int failed = 0, ran = 0;
     for (size_t i = 0; i < sizeof simd_tables / sizeof simd_tables[0]; i++) {
-        if (!(g_fast = glimp_kernels_by_name(simd_tables[i])))
+        if (!(g_fast = glimp_kernels_by_name(simd_tables[i]))) {
+            const struct glimp_kernels *k = NULL;
+            if (glimp_kernels_resolve(simd_tables[i], &k) != GLIMP_OK)
+                printf("%s: skipped (%s)\n", simd_tables[i], glimp_last_error());
             continue;
+        }
         ran++;
         failed += cmocka_run_group_tests_name(simd_tables[i], tests, NULL, NULL);
     }

@@ -1,32 +1,159 @@
-/* kernels.c - which kernel table runs: the CPU's features, read once, and
- * the model's kernels parameter, resolved at load. */
+/* kernels.c - which kernel table runs: the CPU's features, read once, the
+ * choice among the tables it can run (a pure function of the features),
+ * each native table's self-check, and the model's kernels parameter,
+ * resolved at load. */
 #include "kernels/kernels.h"
 #include "core/error.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
-#include <pthread.h>
+#endif
 
-static bool have_avx2, have_avxvnni;
+#define NEED_AVX2 (GLIMP_CPU_AVX2 | GLIMP_CPU_FMA | GLIMP_CPU_F16C | GLIMP_CPU_OS_YMM)
+#define NEED_AVX512                                                                                \
+    (NEED_AVX2 | GLIMP_CPU_AVX512F | GLIMP_CPU_AVX512BW | GLIMP_CPU_AVX512VL |                     \
+     GLIMP_CPU_AVX512VNNI | GLIMP_CPU_OS_ZMM)
+
+/* The names of the feature bits, in the order a missing one is reported. */
+static const struct {
+    uint32_t bit;
+    const char *name;
+} feature_names[] = {
+    {GLIMP_CPU_AVX2, "avx2"},
+    {GLIMP_CPU_FMA, "fma"},
+    {GLIMP_CPU_F16C, "f16c"},
+    {GLIMP_CPU_OS_YMM, "OS support for AVX state (XCR0 bits 1, 2)"},
+    {GLIMP_CPU_AVXVNNI, "avxvnni"},
+    {GLIMP_CPU_AVX512F, "avx512f"},
+    {GLIMP_CPU_AVX512BW, "avx512bw"},
+    {GLIMP_CPU_AVX512VL, "avx512vl"},
+    {GLIMP_CPU_AVX512VNNI, "avx512vnni"},
+    {GLIMP_CPU_OS_ZMM, "OS support for AVX-512 state (XCR0 bits 5, 6, 7)"},
+};
+
+/* The tables in order of preference and the features each needs; the
+ * last, "scalar", needs none. */
+static const struct native {
+    const char *name;
+    const struct glimp_kernels *k;
+    uint32_t needs;
+} natives[] = {
+#if defined(__x86_64__)
+    {"avx512", &glimp_kernels_avx512, NEED_AVX512},
+#ifdef GLIMP_KERNELS_AVXVNNI
+    {"avxvnni", &glimp_kernels_avxvnni, NEED_AVX2 | GLIMP_CPU_AVXVNNI},
+#endif
+    {"avx2", &glimp_kernels_avx2, NEED_AVX2},
+#endif
+    {"scalar", &glimp_kernels_scalar, 0},
+};
+#define N_NATIVE (sizeof natives / sizeof natives[0])
+
+/* Present only in the programs that link tests/kern_avx512_emu.c. */
+extern const struct glimp_kernels glimp_kernels_avx512_emulated __attribute__((weak));
+
+static const struct native *native_by_name(const char *name)
+{
+    for (size_t i = 0; i < N_NATIVE; i++)
+        if (!strcmp(natives[i].name, name))
+            return &natives[i];
+    return NULL;
+}
+
+const char *glimp_kernels_missing(const char *name, uint32_t features)
+{
+    const struct native *n = name ? native_by_name(name) : NULL;
+    if (!n)
+        return NULL;
+    for (size_t i = 0; i < sizeof feature_names / sizeof feature_names[0]; i++)
+        if ((n->needs & feature_names[i].bit) && !(features & feature_names[i].bit))
+            return feature_names[i].name;
+    return NULL;
+}
+
+const char *glimp_kernels_pick(uint32_t features)
+{
+    size_t i = 0;
+    while ((natives[i].needs & features) != natives[i].needs)
+        i++; /* stops at "scalar" */
+    return natives[i].name;
+}
+
+/* ------------------------------------------------------- the CPU, once */
+
+static uint32_t cpu_features;
+static bool native_failed[N_NATIVE]; /* by the self-check */
+static char failed_why[N_NATIVE][160];
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 
-/* AVX2 and FMA through the compiler's CPU model (which also checks that
- * the OS saves the YMM registers); F16C and AVX-VNNI from CPUID, which not
- * every compiler's __builtin_cpu_supports knows. */
-static void detect_cpu(void)
+#if defined(__x86_64__)
+/* From CPUID and XCR0 directly rather than __builtin_cpu_supports, which
+ * does not know every bit here in every compiler (AVX-VNNI). (GCC 12's
+ * libgcc and clang's compiler-rt do check XCR0 for AVX and AVX-512 too.) */
+static uint32_t detect_cpu(void)
 {
-    __builtin_cpu_init();
-    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     unsigned a, b, c, d;
-    bool f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
-    have_avx2 = avx2 && f16c;
-    have_avxvnni = have_avx2 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4));
+    uint32_t f = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    f |= c & (1u << 12) ? GLIMP_CPU_FMA : 0;
+    f |= c & (1u << 29) ? GLIMP_CPU_F16C : 0;
+    if (c & (1u << 27)) { /* OSXSAVE: xgetbv may be used */
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        (void)hi;
+        f |= (lo & 0x06) == 0x06 ? GLIMP_CPU_OS_YMM : 0;
+        f |= (lo & 0xe6) == 0xe6 ? GLIMP_CPU_OS_ZMM : 0;
+    }
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        f |= b & (1u << 5) ? GLIMP_CPU_AVX2 : 0;
+        f |= b & (1u << 16) ? GLIMP_CPU_AVX512F : 0;
+        f |= b & (1u << 30) ? GLIMP_CPU_AVX512BW : 0;
+        f |= b & (1u << 31) ? GLIMP_CPU_AVX512VL : 0;
+        f |= c & (1u << 11) ? GLIMP_CPU_AVX512VNNI : 0;
+    }
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d))
+        f |= a & (1u << 4) ? GLIMP_CPU_AVXVNNI : 0;
+    return f;
+}
+#else
+static uint32_t detect_cpu(void)
+{
+    return 0;
 }
 #endif
+
+/* Features, then the self-check of every native SIMD table they allow: a
+ * table that differs from the scalar one (a kernel bug on a CPU we could
+ * not test) is never handed out, and the programs' stderr says so once;
+ * glimp_kernels_best falls back to the next table. */
+static void init_once(void)
+{
+    cpu_features = detect_cpu();
+    for (size_t i = 0; i < N_NATIVE; i++) {
+        const struct native *n = &natives[i];
+        if (!n->needs || (n->needs & cpu_features) != n->needs)
+            continue;
+        if (glimp_kernels_selfcheck(n->k) != GLIMP_OK) {
+            native_failed[i] = true;
+            snprintf(failed_why[i], sizeof failed_why[i], "%s", glimp_last_error());
+            fprintf(stderr, "glimp: warning: kernels '%s' failed their self-check (%s); not used\n",
+                    n->name, failed_why[i]);
+        }
+    }
+}
+
+uint32_t glimp_kernels_cpu_features(void)
+{
+    pthread_once(&cpu_once, init_once);
+    return cpu_features;
+}
 
 const struct glimp_kernels *glimp_kernels_by_name(const char *name)
 {
@@ -34,31 +161,24 @@ const struct glimp_kernels *glimp_kernels_by_name(const char *name)
         return NULL;
     if (!strcmp(name, "ref"))
         return &glimp_kernels_ref;
-    if (!strcmp(name, "scalar"))
-        return &glimp_kernels_scalar;
-#if defined(__x86_64__)
-    if (!strcmp(name, "avx2")) {
-        pthread_once(&cpu_once, detect_cpu);
-        return have_avx2 ? &glimp_kernels_avx2 : NULL;
-    }
-#ifdef GLIMP_KERNELS_AVXVNNI
-    if (!strcmp(name, "avxvnni")) {
-        pthread_once(&cpu_once, detect_cpu);
-        return have_avxvnni ? &glimp_kernels_avxvnni : NULL;
-    }
-#endif
-#endif
-    return NULL;
+    if (!strcmp(name, "avx512-emulated"))
+        return &glimp_kernels_avx512_emulated ? &glimp_kernels_avx512_emulated : NULL;
+    const struct native *n = native_by_name(name);
+    if (!n)
+        return NULL;
+    uint32_t f = glimp_kernels_cpu_features();
+    if ((n->needs & f) != n->needs || native_failed[n - natives])
+        return NULL;
+    return n->k;
 }
 
 const struct glimp_kernels *glimp_kernels_best(void)
 {
-#if defined(__x86_64__)
-    const struct glimp_kernels *k;
-    if ((k = glimp_kernels_by_name("avxvnni")) != NULL || (k = glimp_kernels_by_name("avx2")))
-        return k;
-#endif
-    return &glimp_kernels_scalar;
+    uint32_t f = glimp_kernels_cpu_features();
+    for (size_t i = 0; i < N_NATIVE; i++)
+        if ((natives[i].needs & f) == natives[i].needs && !native_failed[i])
+            return natives[i].k;
+    return &glimp_kernels_scalar; /* not reached: "scalar" needs nothing */
 }
 
 int glimp_kernels_resolve(const char *name, const struct glimp_kernels **out)
@@ -69,11 +189,24 @@ int glimp_kernels_resolve(const char *name, const struct glimp_kernels **out)
     }
     if ((*out = glimp_kernels_by_name(name)) != NULL)
         return GLIMP_OK;
-    static const char *const known[] = {"ref", "scalar", "avx2", "avxvnni"};
+    const struct native *n = native_by_name(name);
+    const char *missing = glimp_kernels_missing(name, glimp_kernels_cpu_features());
+    if (missing)
+        return glimp_error(GLIMP_ERR_UNSUPPORTED, "kernels '%s': this CPU lacks %s", name, missing);
+    if (n)
+        return glimp_error(GLIMP_ERR_UNSUPPORTED, "kernels '%s' failed their self-check: %s", name,
+                           failed_why[n - natives]);
+    if (!strcmp(name, "avx512-emulated"))
+        return glimp_error(GLIMP_ERR_UNSUPPORTED,
+                           "kernels '%s': not in this program (only tests built with SIMDe "
+                           "have them)",
+                           name);
+    static const char *const known[] = {"ref", "scalar", "avx2", "avxvnni", "avx512"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(name, known[i]))
             return glimp_error(GLIMP_ERR_UNSUPPORTED,
                                "kernels '%s': this CPU (or this build) cannot run them", name);
     return glimp_error(GLIMP_ERR_INVALID,
-                       "kernels '%.64s' unknown (known: auto, ref, scalar, avx2, avxvnni)", name);
+                       "kernels '%.64s' unknown (known: auto, ref, scalar, avx2, avxvnni, avx512)",
+                       name);
 }

@@ -1,12 +1,13 @@
 /* kernels.h - the compute kernels of the forward pass behind one table,
  * chosen at run time: "ref" (the plain scalar reference: dequantize, float
  * dot, libm exp), "scalar" (the fast algorithm in portable C), "avx2" (the
- * fast algorithm with AVX2/FMA/F16C) and "avxvnni" (avx2 plus AVX-VNNI).
- * "scalar", "avx2" and "avxvnni" compute the same floating point
- * operations in the same order and agree bit for bit; the tests hold them
- * to each other and to "ref" within a tolerance.
+ * fast algorithm with AVX2/FMA/F16C), "avxvnni" (avx2 plus AVX-VNNI) and
+ * "avx512" (AVX-512 F/BW/VL/VNNI). "scalar", "avx2", "avxvnni" and
+ * "avx512" compute the same floating point operations in the same order
+ * and agree bit for bit; the tests hold them to each other and to "ref"
+ * within a tolerance.
  *
- * The fast algorithm ("scalar", "avx2", "avxvnni"):
+ * The fast algorithm ("scalar", "avx2", "avxvnni", "avx512"):
  *  - Activations for quantized weights are quantized once per row: to
  *    blocks of 32 with a float scale (Q8_0, Q4_0, Q5_0, Q5_1 weights:
  *    glimp_act Q8) or of 256 (K-quants: Q8K). q = round_even(x * id),
@@ -82,7 +83,7 @@ typedef void (*glimp_attn_fn)(const float *q, const float *k, const float *v, si
 typedef void (*glimp_silu_mul_fn)(float *g, const float *u, size_t n);
 
 struct glimp_kernels {
-    const char *name;                       /* "ref", "scalar", "avx2" */
+    const char *name;                       /* "ref", "scalar", "avx2"... */
     uint8_t act[GLIMP_TYPE_COUNT];          /* enum glimp_act of each weight type */
     glimp_act_fn quantize[GLIMP_ACT_COUNT]; /* NULL for GLIMP_ACT_F32 */
     glimp_mm_fn matmul[GLIMP_TYPE_COUNT];   /* NULL for types not computed */
@@ -114,7 +115,48 @@ extern const struct glimp_kernels glimp_kernels_avx2;
 #define GLIMP_KERNELS_AVXVNNI 1
 extern const struct glimp_kernels glimp_kernels_avxvnni;
 #endif
+/* "avx512": the fast algorithm with AVX-512 F, BW, VL and VNNI, two
+ * accumulators to a 512-bit register (kern_avx512.c). */
+extern const struct glimp_kernels glimp_kernels_avx512;
 #endif
+/* The avx512 table over SIMDe's portable AVX-512, "avx512-emulated": only
+ * the tests link it (tests/kern_avx512_emu.c); the library names it by a
+ * weak reference, absent elsewhere. */
+extern const struct glimp_kernels glimp_kernels_avx512_emulated;
+
+/* CPU features the tables need, as bits of a feature set. The OS_* bits
+ * say that the OS saves the registers' state across context switches
+ * (XCR0): without it the instructions fault or corrupt. */
+enum glimp_cpu_feature {
+    GLIMP_CPU_AVX2 = 1u << 0,
+    GLIMP_CPU_FMA = 1u << 1,
+    GLIMP_CPU_F16C = 1u << 2,
+    GLIMP_CPU_OS_YMM = 1u << 3, /* XCR0 bits 1, 2: SSE and AVX state */
+    GLIMP_CPU_AVXVNNI = 1u << 4,
+    GLIMP_CPU_AVX512F = 1u << 5,
+    GLIMP_CPU_AVX512BW = 1u << 6,
+    GLIMP_CPU_AVX512VL = 1u << 7,
+    GLIMP_CPU_AVX512VNNI = 1u << 8,
+    GLIMP_CPU_OS_ZMM = 1u << 9, /* XCR0 bits 5, 6, 7: opmask and ZMM state */
+};
+
+/* The features of this CPU and OS (read once). 0 off x86-64. */
+uint32_t glimp_kernels_cpu_features(void);
+
+/* The name of the first feature that table name needs and features lacks
+ * ("avx512bw", "OS support for AVX-512 state..."); NULL when it has them all,
+ * or for a table that needs none or that this build lacks. Pure. */
+const char *glimp_kernels_missing(const char *name, uint32_t features);
+
+/* The name of the best table for a feature set, in the order of
+ * preference "avx512" > "avxvnni" > "avx2" > "scalar" (room for "amx"
+ * above), whatever the self-check says. Pure. */
+const char *glimp_kernels_pick(uint32_t features);
+
+/* Table k against the scalar table on a small product of every type it
+ * computes, its quantizers, attention and SiLU, bit for bit: GLIMP_OK, or
+ * GLIMP_ERR_UNSUPPORTED with a message naming what differs. */
+int glimp_kernels_selfcheck(const struct glimp_kernels *k);
 
 /* The product function and activation format that table k uses for a
  * weight type: its own, or the "ref" one (float activations) for types it
