@@ -1,7 +1,8 @@
 /* kernels.h - the compute kernels of the forward pass behind one table,
  * chosen at run time: "ref" (the plain scalar reference: dequantize, float
  * dot, libm exp), "scalar" (the fast algorithm in portable C), "avx2" (the
- * fast algorithm with AVX2/FMA/F16C) and "avxvnni" (avx2 plus AVX-VNNI).
+ * fast algorithm with AVX2/FMA/F16C), "avxvnni" (avx2 plus AVX-VNNI)
+ * and "amx" (AMX-INT8 tiles for Q8_0, with numerics of its own: below).
  * "scalar", "avx2" and "avxvnni" compute the same floating point
  * operations in the same order and agree bit for bit; the tests hold them
  * to each other and to "ref" within a tolerance.
@@ -34,7 +35,17 @@
  *    weighted by fmaf over positions in order; one multiply by 1 / sum.
  * Every output element is produced by this fixed sequence whatever the
  * number of tokens in the call, the tile it falls in, or the thread that
- * computes it: that is the batch invariance the engine promises. */
+ * computes it: that is the batch invariance the engine promises.
+ *
+ * "amx" (Intel AMX-INT8 tiles, kern_amx.c) has numerics of its own for
+ * Q8_0 weights, since a tile instruction sums a block's products whole:
+ * for each block b in order, s_b = the exact int32 sum of the block's 32
+ * products (|s_b| < 2^24, so (float)s_b is exact) and
+ *     acc = fmaf(d_w * d_a, (float)s_b, acc)
+ * (d_w * d_a rounded to float first), one chain per output from acc = +0;
+ * the result is acc. The same invariance holds within the table; its
+ * other weight types are those of "avx2", bit for bit. Its outputs are
+ * not those of "scalar", and tests hold it to this definition instead. */
 #ifndef GLIMP_KERNELS_KERNELS_H
 #define GLIMP_KERNELS_KERNELS_H
 
@@ -114,7 +125,23 @@ extern const struct glimp_kernels glimp_kernels_avx2;
 #define GLIMP_KERNELS_AVXVNNI 1
 extern const struct glimp_kernels glimp_kernels_avxvnni;
 #endif
+/* "amx": AMX-INT8 tiles for Q8_0 (the amx numerics above), the rest as
+ * "avx2"; handed out only where CPUID, the OS (XCR0, and Linux's
+ * permission for the tile data) and a self-check allow. */
+#if (defined(__clang__) && __clang_major__ >= 12) || (!defined(__clang__) && __GNUC__ >= 11)
+#define GLIMP_KERNELS_AMX 1
+extern const struct glimp_kernels glimp_kernels_amx;
+/* The amx table's Q8_0 products of a few shapes against the amx numerics
+ * in plain C, bit for bit: 0, or -1 with what differed in why. Needs a CPU
+ * that runs the table. */
+int glimp_kernels_amx_check(char *why, size_t why_size);
 #endif
+#endif
+
+/* Tests: a kernel table of their own (the emulated amx one) that
+ * glimp_kernels_by_name and glimp_kernels_resolve then find by its name;
+ * NULL removes it. Call before any model is loaded with it. */
+void glimp_kernels_set_extra(const struct glimp_kernels *k);
 
 /* The product function and activation format that table k uses for a
  * weight type: its own, or the "ref" one (float activations) for types it
