@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 
 #include "glimp_testmodel.h"
+#include "kern_amx_emu.h"
 #include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -268,6 +269,8 @@ static void mixed_batches(const char *path, const char *name, const char *kernel
 }
 
 static const char *const tables[] = {"ref", "scalar", "avx2", "avxvnni"};
+/* amx: numerics of their own, batch invariant all the same */
+static const char *const amx_tables[] = {"amx", "amx-emulated"};
 
 static void test_mixed(void **state)
 {
@@ -285,6 +288,8 @@ static void test_mixed(void **state)
         snprintf(path, sizeof path, "%s", p);
         for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
             mixed_batches(path, name, tables[t], 1 + i * 10 + t);
+        for (size_t t = 0; t < sizeof amx_tables / sizeof amx_tables[0]; t++)
+            mixed_batches(path, name, amx_tables[t], 5 + i * 10 + t);
     }
 }
 
@@ -521,5 +526,6 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_kv_memory),
     };
+    glimp_kernels_set_extra(&glimp_kernels_amx_emulated);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,10 +46,12 @@ static const uint32_t types[] = {GLIMP_TYPE_F32,  GLIMP_TYPE_F16,  GLIMP_TYPE_BF
                                  GLIMP_TYPE_Q4_0, GLIMP_TYPE_Q5_0, GLIMP_TYPE_Q5_1, GLIMP_TYPE_Q4_K,
                                  GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K};
 
-/* The best SIMD table, or NULL where the CPU has none. */
+/* The best SIMD table, or NULL where the CPU has none. ("amx", with
+ * numerics of its own, is tested in test_amx.c.) */
 static const struct glimp_kernels *simd(void)
 {
-    const struct glimp_kernels *k = glimp_kernels_by_name("avxvnni");
+    const struct glimp_kernels *k = glimp_kernels_by_name("amx");
+    k = k ? k : glimp_kernels_by_name("avxvnni");
     return k ? k : glimp_kernels_by_name("avx2");
 }
 
