@@ -12,6 +12,7 @@ packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
           libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev
           libxml2-utils perl libmicrohttpd-dev curl
           libcurl4-openssl-dev  # remote backends: HTTP(S) to vLLM, SGLang, llama-server
+          libsimde-dev  # tests: AVX-512 for the emulated amx kernels (header only)
           prometheus   # prometheus: promtool checks /metrics in tests/cli_serve.sh
           chromium)    # chromium: the web view and report.html in tests/cli_web.sh
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
