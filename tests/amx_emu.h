@@ -11,6 +11,8 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 
+#include "glimp.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +44,18 @@ static inline simde__m512 emu_mm512_cvtepi32_ps(simde__m512i a)
     return simde_mm512_loadu_ps(f);
 }
 #define _mm512_cvtepi32_ps emu_mm512_cvtepi32_ps
+
+/* vcvtph2ps: 16 halves to floats, exact (this SIMDe has none). */
+static inline simde__m512 emu_mm512_cvtph_ps(simde__m256i a)
+{
+    uint16_t h[16];
+    float f[16];
+    simde_mm256_storeu_si256(h, a);
+    for (int i = 0; i < 16; i++)
+        f[i] = glimp_fp16_to_fp32(h[i]);
+    return simde_mm512_loadu_ps(f);
+}
+#define _mm512_cvtph_ps emu_mm512_cvtph_ps
 
 /* ------------------------------------------------------------ AMX */
 

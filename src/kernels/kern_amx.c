@@ -108,19 +108,22 @@ static float dot_q8_0_plain(const uint8_t *row, const int8_t *aq, const float *a
 
 /* ------------------------------------------------- rows: one token */
 
+/* Lane indices for fold (vpermt2d: 0..15 from a, 16..31 from b): output
+ * lane j sums lanes lo[j] and lo[j] + m / 2, for m = 8, 4, 2. */
+static const int32_t fold_idx[3][16] = {
+    {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27},
+    {0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29},
+    {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30},
+};
+
 /* Sum of adjacent lane groups of two vectors, each holding 16 / m rows'
- * partial sums in groups of m lanes (rows of a before rows of b): the
- * result holds the 32 / m rows in groups of m / 2 lanes. */
+ * partial sums in groups of m lanes (the rows of a before those of b):
+ * the result holds their 32 / m rows in groups of m / 2 lanes. */
 INL __m512i fold(__m512i a, __m512i b, const int m)
 {
-    int32_t lo[16], hi[16];
-    int h = m / 2, k = 16 / m;
-    for (int j = 0; j < 16; j++) {
-        int row = j / h, in = j % h;
-        lo[j] = row < k ? row * m + in : 16 + (row - k) * m + in;
-        hi[j] = lo[j] + h;
-    }
-    __m512i il = _mm512_loadu_si512(lo), ih = _mm512_loadu_si512(hi);
+    const int32_t *lo = fold_idx[m == 8 ? 0 : m == 4 ? 1 : 2];
+    __m512i il = _mm512_loadu_si512(lo);
+    __m512i ih = _mm512_add_epi32(il, _mm512_set1_epi32(m / 2));
     return _mm512_add_epi32(_mm512_permutex2var_epi32(a, il, b),
                             _mm512_permutex2var_epi32(a, ih, b));
 }
@@ -128,7 +131,9 @@ INL __m512i fold(__m512i a, __m512i b, const int m)
 /* y[r .. r + nr) = rows r.. of w times one token (aq levels, au levels +
  * 128, ad scales), nr <= 16. Rows past nr repeat the last one and are not
  * stored. s_b: vpdpbusd of (a + 128) with w, less 128 * (w's sums), 8
- * lanes per row, then the 16 rows folded together; exact. */
+ * lanes per row, then the 16 rows folded together; exact. The same block
+ * of the next 16 rows is prefetched (several streams read slowly, which
+ * the hardware prefetchers follow badly, as in kern_avx2.c). */
 TGT NO_PTR_CHECK static void rows_tok(const struct glimp_wmat *w, uint32_t r, uint32_t nr,
                                       const uint8_t *au, const float *ad, float *y)
 {
@@ -142,7 +147,7 @@ TGT NO_PTR_CHECK static void rows_tok(const struct glimp_wmat *w, uint32_t r, ui
         size_t o = (size_t)b * QB;
         __m512i av = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(au + 32 * (size_t)b)));
         __m512i s[8];
-        float dw[16];
+        uint16_t dh[16];
         for (int p = 0; p < 8; p++) {
             __m512i wq = _mm512_inserti64x4(
                 _mm512_castsi256_si512(_mm256_loadu_si256((const void *)(row[2 * p] + o + 2))),
@@ -150,15 +155,18 @@ TGT NO_PTR_CHECK static void rows_tok(const struct glimp_wmat *w, uint32_t r, ui
             s[p] = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, av, wq),
                                     _mm512_dpbusd_epi32(zero, c128, wq));
         }
-        for (int i = 0; i < 16; i++)
-            dw[i] = glimp_fp16_to_fp32(rd16(row[i] + o));
+        for (int i = 0; i < 16; i++) {
+            dh[i] = rd16(row[i] + o);
+            _mm_prefetch((const char *)row[i] + 16 * w->row_bytes + o, _MM_HINT_T0);
+        }
         __m512i s4[4], s2[2];
         for (int p = 0; p < 4; p++)
             s4[p] = fold(s[2 * p], s[2 * p + 1], 8);
         for (int p = 0; p < 2; p++)
             s2[p] = fold(s4[2 * p], s4[2 * p + 1], 4);
         __m512i sb = fold(s2[0], s2[1], 2);
-        __m512 dd = _mm512_mul_ps(_mm512_loadu_ps(dw), _mm512_set1_ps(ad[b]));
+        __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)dh));
+        __m512 dd = _mm512_mul_ps(dw, _mm512_set1_ps(ad[b]));
         acc = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(sb), acc);
     }
     if (nr == 16) {
