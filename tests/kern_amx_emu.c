@@ -5,8 +5,8 @@
  * without AVX-512: the ABI note concerns code that only this file calls. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-#include "amx_emu.h"
 #include "kern_amx_emu.h"
+#include "amx_emu.h"
 
 #define GLIMP_AMX_EMULATED 1
 #include "kernels/kern_amx.c"

@@ -94,8 +94,8 @@ static struct acts prepare(const struct glimp_kernels *k, const struct glimp_wma
 {
     struct acts a;
     a.fn = glimp_kernels_mm(k, w->type, &a.f);
-    a.stride = a.f == GLIMP_ACT_F32 ? (size_t)w->n_in * sizeof(float)
-                                    : glimp_act_row_bytes(a.f, w->n_in);
+    a.stride =
+        a.f == GLIMP_ACT_F32 ? (size_t)w->n_in * sizeof(float) : glimp_act_row_bytes(a.f, w->n_in);
     a.buf = aligned_alloc(64, glimp_act_row_bytes(a.f, w->n_in) * n_tok);
     assert_non_null(a.buf);
     memset(a.buf, 0, glimp_act_row_bytes(a.f, w->n_in) * n_tok);
@@ -207,8 +207,8 @@ static void check_q8_0(const struct mat *m, bool compare_ref, const char *what)
     static const uint32_t cuts[] = {0, 1, 17, 20, 36};
     memset(y2, 0xff, ny * sizeof *y2);
     for (size_t c = 0; c < sizeof cuts / sizeof cuts[0] && cuts[c] < n_out; c++) {
-        uint32_t r1 = c + 1 < sizeof cuts / sizeof cuts[0] && cuts[c + 1] < n_out ? cuts[c + 1]
-                                                                                   : n_out;
+        uint32_t r1 =
+            c + 1 < sizeof cuts / sizeof cuts[0] && cuts[c + 1] < n_out ? cuts[c + 1] : n_out;
         a.fn(w, cuts[c], r1, a.buf, a.stride, N_TOK, y2, n_out);
     }
     same_floats(y2, y, ny, what);
@@ -309,9 +309,9 @@ static void test_others(void **state)
         float *wf = make_x(n_in, 21, 7 + i), *x = make_x(n_in, 9, 8 + i);
         uint8_t *wd = malloc(rb * 21);
         for (uint32_t r = 0; r < 21; r++)
-            assert_int_equal(glimp_quantize((enum glimp_type)types[i], wf + r * n_in, wd + r * rb,
-                                            n_in),
-                             GLIMP_OK);
+            assert_int_equal(
+                glimp_quantize((enum glimp_type)types[i], wf + r * n_in, wd + r * rb, n_in),
+                GLIMP_OK);
         struct glimp_wmat w = {wd, types[i], n_in, 21, (size_t)rb};
         struct acts a = prepare(g_amx, &w, x, 9), as = prepare(&glimp_kernels_scalar, &w, x, 9);
         assert_int_equal(a.f, as.f);
@@ -377,8 +377,8 @@ static void test_select(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_q8_0),       cmocka_unit_test(test_q8_0_extremes),
-        cmocka_unit_test(test_others),     cmocka_unit_test(test_self_check),
+        cmocka_unit_test(test_q8_0),   cmocka_unit_test(test_q8_0_extremes),
+        cmocka_unit_test(test_others), cmocka_unit_test(test_self_check),
         cmocka_unit_test(test_select),
     };
     int failed = 0;

@@ -61,8 +61,8 @@
 #endif
 #define INL static inline __attribute__((always_inline)) TGT NO_PTR_CHECK
 
-#define QB 34  /* bytes of a Q8_0 block: fp16 d, then 32 levels */
-#define KC 32  /* blocks of weights packed at a time (2 x 16 KiB) */
+#define QB 34   /* bytes of a Q8_0 block: fp16 d, then 32 levels */
+#define KC 32   /* blocks of weights packed at a time (2 x 16 KiB) */
 #define TILE 16 /* tokens, and weight rows, of one C tile */
 
 static uint16_t rd16(const void *p)
@@ -145,7 +145,8 @@ TGT NO_PTR_CHECK static void rows_tok(const struct glimp_wmat *w, uint32_t r, ui
     __m512 acc = _mm512_setzero_ps();
     for (uint32_t b = 0; b < nb; b++) {
         size_t o = (size_t)b * QB;
-        __m512i av = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(au + 32 * (size_t)b)));
+        __m512i av =
+            _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(au + 32 * (size_t)b)));
         __m512i s[8];
         uint16_t dh[16];
         for (int p = 0; p < 8; p++) {
@@ -386,9 +387,12 @@ static void silu_mul(float *g, const float *u, size_t n)
  * and SiLU: the avx2 table's ("scalar" when emulated: the same bits). */
 const struct glimp_kernels AMX_TABLE = {
     .name = AMX_NAME,
-    .act = {[GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8, [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8, [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K, [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,
+    .act = {[GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8,
+            [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,
+            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8,
+            [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,
+            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K,
+            [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,
             [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K},
     .quantize = {[GLIMP_ACT_Q8] = quantize_q8, [GLIMP_ACT_Q8K] = quantize_q8k},
     .matmul =
@@ -450,13 +454,13 @@ int AMX_CHECK(char *why, size_t why_size)
             AMX_TABLE.matmul[GLIMP_TYPE_Q8_0](&w, 0, n_out, xq, xs, n_tok, y, n_out);
             for (uint32_t t = 0; t < n_tok && !bad; t++)
                 for (uint32_t r = 0; r < n_out && !bad; r++) {
-                    float want = dot_q8_0_plain(wd + r * rb, act_q(xq, xs, t),
-                                                act_d(xq, xs, t, n), n / 32);
+                    float want =
+                        dot_q8_0_plain(wd + r * rb, act_q(xq, xs, t), act_d(xq, xs, t, n), n / 32);
                     float got = y[(size_t)t * n_out + r];
                     if (memcmp(&want, &got, sizeof want) != 0) {
                         snprintf(why, why_size,
-                                 "Q8_0 %u x %u, %u tokens: row %u token %u: %.9g, want %.9g",
-                                 n_out, n, n_tok, r, t, (double)got, (double)want);
+                                 "Q8_0 %u x %u, %u tokens: row %u token %u: %.9g, want %.9g", n_out,
+                                 n, n_tok, r, t, (double)got, (double)want);
                         bad = 1;
                     }
                 }
