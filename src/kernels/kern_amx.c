@@ -23,9 +23,10 @@
  *    grows with the call. (Weights as A, loaded in place, would put the
  *    tokens in the zmm lanes, strided in y, and need the activations
  *    packed whole.)
- *  - rows: one token times 16 rows at a time (decoding, and the tokens and
- *    rows that do not fill a tile): vpdpbusd gives 8 partial sums per row
- *    and block, which 16 rows reduce together to their s_b in one zmm. */
+ *  - rows: 16 rows times up to 4 tokens at a time (decoding, and the
+ *    tokens and rows that do not fill a tile): vpdpbusd gives 8 partial
+ *    sums per row and block, which 16 rows reduce together to their s_b in
+ *    one zmm. */
 #if defined(GLIMP_AMX_EMULATED) || defined(__x86_64__)
 
 #include "kernels/kernels.h"
@@ -106,7 +107,7 @@ static float dot_q8_0_plain(const uint8_t *row, const int8_t *aq, const float *a
     return acc;
 }
 
-/* ------------------------------------------------- rows: one token */
+/* ----------------------------------------------- rows: a few tokens */
 
 /* Lane indices for fold (vpermt2d: 0..15 from a, 16..31 from b): output
  * lane j sums lanes lo[j] and lo[j] + m / 2, for m = 8, 4, 2. */
@@ -128,66 +129,99 @@ INL __m512i fold(__m512i a, __m512i b, const int m)
                             _mm512_permutex2var_epi32(a, ih, b));
 }
 
-/* y[r .. r + nr) = rows r.. of w times one token (aq levels, au levels +
- * 128, ad scales), nr <= 16. Rows past nr repeat the last one and are not
- * stored. s_b: vpdpbusd of (a + 128) with w, less 128 * (w's sums), 8
- * lanes per row, then the 16 rows folded together; exact. The same block
- * of the next 16 rows is prefetched (several streams read slowly, which
- * the hardware prefetchers follow badly, as in kern_avx2.c). */
-TGT NO_PTR_CHECK static void rows_tok(const struct glimp_wmat *w, uint32_t r, uint32_t nr,
-                                      const uint8_t *au, const float *ad, float *y)
+/* Rows r .. r + nr of w (nr <= 16) times T tokens (1..4) from t of x,
+ * into y. Rows past nr repeat the last one and are not stored. s_b:
+ * vpdpbusd of (a + 128) with w, less 128 * (w's sums), 8 lanes per row,
+ * then the 16 rows folded together; exact. A weight block is loaded once
+ * for the T tokens (speculative decoding verifies a few tokens at once).
+ * The same block of the next 16 rows is prefetched (several streams read
+ * slowly, which the hardware prefetchers follow badly, as in
+ * kern_avx2.c). */
+INL void rows_tokens(const struct glimp_wmat *w, uint32_t r, uint32_t nr, const char *x, size_t xs,
+                     uint32_t t, const int T, float *y, size_t ldy)
 {
-    uint32_t nb = w->n_in / 32;
-    const uint8_t *row[16];
+    uint32_t n = w->n_in, nb = n / 32;
+    const uint8_t *row[16], *au[4];
+    const float *ad[4];
+    __m512 acc[4];
     for (uint32_t i = 0; i < 16; i++)
         row[i] = row_at(w, r + (i < nr ? i : nr - 1));
+    for (int j = 0; j < T; j++) {
+        au[j] = (const uint8_t *)act_q(x, xs, t + (uint32_t)j) + n;
+        ad[j] = act_d(x, xs, t + (uint32_t)j, n);
+        acc[j] = _mm512_setzero_ps();
+    }
     const __m512i c128 = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
-    __m512 acc = _mm512_setzero_ps();
     for (uint32_t b = 0; b < nb; b++) {
         size_t o = (size_t)b * QB;
-        __m512i av =
-            _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(au + 32 * (size_t)b)));
-        __m512i s[8];
+        __m512i wq[8], corr[8];
         uint16_t dh[16];
         for (int p = 0; p < 8; p++) {
-            __m512i wq = _mm512_inserti64x4(
+            wq[p] = _mm512_inserti64x4(
                 _mm512_castsi256_si512(_mm256_loadu_si256((const void *)(row[2 * p] + o + 2))),
                 _mm256_loadu_si256((const void *)(row[2 * p + 1] + o + 2)), 1);
-            s[p] = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, av, wq),
-                                    _mm512_dpbusd_epi32(zero, c128, wq));
+            corr[p] = _mm512_dpbusd_epi32(zero, c128, wq[p]);
         }
         for (int i = 0; i < 16; i++) {
             dh[i] = rd16(row[i] + o);
             _mm_prefetch((const char *)row[i] + 16 * w->row_bytes + o, _MM_HINT_T0);
         }
-        __m512i s4[4], s2[2];
-        for (int p = 0; p < 4; p++)
-            s4[p] = fold(s[2 * p], s[2 * p + 1], 8);
-        for (int p = 0; p < 2; p++)
-            s2[p] = fold(s4[2 * p], s4[2 * p + 1], 4);
-        __m512i sb = fold(s2[0], s2[1], 2);
         __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)dh));
-        __m512 dd = _mm512_mul_ps(dw, _mm512_set1_ps(ad[b]));
-        acc = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(sb), acc);
+        for (int j = 0; j < T; j++) {
+            __m512i av =
+                _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(au[j] + 32 * (size_t)b)));
+            __m512i s[8], s4[4], s2[2];
+            for (int p = 0; p < 8; p++)
+                s[p] = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, av, wq[p]), corr[p]);
+            for (int p = 0; p < 4; p++)
+                s4[p] = fold(s[2 * p], s[2 * p + 1], 8);
+            for (int p = 0; p < 2; p++)
+                s2[p] = fold(s4[2 * p], s4[2 * p + 1], 4);
+            __m512i sb = fold(s2[0], s2[1], 2);
+            __m512 dd = _mm512_mul_ps(dw, _mm512_set1_ps(ad[j][b]));
+            acc[j] = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(sb), acc[j]);
+        }
     }
-    if (nr == 16) {
-        _mm512_storeu_ps(y + r, acc);
-    } else {
-        float out[16];
-        _mm512_storeu_ps(out, acc);
-        memcpy(y + r, out, nr * sizeof *out);
+    for (int j = 0; j < T; j++) {
+        float *yt = y + (size_t)(t + (uint32_t)j) * ldy + r;
+        if (nr == 16) {
+            _mm512_storeu_ps(yt, acc[j]);
+        } else {
+            float out[16];
+            _mm512_storeu_ps(out, acc[j]);
+            memcpy(yt, out, nr * sizeof *out);
+        }
     }
 }
 
-/* Rows [r0, r1) times token t, 16 rows at a time. */
-TGT NO_PTR_CHECK static void rows_range(const struct glimp_wmat *w, uint32_t r0, uint32_t r1,
-                                        const char *x, size_t xs, uint32_t t, float *y, size_t ldy)
+#define ROWS_SHAPE(T)                                                                              \
+    TGT NO_PTR_CHECK __attribute__((noinline)) static void rows_##T(                               \
+        const struct glimp_wmat *w, uint32_t r, uint32_t nr, const char *x, size_t xs, uint32_t t, \
+        float *y, size_t ldy)                                                                      \
+    {                                                                                              \
+        rows_tokens(w, r, nr, x, xs, t, T, y, ldy);                                                \
+    }
+ROWS_SHAPE(1)
+ROWS_SHAPE(2)
+ROWS_SHAPE(3)
+ROWS_SHAPE(4)
+
+/* Rows [r0, r1) times tokens [t0, t1): 16 rows by up to 4 tokens. */
+static void rows_range(const struct glimp_wmat *w, uint32_t r0, uint32_t r1, const char *x,
+                       size_t xs, uint32_t t0, uint32_t t1, float *y, size_t ldy)
 {
-    uint32_t n = w->n_in;
-    const uint8_t *au = (const uint8_t *)act_q(x, xs, t) + n;
-    const float *ad = act_d(x, xs, t, n);
-    for (uint32_t r = r0; r < r1; r += TILE)
-        rows_tok(w, r, r1 - r < TILE ? r1 - r : TILE, au, ad, y + (size_t)t * ldy);
+    for (uint32_t t = t0; t < t1; t += 4) {
+        uint32_t nt = t1 - t < 4 ? t1 - t : 4;
+        for (uint32_t r = r0; r < r1; r += TILE) {
+            uint32_t nr = r1 - r < TILE ? r1 - r : TILE;
+            switch (nt) {
+            case 1: rows_1(w, r, nr, x, xs, t, y, ldy); break;
+            case 2: rows_2(w, r, nr, x, xs, t, y, ldy); break;
+            case 3: rows_3(w, r, nr, x, xs, t, y, ldy); break;
+            default: rows_4(w, r, nr, x, xs, t, y, ldy); break;
+            }
+        }
+    }
 }
 
 /* ----------------------------------------------------- tiles: AMX */
@@ -336,12 +370,13 @@ TGT NO_PTR_CHECK static void mm_q8_0(const struct glimp_wmat *w, uint32_t r0, ui
 {
     const char *xc = x;
     uint32_t t_tiles = n_tok / TILE * TILE, r_tiles = r0 + (r1 - r0) / TILE * TILE;
-    if (t_tiles && r_tiles > r0)
+    if (t_tiles && r_tiles > r0) {
         mm_tiles(w, r0, r_tiles, xc, xs, t_tiles, y, ldy);
-    else
-        r_tiles = r0;
-    for (uint32_t t = 0; t < n_tok; t++)
-        rows_range(w, t < t_tiles ? r_tiles : r0, r1, xc, xs, t, y, ldy);
+        rows_range(w, r_tiles, r1, xc, xs, 0, t_tiles, y, ldy);
+        rows_range(w, r0, r1, xc, xs, t_tiles, n_tok, y, ldy);
+    } else {
+        rows_range(w, r0, r1, xc, xs, 0, n_tok, y, ldy);
+    }
 }
 
 /* ------------------------------------ the rest: the avx2 table's */
