@@ -246,10 +246,11 @@ static void test_q8_0(void **state)
 {
     (void)state;
     /* rows: one block, three, and 37 blocks (more than one pack of weight
-     * blocks); row counts below a tile, at one, across two and a half */
+     * blocks); row counts below a tile, at one, two and a bit, four, five
+     * and a bit (pairs of row tiles, then a single one, then rows) */
     static const struct {
         uint32_t n_in, n_out;
-    } shapes[] = {{32, 37}, {96, 16}, {96, 5}, {64, 64}, {32 * 37, 35}};
+    } shapes[] = {{32, 37}, {96, 16}, {96, 5}, {64, 64}, {64, 83}, {32 * 37, 35}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         struct mat m;
         char what[64];
