@@ -137,6 +137,9 @@ int cli_load_model(const char *cmd, const char *path, uint32_t n_threads, struct
     int rc = glimp_model_load(path, &mp, m);
     if (rc != GLIMP_OK)
         return cli_fail(cmd, rc);
+    const char *note = glimp_model_info(*m)->kernels_note;
+    if (note[0])
+        fprintf(stderr, "glimp %s: warning: %s\n", cmd, note);
     if (!t)
         return 0;
     rc = glimp_tokenizer_load(glimp_model_gguf(*m), NULL, t);

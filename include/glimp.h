@@ -560,6 +560,10 @@ struct glimp_model_info {
     /* The kernel table that runs the forward pass ("avx512", "avx2",
      * "scalar"...: the kernels parameter resolved); static storage. */
     const char *kernels;
+    /* "" or what the kernels' self-checks found on this CPU (a table that
+     * computed wrong numbers here, not used: a bug to report), for the
+     * program to show; static storage. */
+    const char *kernels_note;
 };
 
 struct glimp_model;

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
           libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev
           libxml2-utils perl libmicrohttpd-dev curl
-          libsimde-dev  # tests: AVX-512 kernels in emulation
+          libsimde-dev  # tests: the AVX-512 and AMX kernel tables in emulation
           libcurl4-openssl-dev  # remote backends: HTTP(S) to vLLM, SGLang, llama-server
           prometheus   # prometheus: promtool checks /metrics in tests/cli_serve.sh
           chromium)    # chromium: the web view and report.html in tests/cli_web.sh

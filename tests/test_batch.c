@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 
 #include "glimp_testmodel.h"
+#include "kern_amx_emu.h"
 #include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -272,6 +273,8 @@ static bool mixed_batches(const char *path, const char *name, const char *kernel
 
 static const char *const tables[] = {"ref",     "scalar", "avx2",
                                      "avxvnni", "avx512", "avx512-emulated"};
+/* amx: numerics of their own, batch invariant all the same */
+static const char *const amx_tables[] = {"amx", "amx-emulated"};
 
 /* The tables of the fast algorithm give the scalar table's bits: one
  * sequence of 70 tokens (every tile shape and leftover of the prefill), on
@@ -315,6 +318,8 @@ static void test_mixed(void **state)
             else if (mixed_batches(path, name, tables[t], 1 + i * 10 + t) && t >= 2)
                 same_as_scalar(path, tables[t]);
         }
+        for (size_t t = 0; t < sizeof amx_tables / sizeof amx_tables[0]; t++)
+            mixed_batches(path, name, amx_tables[t], 5 + i * 10 + t);
     }
 }
 

@@ -48,10 +48,11 @@ static const uint32_t types[] = {GLIMP_TYPE_F32,  GLIMP_TYPE_F16,  GLIMP_TYPE_BF
                                  GLIMP_TYPE_Q4_0, GLIMP_TYPE_Q5_0, GLIMP_TYPE_Q5_1, GLIMP_TYPE_Q4_K,
                                  GLIMP_TYPE_Q5_K, GLIMP_TYPE_Q6_K};
 
-/* The best SIMD table, or NULL where the CPU has none. */
+/* The best SIMD table, or NULL where the CPU has none. ("amx", with
+ * numerics of its own, is tested in test_amx.c.) */
 static const struct glimp_kernels *simd(void)
 {
-    static const char *const order[] = {"avx512", "avxvnni", "avx2"};
+    static const char *const order[] = {"amx", "avx512", "avxvnni", "avx2"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (glimp_kernels_by_name(order[i]))
             return glimp_kernels_by_name(order[i]);
@@ -558,6 +559,27 @@ static void test_pick(void **state)
     assert_string_equal(glimp_kernels_pick(avx2 & ~GLIMP_CPU_F16C), "scalar");
     assert_string_equal(glimp_kernels_missing("avx2", avx2 & ~GLIMP_CPU_F16C), "f16c");
     assert_null(glimp_kernels_missing("avx2", avx2));
+#ifdef GLIMP_KERNELS_AMX
+    /* Sapphire Rapids with AMX: amx only with the tile state saved by the
+     * OS and Linux's permission given; each of its features missing alone
+     * falls back to avx512 (or below, for AVX-512's own) */
+    const uint32_t amx = GLIMP_CPU_AMX_TILE | GLIMP_CPU_AMX_INT8 | GLIMP_CPU_OS_TILE |
+                         GLIMP_CPU_OS_TILE_PERM;
+    assert_string_equal(glimp_kernels_pick(avx2 | a512 | GLIMP_CPU_AVXVNNI | amx), "amx");
+    assert_null(glimp_kernels_missing("amx", avx2 | a512 | amx));
+    for (uint32_t bit = 1; bit <= GLIMP_CPU_OS_TILE_PERM; bit <<= 1) {
+        uint32_t f = (avx2 | a512 | amx) & ~bit;
+        if (bit == GLIMP_CPU_AVXVNNI)
+            continue;
+        assert_string_not_equal(glimp_kernels_pick(f), "amx");
+        assert_non_null(glimp_kernels_missing("amx", f));
+        if (bit & amx)
+            assert_string_equal(glimp_kernels_pick(f), "avx512");
+    }
+    assert_non_null(strstr(glimp_kernels_missing("amx", avx2 | a512 | (amx & ~GLIMP_CPU_OS_TILE_PERM)),
+                           "ARCH_REQ_XCOMP_PERM"));
+    assert_string_equal(glimp_kernels_missing("amx", avx2 | a512), "amx-tile");
+#endif
 #else
     assert_string_equal(glimp_kernels_pick(avx2 | a512), "scalar");
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "glimp_testmodel.h"
+#include "kern_amx_emu.h"
 #include "ref_forward.h"
 #include "testutil.h"
 
@@ -115,6 +116,13 @@ static struct glimp_ctx *ctx_ok(const struct glimp_model *m, uint32_t n_batch, u
     if (rc != GLIMP_OK)
         fail_msg("glimp_ctx_init: %s", glimp_last_error());
     return c;
+}
+
+/* The portable C build of the default kernels, the same bits: "scalar",
+ * or for "amx" (numerics of its own for Q8_0) its emulated build. */
+static const char *portable_kernels(void)
+{
+    return strcmp(glimp_kernels_best()->name, "amx") ? "scalar" : "amx-emulated";
 }
 
 /* The tolerance against the float64 reference of the default kernels. */
@@ -243,12 +251,12 @@ static void check_model(const struct mcfg *c)
         fail_msg("%s: kernels=ref: relative error %.3e over the tolerance %.1e", name, er, REF_TOL);
 
     /* the portable C version of the default kernels: the same bits */
-    struct glimp_model *ms = load_kernels(path, "scalar");
+    struct glimp_model *ms = load_kernels(path, portable_kernels());
     struct glimp_ctx *cs = ctx_ok(ms, 0, 0);
     struct glimp_seq *ss = seq_ok(ms, CTX);
     const float *ls = append_ok(cs, ss, ids, N_TOK, true);
     for (size_t t = 0; t < N_TOK; t++)
-        same_bits(ls + t * V, all + t * V, V, "scalar kernels", t);
+        same_bits(ls + t * V, all + t * V, V, "portable kernels", t);
     glimp_seq_free(ss);
     glimp_ctx_free(cs);
     glimp_model_free(ms);
@@ -266,6 +274,22 @@ static void check_model(const struct mcfg *c)
         glimp_seq_free(se);
         glimp_ctx_free(ce);
         glimp_model_free(me);
+    }
+
+    /* the amx numerics (emulated, so on every machine): as close to the
+     * reference as the default kernels must be */
+    if (c->type == GLIMP_TYPE_Q8_0) {
+        struct glimp_model *ma = load_kernels(path, "amx-emulated");
+        struct glimp_ctx *ca = ctx_ok(ma, 0, 0);
+        struct glimp_seq *sa = seq_ok(ma, CTX);
+        double ea = ref_error(path, ids, N_TOK, append_ok(ca, sa, ids, N_TOK, true), V);
+        printf("    %-5s %-4s kernels=amx-emulated: %.2e\n", c->arch, "Q8_0", ea);
+        if (!(ea <= fast_tol(c->type)))
+            fail_msg("%s: kernels=amx-emulated: relative error %.3e over the tolerance %.1e", name,
+                     ea, fast_tol(c->type));
+        glimp_seq_free(sa);
+        glimp_ctx_free(ca);
+        glimp_model_free(ma);
     }
 
     /* one token at a time, two threads */
@@ -850,12 +874,13 @@ static void test_kernels_param(void **state)
     assert_int_equal(glimp_model_load(path, &mp, &m), GLIMP_ERR_INVALID);
     assert_null(m);
     assert_non_null(strstr(glimp_last_error(), "kernels 'avx9000' unknown"));
-    /* "auto" and "scalar" agree bit for bit; GLIMP_KERNELS is not read */
+    /* "auto" and its portable build agree bit for bit; GLIMP_KERNELS is
+     * not read */
     setenv("GLIMP_KERNELS", "no-such-kernels", 1);
     mp.kernels = "auto";
     assert_int_equal(glimp_model_load(path, &mp, &m), GLIMP_OK);
     unsetenv("GLIMP_KERNELS");
-    struct glimp_model *ms = load_kernels(path, "scalar");
+    struct glimp_model *ms = load_kernels(path, portable_kernels());
     uint32_t V = glimp_model_info(m)->n_vocab;
     int32_t ids[8];
     random_ids(4, V, ids, 8);

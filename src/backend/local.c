@@ -339,6 +339,10 @@ int glimp_backend_local_open(const char *path, const struct glimp_model_params *
     const char *tw = glimp_tokenizer_warning(l->tok);
     snprintf(l->base.warning, sizeof l->base.warning, "%s%s%s", tw,
              tw[0] && l->tmpl.fallback ? "; " : "", l->tmpl.fallback ? l->tmpl.warning : "");
+    const char *kn = mi->kernels_note;
+    size_t wl = strlen(l->base.warning);
+    if (kn[0])
+        snprintf(l->base.warning + wl, sizeof l->base.warning - wl, "%s%s", wl ? "; " : "", kn);
     const char *slash = strrchr(path, '/');
     snprintf(l->base.desc, sizeof l->base.desc, "local %s %u layers x %u, %.1f M params (%s)",
              mi->arch_name, mi->n_layer, mi->n_embd, (double)mi->n_params / 1e6,

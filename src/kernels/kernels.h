@@ -1,11 +1,12 @@
 /* kernels.h - the compute kernels of the forward pass behind one table,
  * chosen at run time: "ref" (the plain scalar reference: dequantize, float
  * dot, libm exp), "scalar" (the fast algorithm in portable C), "avx2" (the
- * fast algorithm with AVX2/FMA/F16C), "avxvnni" (avx2 plus AVX-VNNI) and
- * "avx512" (AVX-512 F/BW/VL/VNNI). "scalar", "avx2", "avxvnni" and
- * "avx512" compute the same floating point operations in the same order
- * and agree bit for bit; the tests hold them to each other and to "ref"
- * within a tolerance.
+ * fast algorithm with AVX2/FMA/F16C), "avxvnni" (avx2 plus AVX-VNNI),
+ * "avx512" (AVX-512 F/BW/VL/VNNI) and "amx" (AMX-INT8 tiles for Q8_0, with
+ * numerics of their own: below). "scalar", "avx2", "avxvnni" and "avx512"
+ * compute the same floating point operations in the same order and agree
+ * bit for bit; the tests hold them to each other and to "ref" within a
+ * tolerance.
  *
  * The fast algorithm ("scalar", "avx2", "avxvnni", "avx512"):
  *  - Activations for quantized weights are quantized once per row: to
@@ -35,7 +36,17 @@
  *    weighted by fmaf over positions in order; one multiply by 1 / sum.
  * Every output element is produced by this fixed sequence whatever the
  * number of tokens in the call, the tile it falls in, or the thread that
- * computes it: that is the batch invariance the engine promises. */
+ * computes it: that is the batch invariance the engine promises.
+ *
+ * "amx" (Intel AMX-INT8 tiles, kern_amx.c) has numerics of its own for
+ * Q8_0 weights, since a tile instruction sums a block's products whole:
+ * for each block b in order, s_b = the exact int32 sum of the block's 32
+ * products (|s_b| < 2^24, so (float)s_b is exact) and
+ *     acc = fmaf(d_w * d_a, (float)s_b, acc)
+ * (d_w * d_a rounded to float first), one chain per output from acc = +0;
+ * the result is acc. The same invariance holds within the table; its
+ * other weight types are those of "avx512", bit for bit. Its outputs are
+ * not those of "scalar", and tests hold it to this definition instead. */
 #ifndef GLIMP_KERNELS_KERNELS_H
 #define GLIMP_KERNELS_KERNELS_H
 
@@ -118,11 +129,24 @@ extern const struct glimp_kernels glimp_kernels_avxvnni;
 /* "avx512": the fast algorithm with AVX-512 F, BW, VL and VNNI, two
  * accumulators to a 512-bit register (kern_avx512.c). */
 extern const struct glimp_kernels glimp_kernels_avx512;
+/* "amx": AMX-INT8 tiles for Q8_0 (the amx numerics above), the rest as
+ * "avx512"; handed out only where CPUID, the OS (XCR0, and Linux's
+ * permission for the tile data) and its self-check allow. */
+#if (defined(__clang__) && __clang_major__ >= 12) || (!defined(__clang__) && __GNUC__ >= 11)
+#define GLIMP_KERNELS_AMX 1
+extern const struct glimp_kernels glimp_kernels_amx;
+/* The amx table's Q8_0 products of a few shapes against the amx numerics
+ * in plain C, bit for bit: 0, or -1 with what differed in why. Needs a CPU
+ * that runs the table. */
+int glimp_kernels_amx_check(char *why, size_t why_size);
 #endif
-/* The avx512 table over SIMDe's portable AVX-512, "avx512-emulated": only
- * the tests link it (tests/kern_avx512_emu.c); the library names it by a
- * weak reference, absent elsewhere. */
+#endif
+/* The avx512 and amx tables over SIMDe's portable AVX-512 (and, for amx,
+ * tile instructions emulated in C), "avx512-emulated" and "amx-emulated":
+ * only the tests link them (tests/kern_*_emu.c); the library names them by
+ * weak references, absent elsewhere. */
 extern const struct glimp_kernels glimp_kernels_avx512_emulated;
+extern const struct glimp_kernels glimp_kernels_amx_emulated;
 
 /* CPU features the tables need, as bits of a feature set. The OS_* bits
  * say that the OS saves the registers' state across context switches
@@ -138,6 +162,10 @@ enum glimp_cpu_feature {
     GLIMP_CPU_AVX512VL = 1u << 7,
     GLIMP_CPU_AVX512VNNI = 1u << 8,
     GLIMP_CPU_OS_ZMM = 1u << 9, /* XCR0 bits 5, 6, 7: opmask and ZMM state */
+    GLIMP_CPU_AMX_TILE = 1u << 10,
+    GLIMP_CPU_AMX_INT8 = 1u << 11,
+    GLIMP_CPU_OS_TILE = 1u << 12,      /* XCR0 bits 17, 18: tile config and data */
+    GLIMP_CPU_OS_TILE_PERM = 1u << 13, /* Linux let this process use the tile data */
 };
 
 /* The features of this CPU and OS (read once). 0 off x86-64. */
@@ -149,14 +177,21 @@ uint32_t glimp_kernels_cpu_features(void);
 const char *glimp_kernels_missing(const char *name, uint32_t features);
 
 /* The name of the best table for a feature set, in the order of
- * preference "avx512" > "avxvnni" > "avx2" > "scalar" (room for "amx"
- * above), whatever the self-check says. Pure. */
+ * preference "amx" > "avx512" > "avxvnni" > "avx2" > "scalar", whatever the
+ * self-check says. Pure. */
 const char *glimp_kernels_pick(uint32_t features);
 
 /* Table k against the scalar table on a small product of every type it
  * computes, its quantizers, attention and SiLU, bit for bit: GLIMP_OK, or
  * GLIMP_ERR_UNSUPPORTED with a message naming what differs. */
 int glimp_kernels_selfcheck(const struct glimp_kernels *k);
+/* The same but for the products of weight type skip. */
+int glimp_kernels_selfcheck_except(const struct glimp_kernels *k, uint32_t skip);
+
+/* "" or what the self-checks found on this CPU ("kernels 'avx512' failed
+ * their self-check on this CPU (...): not used"), for the programs to
+ * show: the library itself never prints. */
+const char *glimp_kernels_note(void);
 
 /* The product function and activation format that table k uses for a
  * weight type: its own, or the "ref" one (float activations) for types it

@@ -471,6 +471,7 @@ int glimp_model_load(const char *path, const struct glimp_model_params *p, struc
     m->params.kernels = NULL; /* read only here: the caller's string may go */
     m->kern = kern;
     m->info.kernels = kern->name;
+    m->info.kernels_note = glimp_kernels_note();
     m->n_threads = params.n_threads ? params.n_threads : glimp_pool_default_threads();
     rc = glimp_gguf_open(path, &m->gguf); /* its messages name the path */
     if (rc == GLIMP_OK) {
