@@ -644,6 +644,10 @@ INL void tile_float(const struct glimp_wmat *w, uint32_t r, const int R, const c
     }
     for (uint32_t e = 0; e < n8; e += 8) {
         __m256 wv[4];
+        if (((es * e) & 63) == 0) /* a cache line of each row */
+#pragma GCC unroll 4
+            for (int i = 0; i < R; i++)
+                prefetch_ahead(row[i] + es * e, w->row_bytes, 1);
 #pragma GCC unroll 4
         for (int i = 0; i < R; i++)
             wv[i] = w8(row[i], e, kind);
@@ -798,22 +802,22 @@ SHAPE(TGT, q6_K, 1, 1)
 SHAPE(TGT, q6_K, 1, 4)
 DEFINE_MM(TGT, q6_K, 4, 1, 4)
 
-/* F32, F16, BF16: decode 4 rows; batches 2 rows x 4 tokens */
+/* F32, F16, BF16: decode 4 rows; batches 3 rows x 4 tokens (12 accumulators) */
 SHAPE(TGT, f32, 4, 1)
 SHAPE(TGT, f32, 1, 1)
-SHAPE(TGT, f32, 2, 4)
+SHAPE(TGT, f32, 3, 4)
 SHAPE(TGT, f32, 1, 4)
-DEFINE_MM(TGT, f32, 4, 2, 4)
+DEFINE_MM(TGT, f32, 4, 3, 4)
 SHAPE(TGT, f16, 4, 1)
 SHAPE(TGT, f16, 1, 1)
-SHAPE(TGT, f16, 2, 4)
+SHAPE(TGT, f16, 3, 4)
 SHAPE(TGT, f16, 1, 4)
-DEFINE_MM(TGT, f16, 4, 2, 4)
+DEFINE_MM(TGT, f16, 4, 3, 4)
 SHAPE(TGT, bf16, 4, 1)
 SHAPE(TGT, bf16, 1, 1)
-SHAPE(TGT, bf16, 2, 4)
+SHAPE(TGT, bf16, 3, 4)
 SHAPE(TGT, bf16, 1, 4)
-DEFINE_MM(TGT, bf16, 4, 2, 4)
+DEFINE_MM(TGT, bf16, 4, 3, 4)
 
 #ifdef HAVE_AVXVNNI
 /* with vpdpbusd: Q8_0 a row x 8 tokens, the others 2 rows x 8 tokens */

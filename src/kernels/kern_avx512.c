@@ -601,6 +601,10 @@ INL void tile_float(const struct glimp_wmat *w, uint32_t r, const int R, const c
         acc[p] = _mm512_setzero_ps();
     for (uint32_t e = 0; e < n8; e += 8) {
         __m256 wv[4], xv[8];
+        if (((es * e) & 63) == 0) /* a cache line of each row */
+#pragma GCC unroll 4
+            for (int i = 0; i < R; i++)
+                prefetch_ahead(row[i] + es * e, w->row_bytes, 1);
 #pragma GCC unroll 4
         for (int i = 0; i < R; i++)
             wv[i] = w8(row[i], e, kind);
