@@ -39,7 +39,7 @@
 #define TGT_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 #endif
 
-#define TB 64 /* tokens whose activations stay in cache while rows stream past */
+#include "kernels/x86_tiles.h"
 
 static uint16_t rd16(const void *p)
 {
@@ -56,51 +56,6 @@ INL float fp16(const void *p)
 INL __m256i loadu(const void *p)
 {
     return _mm256_loadu_si256((const __m256i *)p);
-}
-
-#define PF_ROWS 8
-
-/* Ask for the bytes [p, p + len) of a row PF_ROWS rows ahead: the
- * hardware prefetchers stop at page boundaries and rows are read slowly,
- * several streams at once. A prefetch never faults, so one past the end of
- * the matrix is harmless. */
-INL void prefetch_ahead(const uint8_t *p, size_t row_bytes, size_t len)
-{
-    const char *q = (const char *)p + PF_ROWS * row_bytes;
-    for (size_t o = 0; o < len; o += 64)
-        _mm_prefetch(q + o, _MM_HINT_T0);
-}
-
-/* ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)), as combine8 in kern_scalar.c. */
-INL float hsum8(__m256 v)
-{
-    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 b = _mm_add_ps(a, _mm_shuffle_ps(a, a, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtss_f32(_mm_add_ss(b, _mm_movehl_ps(b, b)));
-}
-
-/* Sum of the four int32 of v (exact). */
-INL int hsum_epi32x4(__m128i v)
-{
-    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)));
-    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(v);
-}
-
-/* Activation row of token t: qs, |qs| (Q8K) or qs + 128 (Q8), scales. */
-struct arow {
-    const int8_t *q;
-    const uint8_t *q2;
-    const float *d;
-};
-
-INL struct arow arow_at(const char *x, size_t xs, uint32_t t, uint32_t n)
-{
-    struct arow a;
-    a.q = (const int8_t *)(x + (size_t)t * xs);
-    a.q2 = (const uint8_t *)a.q + n;
-    a.d = (const float *)(a.q + 2 * (size_t)n);
-    return a;
 }
 
 /* Weights w times activations a as 8 int32 lanes of four products each:
@@ -189,15 +144,6 @@ TGT static void quantize_q8k(const float *x, void *y, uint32_t n)
 
 /* ------------------------------------------- Q8_0, Q4_0, Q5_0, Q5_1 */
 
-/* The types with blocks of 32: kind 0 Q8_0 (signed levels), 1 Q4_0 (q - 8),
- * 2 Q5_0 (q - 16), 3 Q5_1 (d q + m). */
-#define K_Q8_0 0
-#define K_Q4_0 1
-#define K_Q5_0 2
-#define K_Q5_1 3
-
-static const size_t b32_bytes[4] = {34, 18, 22, 24};
-
 /* 0x10 in the bytes whose fifth bit qh holds (element e: bit e of the
  * 32-bit field): each byte gets its qh byte, ORed with all bits but its
  * own; all ones then means the bit was set. */
@@ -231,9 +177,6 @@ INL __m256i w32(const int kind, const uint8_t *row, uint32_t b, float *d, float 
         *m = fp16(blk + 2);
     return _mm256_or_si256(q, q5_high(blk + (kind == K_Q5_0 ? 2 : 4)));
 }
-
-/* The offset of unsigned levels (Q4_0, Q5_0); 0 for none. */
-#define B32_OFF(kind) ((kind) == K_Q4_0 ? 8 : (kind) == K_Q5_0 ? 16 : 0)
 
 /* R rows from r times T tokens from x (already at the first token).
  * Lane sums: Q8_0 |w| unsigned times a with w's sign (w may be -128);
@@ -415,19 +358,6 @@ VNNI_TILE(q5_1, K_Q5_1)
 
 /* ----------------------------------------------------- Q4_K and Q5_K */
 
-/* byte masks that broadcast int16 lane j of a 128-bit half to all lanes */
-static const uint8_t shuf_k4[8][32] = {
-#define S(j)                                                                                       \
-    {                                                                                              \
-        2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1,  \
-            2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j,         \
-            2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1,     \
-            2 * j, 2 * j + 1, 2 * j, 2 * j + 1                                                     \
-    }
-    S(0), S(1), S(2), S(3), S(4), S(5), S(6), S(7),
-#undef S
-};
-
 /* The eight 6-bit scales and mins of a Q4_K/Q5_K block as bytes: out[0..7]
  * scales, out[8..15] mins (glimp_get_scale_min_k4, four at a time). */
 INL __m128i k4_scales_mins(const uint8_t *s)
@@ -534,17 +464,6 @@ INL void tile_q5_K(const struct glimp_wmat *w, uint32_t r, const int R, const ch
 }
 
 /* --------------------------------------------------------------- Q6_K */
-
-/* byte masks: scale 2g in bytes 0..7, scale 2g + 1 in bytes 8..15 */
-static const uint8_t shuf_k6[8][16] = {
-#define S(g)                                                                                       \
-    {                                                                                              \
-        2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1, 2 * g + 1,   \
-            2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1                                  \
-    }
-    S(0), S(1), S(2), S(3), S(4), S(5), S(6), S(7),
-#undef S
-};
 
 INL void tile_q6_K(const struct glimp_wmat *w, uint32_t r, const int R, const char *x, size_t xs,
                    const int T, float *y, size_t ldy)
@@ -707,59 +626,6 @@ INL void tile_bf16(const struct glimp_wmat *w, uint32_t r, const int R, const ch
 }
 
 /* ------------------------------------------------------------ drivers */
-
-/* Each tile shape a driver uses is its own function (no inlining): that
- * keeps functions small enough for compilers, sanitizers included. */
-#define SHAPE(ATTR, name, R, T)                                                                    \
-    ATTR __attribute__((noinline)) static void name##_##R##x##T(                                   \
-        const struct glimp_wmat *w, uint32_t r, const char *x, size_t xs, float *y, size_t ldy)    \
-    {                                                                                              \
-        tile_##name(w, r, R, x, xs, T, y, ldy);                                                    \
-    }
-
-/* One token: RD rows at a time. Several: rows in tiles of RM times tokens
- * in tiles of TM; what is left over (rows past the last whole tile, tokens
- * past the last whole TM) runs a row at a time in tiles of 4 or 1 tokens,
- * which keeps the number of tile shapes small. Tokens go in blocks of TB
- * so that their activations stay in cache while each weight row is
- * reused. The shapes RDx1, 1x1, RMxTM, 1xTM and 1x4 must exist. */
-#define DEFINE_MM(ATTR, name, RD, RM, TM)                                                          \
-    ATTR static void mm_##name(const struct glimp_wmat *w, uint32_t r0, uint32_t r1,               \
-                               const void *x, size_t xs, uint32_t n_tok, float *y, size_t ldy)     \
-    {                                                                                              \
-        const char *xc = x;                                                                        \
-        if (n_tok == 1) {                                                                          \
-            uint32_t r = r0;                                                                       \
-            for (; r + RD <= r1; r += RD)                                                          \
-                name##_##RD##x1(w, r, xc, xs, y, ldy);                                             \
-            for (; r < r1; r++)                                                                    \
-                name##_1x1(w, r, xc, xs, y, ldy);                                                  \
-            return;                                                                                \
-        }                                                                                          \
-        for (uint32_t t0 = 0; t0 < n_tok; t0 += TB) {                                              \
-            uint32_t t1 = n_tok - t0 < TB ? n_tok : t0 + TB;                                       \
-            uint32_t tm = t0 + (t1 - t0) / TM * TM; /* end of the whole TM tiles */                \
-            for (uint32_t r = r0; r < r1;) {                                                       \
-                uint32_t nr = r + RM <= r1 ? RM : 1;                                               \
-                for (uint32_t t = t0; t < tm; t += TM) {                                           \
-                    const char *xt = xc + (size_t)t * xs;                                          \
-                    float *yt = y + (size_t)t * ldy;                                               \
-                    if (nr == RM)                                                                  \
-                        name##_##RM##x##TM(w, r, xt, xs, yt, ldy);                                 \
-                    else                                                                           \
-                        name##_1x##TM(w, r, xt, xs, yt, ldy);                                      \
-                }                                                                                  \
-                for (uint32_t i = r; i < r + nr; i++) {                                            \
-                    uint32_t t = tm;                                                               \
-                    for (; t + 4 <= t1; t += 4)                                                    \
-                        name##_1x4(w, i, xc + (size_t)t * xs, xs, y + (size_t)t * ldy, ldy);       \
-                    for (; t < t1; t++)                                                            \
-                        name##_1x1(w, i, xc + (size_t)t * xs, xs, y + (size_t)t * ldy, ldy);       \
-                }                                                                                  \
-                r += nr;                                                                           \
-            }                                                                                      \
-        }                                                                                          \
-    }
 
 /* Q8_0, Q4_0, Q5_0, Q5_1: decode 4 rows; batches 2 rows x 8 tokens */
 SHAPE(TGT, q8_0, 4, 1)

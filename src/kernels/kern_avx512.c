@@ -76,8 +76,7 @@ static simde__m512 emu_fmadd_ps(simde__m512 a, simde__m512 b, simde__m512 c)
 
 #define INL static inline __attribute__((always_inline)) TGT NO_PTR_CHECK
 
-#define TB 64     /* tokens whose activations stay in cache while rows stream past */
-#define PF_ROWS 8 /* rows ahead that decoding prefetches */
+#include "kernels/x86_tiles.h"
 
 INL float fp16(const void *p)
 {
@@ -89,15 +88,6 @@ INL float fp16(const void *p)
 INL __m256i loadu(const void *p)
 {
     return _mm256_loadu_si256((const __m256i *)p);
-}
-
-/* The bytes [p, p + len) of the row PF_ROWS rows ahead (a prefetch never
- * faults: past the end of the matrix is harmless). */
-INL void prefetch_ahead(const uint8_t *p, size_t row_bytes, size_t len)
-{
-    const char *q = (const char *)p + PF_ROWS * row_bytes;
-    for (size_t o = 0; o < len; o += 64)
-        _mm_prefetch(q + o, _MM_HINT_T0);
 }
 
 /* Two chains side by side: lo in lanes 0..7, hi in lanes 8..15. */
@@ -129,14 +119,6 @@ INL __m512 cvt_ps(__m512i v)
 #endif
 }
 
-/* ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)), as combine8 in kern_scalar.c. */
-INL float hsum8(__m256 v)
-{
-    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 b = _mm_add_ps(a, _mm_shuffle_ps(a, a, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtss_f32(_mm_add_ss(b, _mm_movehl_ps(b, b)));
-}
-
 /* The two chains of a pair, each combined as the contract says. */
 INL float hsum_lo(__m512 v)
 {
@@ -148,45 +130,11 @@ INL float hsum_hi(__m512 v)
     return hsum8(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
-/* Sum of the four int32 of v (exact). */
-INL int hsum_epi32x4(__m128i v)
-{
-    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)));
-    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(v);
-}
-
 /* The chains of pair p in a tile of R rows x T tokens: c0 = 2p, and c1 =
  * 2p + 1, or c0 again past the last chain. */
 #define PAIR_C1(p, R, T) (2 * (p) + 1 < (R) * (T) ? 2 * (p) + 1 : 2 * (p))
 
-/* Activation row of token t: qs, |qs| (Q8K) or qs + 128 (Q8), scales. */
-struct arow {
-    const int8_t *q;
-    const uint8_t *q2;
-    const float *d;
-};
-
-INL struct arow arow_at(const char *x, size_t xs, uint32_t t, uint32_t n)
-{
-    struct arow a;
-    a.q = (const int8_t *)(x + (size_t)t * xs);
-    a.q2 = (const uint8_t *)a.q + n;
-    a.d = (const float *)(a.q + 2 * (size_t)n);
-    return a;
-}
-
 /* ------------------------------------------- Q8_0, Q4_0, Q5_0, Q5_1 */
-
-#define K_Q8_0 0
-#define K_Q4_0 1
-#define K_Q5_0 2
-#define K_Q5_1 3
-
-static const size_t b32_bytes[4] = {34, 18, 22, 24};
-
-/* The offset of unsigned levels (Q4_0, Q5_0); 0 for none. */
-#define B32_OFF(kind) ((kind) == K_Q4_0 ? 8 : (kind) == K_Q5_0 ? 16 : 0)
 
 /* Block b of a row: the 32 levels as stored (Q8_0 signed, else unsigned:
  * 0..15, 0..31), byte e holding element e; its scale d and, for Q5_1, its
@@ -303,19 +251,6 @@ B32_TILE(q5_0, K_Q5_0)
 B32_TILE(q5_1, K_Q5_1)
 
 /* ----------------------------------------------------- Q4_K and Q5_K */
-
-/* byte masks that broadcast int16 lane j of a 128-bit half to all lanes */
-static const uint8_t shuf_k4[8][32] = {
-#define S(j)                                                                                       \
-    {                                                                                              \
-        2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1,  \
-            2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j,         \
-            2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1,     \
-            2 * j, 2 * j + 1, 2 * j, 2 * j + 1                                                     \
-    }
-    S(0), S(1), S(2), S(3), S(4), S(5), S(6), S(7),
-#undef S
-};
 
 /* The eight 6-bit scales and mins of a Q4_K/Q5_K block as bytes: out[0..7]
  * scales, out[8..15] mins (glimp_get_scale_min_k4, four at a time). */
@@ -457,17 +392,6 @@ INL void tile_q5_K(const struct glimp_wmat *w, uint32_t r, const int R, const ch
 }
 
 /* --------------------------------------------------------------- Q6_K */
-
-/* byte masks: scale 2g in bytes 0..7, scale 2g + 1 in bytes 8..15 */
-static const uint8_t shuf_k6[8][16] = {
-#define S(g)                                                                                       \
-    {                                                                                              \
-        2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1, 2 * g + 1,   \
-            2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1                                  \
-    }
-    S(0), S(1), S(2), S(3), S(4), S(5), S(6), S(7),
-#undef S
-};
 
 /* acc plus levels q in -32..31 times activations a: |a| unsigned times q
  * with a's sign (negated under the mask of a's sign bits; 2 * 32 * 127 <
@@ -661,86 +585,69 @@ INL void tile_bf16(const struct glimp_wmat *w, uint32_t r, const int R, const ch
 
 /* ------------------------------------------------------------ drivers */
 
-/* Each tile shape is its own function (no inlining), which keeps functions
- * small enough for compilers and sanitizers. */
-#define SHAPE(name, R, T)                                                                          \
-    TGT __attribute__((noinline)) static void name##_##R##x##T(                                    \
-        const struct glimp_wmat *w, uint32_t r, const char *x, size_t xs, float *y, size_t ldy)    \
-    {                                                                                              \
-        tile_##name(w, r, R, x, xs, T, y, ldy);                                                    \
-    }
-
-/* One token: RD rows at a time (RD / 2 pairs of rows). Several: tiles of
- * RM rows times TM tokens; rows past the last whole tile go one at a time
- * in tiles of TM, 4 or 1 tokens; tokens in blocks of TB so that their
- * activations stay in cache while each weight row is reused. The shapes
- * RDx1, 1x1, RMxTM, 1xTM and 1x4 must exist. The tile an output falls in
- * never changes its operations. */
-#define DEFINE_MM(name, RD, RM, TM)                                                                \
-    SHAPE(name, RD, 1)                                                                             \
-    SHAPE(name, 1, 1)                                                                              \
-    SHAPE(name, RM, TM)                                                                            \
-    SHAPE(name, 1, TM)                                                                             \
-    TGT static void mm_##name(const struct glimp_wmat *w, uint32_t r0, uint32_t r1, const void *x, \
-                              size_t xs, uint32_t n_tok, float *y, size_t ldy)                     \
-    {                                                                                              \
-        const char *xc = x;                                                                        \
-        if (n_tok == 1) {                                                                          \
-            uint32_t r = r0;                                                                       \
-            for (; r + RD <= r1; r += RD)                                                          \
-                name##_##RD##x1(w, r, xc, xs, y, ldy);                                             \
-            for (; r < r1; r++)                                                                    \
-                name##_1x1(w, r, xc, xs, y, ldy);                                                  \
-            return;                                                                                \
-        }                                                                                          \
-        for (uint32_t t0 = 0; t0 < n_tok; t0 += TB) {                                              \
-            uint32_t t1 = n_tok - t0 < TB ? n_tok : t0 + TB;                                       \
-            uint32_t tm = t0 + (t1 - t0) / TM * TM; /* end of the whole TM tiles */                \
-            for (uint32_t r = r0; r < r1;) {                                                       \
-                uint32_t nr = r + RM <= r1 ? RM : 1;                                               \
-                for (uint32_t t = t0; t < tm; t += TM) {                                           \
-                    const char *xt = xc + (size_t)t * xs;                                          \
-                    float *yt = y + (size_t)t * ldy;                                               \
-                    if (nr == RM)                                                                  \
-                        name##_##RM##x##TM(w, r, xt, xs, yt, ldy);                                 \
-                    else                                                                           \
-                        name##_1x##TM(w, r, xt, xs, yt, ldy);                                      \
-                }                                                                                  \
-                for (uint32_t i = r; i < r + nr; i++) {                                            \
-                    uint32_t t = tm;                                                               \
-                    for (; t + 4 <= t1; t += 4)                                                    \
-                        name##_1x4(w, i, xc + (size_t)t * xs, xs, y + (size_t)t * ldy, ldy);       \
-                    for (; t < t1; t++)                                                            \
-                        name##_1x1(w, i, xc + (size_t)t * xs, xs, y + (size_t)t * ldy, ldy);       \
-                }                                                                                  \
-                r += nr;                                                                           \
-            }                                                                                      \
-        }                                                                                          \
-    }
-
 /* Types with blocks of 32: decode 4 rows (2 pairs); batches 2 rows x 8
  * tokens (8 pairs), leftovers 1x8 and 1x4 */
-SHAPE(q8_0, 1, 4)
-DEFINE_MM(q8_0, 4, 2, 8)
-SHAPE(q4_0, 1, 4)
-DEFINE_MM(q4_0, 4, 2, 8)
-SHAPE(q5_0, 1, 4)
-DEFINE_MM(q5_0, 4, 2, 8)
-SHAPE(q5_1, 1, 4)
-DEFINE_MM(q5_1, 4, 2, 8)
+SHAPE(TGT, q8_0, 4, 1)
+SHAPE(TGT, q8_0, 1, 1)
+SHAPE(TGT, q8_0, 2, 8)
+SHAPE(TGT, q8_0, 1, 8)
+SHAPE(TGT, q8_0, 1, 4)
+DEFINE_MM(TGT, q8_0, 4, 2, 8)
+SHAPE(TGT, q4_0, 4, 1)
+SHAPE(TGT, q4_0, 1, 1)
+SHAPE(TGT, q4_0, 2, 8)
+SHAPE(TGT, q4_0, 1, 8)
+SHAPE(TGT, q4_0, 1, 4)
+DEFINE_MM(TGT, q4_0, 4, 2, 8)
+SHAPE(TGT, q5_0, 4, 1)
+SHAPE(TGT, q5_0, 1, 1)
+SHAPE(TGT, q5_0, 2, 8)
+SHAPE(TGT, q5_0, 1, 8)
+SHAPE(TGT, q5_0, 1, 4)
+DEFINE_MM(TGT, q5_0, 4, 2, 8)
+SHAPE(TGT, q5_1, 4, 1)
+SHAPE(TGT, q5_1, 1, 1)
+SHAPE(TGT, q5_1, 2, 8)
+SHAPE(TGT, q5_1, 1, 8)
+SHAPE(TGT, q5_1, 1, 4)
+DEFINE_MM(TGT, q5_1, 4, 2, 8)
 
 /* K-quants: decode 4 rows; batches 2 rows x 4 tokens (4 pairs) */
-DEFINE_MM(q4_K, 4, 2, 4)
-DEFINE_MM(q5_K, 4, 2, 4)
-DEFINE_MM(q6_K, 4, 2, 4)
+SHAPE(TGT, q4_K, 4, 1)
+SHAPE(TGT, q4_K, 1, 1)
+SHAPE(TGT, q4_K, 2, 4)
+SHAPE(TGT, q4_K, 1, 4)
+DEFINE_MM(TGT, q4_K, 4, 2, 4)
+SHAPE(TGT, q5_K, 4, 1)
+SHAPE(TGT, q5_K, 1, 1)
+SHAPE(TGT, q5_K, 2, 4)
+SHAPE(TGT, q5_K, 1, 4)
+DEFINE_MM(TGT, q5_K, 4, 2, 4)
+SHAPE(TGT, q6_K, 4, 1)
+SHAPE(TGT, q6_K, 1, 1)
+SHAPE(TGT, q6_K, 2, 4)
+SHAPE(TGT, q6_K, 1, 4)
+DEFINE_MM(TGT, q6_K, 4, 2, 4)
 
 /* F32, F16, BF16: decode 4 rows; batches 2 rows x 8 tokens */
-SHAPE(f32, 1, 4)
-DEFINE_MM(f32, 4, 2, 8)
-SHAPE(f16, 1, 4)
-DEFINE_MM(f16, 4, 2, 8)
-SHAPE(bf16, 1, 4)
-DEFINE_MM(bf16, 4, 2, 8)
+SHAPE(TGT, f32, 4, 1)
+SHAPE(TGT, f32, 1, 1)
+SHAPE(TGT, f32, 2, 8)
+SHAPE(TGT, f32, 1, 8)
+SHAPE(TGT, f32, 1, 4)
+DEFINE_MM(TGT, f32, 4, 2, 8)
+SHAPE(TGT, f16, 4, 1)
+SHAPE(TGT, f16, 1, 1)
+SHAPE(TGT, f16, 2, 8)
+SHAPE(TGT, f16, 1, 8)
+SHAPE(TGT, f16, 1, 4)
+DEFINE_MM(TGT, f16, 4, 2, 8)
+SHAPE(TGT, bf16, 4, 1)
+SHAPE(TGT, bf16, 1, 1)
+SHAPE(TGT, bf16, 2, 8)
+SHAPE(TGT, bf16, 1, 8)
+SHAPE(TGT, bf16, 1, 4)
+DEFINE_MM(TGT, bf16, 4, 2, 8)
 
 /* ------------------------------- quantizers, attention, SiLU: reused */
 
