@@ -1,15 +1,14 @@
 /* amx_emu.h - the instructions src/kernels/kern_amx.c uses, for machines
- * without them (tests only): AVX-512 from SIMDe, with the two it lacks or
- * rounds differently written here, and the AMX tile instructions emulated
- * after Intel's manual on a per-thread register file. Each emulated tile
+ * without them (tests only): AVX-512 from SIMDe (simde_avx512.h), and the
+ * AMX tile instructions emulated after Intel's manual on a per-thread
+ * register file. Each emulated tile
  * instruction checks its operands against the loaded configuration and
  * aborts on a misuse (no configuration in this thread, a shape the
  * instruction does not allow), which real hardware would fault on. */
 #ifndef GLIMP_TESTS_AMX_EMU_H
 #define GLIMP_TESTS_AMX_EMU_H
 
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
+#include "simde_avx512.h"
 
 #include "glimp.h"
 
@@ -18,44 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* vfmadd: one rounding (SIMDe's portable version rounds the product too). */
-static inline simde__m512 emu_mm512_fmadd_ps(simde__m512 a, simde__m512 b, simde__m512 c)
-{
-    float fa[16], fb[16], fc[16];
-    simde_mm512_storeu_ps(fa, a);
-    simde_mm512_storeu_ps(fb, b);
-    simde_mm512_storeu_ps(fc, c);
-    for (int i = 0; i < 16; i++)
-        fc[i] = fmaf(fa[i], fb[i], fc[i]);
-    return simde_mm512_loadu_ps(fc);
-}
-#undef _mm512_fmadd_ps
-#define _mm512_fmadd_ps emu_mm512_fmadd_ps
-
-/* vcvtdq2ps: int32 to float, round to nearest even (this SIMDe has none). */
-static inline simde__m512 emu_mm512_cvtepi32_ps(simde__m512i a)
-{
-    int32_t ia[16];
-    float f[16];
-    simde_mm512_storeu_si512(ia, a);
-    for (int i = 0; i < 16; i++)
-        f[i] = (float)ia[i];
-    return simde_mm512_loadu_ps(f);
-}
-#define _mm512_cvtepi32_ps emu_mm512_cvtepi32_ps
-
-/* vcvtph2ps: 16 halves to floats, exact (this SIMDe has none). */
-static inline simde__m512 emu_mm512_cvtph_ps(simde__m256i a)
-{
-    uint16_t h[16];
-    float f[16];
-    simde_mm256_storeu_si256(h, a);
-    for (int i = 0; i < 16; i++)
-        f[i] = glimp_fp16_to_fp32(h[i]);
-    return simde_mm512_loadu_ps(f);
-}
-#define _mm512_cvtph_ps emu_mm512_cvtph_ps
 
 /* ------------------------------------------------------------ AMX */
 

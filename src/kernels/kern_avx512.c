@@ -28,31 +28,7 @@
 #include <string.h>
 
 #ifdef GLIMP_AVX512_EMULATE
-/* SIMDe's functions, not inlined, take vectors by value: an ABI that only
- * this file's own static functions share */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#define SIMDE_NO_INLINE /* compiled once each: minutes less to build */
-#include <simde/x86/avx512.h>
-#include <simde/x86/f16c.h>
-/* SIMDe 0.7's alias of this one takes the four arguments of the masked
- * form */
-#undef _mm512_madd_epi16
-#define _mm512_madd_epi16 simde_mm512_madd_epi16
-/* and its portable fmadd rounds twice (a * b, then + c): the contract's
- * fmaf, lane for lane */
-static simde__m512 emu_fmadd_ps(simde__m512 a, simde__m512 b, simde__m512 c)
-{
-    float fa[16], fb[16], fc[16];
-    simde_mm512_storeu_ps(fa, a);
-    simde_mm512_storeu_ps(fb, b);
-    simde_mm512_storeu_ps(fc, c);
-    for (int i = 0; i < 16; i++)
-        fc[i] = fmaf(fa[i], fb[i], fc[i]);
-    return simde_mm512_loadu_ps(fc);
-}
-#undef _mm512_fmadd_ps
-#define _mm512_fmadd_ps emu_fmadd_ps
+/* the includer has provided the intrinsics (tests/simde_avx512.h) */
 #define TGT
 #define TABLE glimp_kernels_avx512_emulated
 #define TABLE_NAME "avx512-emulated"
@@ -107,16 +83,10 @@ INL __m512 pair_set1(float lo, float hi)
     return _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(lo), _mm512_set1_ps(hi));
 }
 
-/* int32 to float, lane for lane (exact below 2^24). SIMDe 0.7 has no
- * _mm512_cvtepi32_ps: two 8-lane conversions give the same bits. */
+/* int32 to float, lane for lane (exact below 2^24). */
 INL __m512 cvt_ps(__m512i v)
 {
-#ifdef GLIMP_AVX512_EMULATE
-    return pair_ps(_mm256_cvtepi32_ps(_mm512_castsi512_si256(v)),
-                   _mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(v, 1)));
-#else
     return _mm512_cvtepi32_ps(v);
-#endif
 }
 
 /* The two chains of a pair, each combined as the contract says. */
