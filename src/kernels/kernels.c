@@ -136,9 +136,6 @@ static char note[512]; /* glimp_kernels_note */
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 
 #if defined(__x86_64__)
-/* From CPUID and XCR0 directly rather than __builtin_cpu_supports, which
- * does not know every bit here in every compiler (AVX-VNNI). (GCC 12's
- * libgcc and clang's compiler-rt do check XCR0 for AVX and AVX-512 too.) */
 /* Linux keeps the AMX tile data (8 KiB a thread) off until a process asks
  * for it, once: GLIMP_CPU_OS_TILE_PERM when granted, asked only where the
  * CPU and XCR0 have AMX. */
@@ -155,6 +152,9 @@ static uint32_t amx_permission(uint32_t f)
     return 0;
 }
 
+/* From CPUID and XCR0 directly rather than __builtin_cpu_supports, which
+ * does not know every bit here in every compiler (AVX-VNNI). (GCC 12's
+ * libgcc and clang's compiler-rt do check XCR0 for AVX and AVX-512 too.) */
 static uint32_t detect_cpu(void)
 {
     unsigned a, b, c, d;
@@ -177,8 +177,6 @@ static uint32_t detect_cpu(void)
         f |= b & (1u << 30) ? GLIMP_CPU_AVX512BW : 0;
         f |= b & (1u << 31) ? GLIMP_CPU_AVX512VL : 0;
         f |= c & (1u << 11) ? GLIMP_CPU_AVX512VNNI : 0;
-    }
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
         f |= d & (1u << 24) ? GLIMP_CPU_AMX_TILE : 0;
         f |= d & (1u << 25) ? GLIMP_CPU_AMX_INT8 : 0;
     }
