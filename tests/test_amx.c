@@ -17,6 +17,7 @@
 #include "kern_amx_emu.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
+#include "kernel_fixtures.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -35,84 +36,6 @@
 /* The table under test and its self-check. */
 static const struct glimp_kernels *g_amx;
 static int (*g_check)(char *why, size_t why_size);
-
-/* ------------------------------------------------------------- fixtures */
-
-struct mat {
-    struct glimp_wmat w;
-    void *data;
-};
-
-/* n_out Q8_0 rows of n_in: quantized normal weights, or (raw) random
- * levels, -128 included, with sane scales. */
-static void make_q8_0(struct mat *m, uint32_t n_in, uint32_t n_out, uint64_t seed, bool raw)
-{
-    size_t rb = (size_t)n_in / QK8_0 * sizeof(block_q8_0);
-    m->data = malloc(rb * n_out);
-    assert_non_null(m->data);
-    float *row = malloc(n_in * sizeof *row);
-    uint64_t st = seed;
-    for (uint32_t r = 0; r < n_out; r++) {
-        uint8_t *dst = (uint8_t *)m->data + r * rb;
-        if (raw) {
-            for (size_t i = 0; i < rb; i++)
-                dst[i] = (uint8_t)tu_rng_u64(&st);
-            for (size_t b = 0; b < rb; b += sizeof(block_q8_0)) {
-                uint16_t d = glimp_fp32_to_fp16(0.01f + 0.02f * tu_rng_uniform(&st));
-                memcpy(dst + b, &d, 2);
-            }
-            continue;
-        }
-        for (uint32_t i = 0; i < n_in; i++)
-            row[i] = tu_rng_normal(&st) * (i % 17 == 0 ? 3.0f : 1.0f);
-        assert_int_equal(glimp_quantize(GLIMP_TYPE_Q8_0, row, dst, n_in), GLIMP_OK);
-    }
-    free(row);
-    m->w = (struct glimp_wmat){m->data, GLIMP_TYPE_Q8_0, n_in, n_out, rb};
-}
-
-static float *make_x(uint32_t n_in, uint32_t n_tok, uint64_t seed)
-{
-    float *x = malloc((size_t)n_in * n_tok * sizeof *x);
-    assert_non_null(x);
-    uint64_t st = seed;
-    for (size_t i = 0; i < (size_t)n_in * n_tok; i++)
-        x[i] = tu_rng_normal(&st) * (i % n_in == 5 ? 6.0f : 1.0f);
-    return x;
-}
-
-/* Activation rows in k's format for w. */
-struct acts {
-    char *buf;
-    size_t stride;
-    glimp_mm_fn fn;
-    enum glimp_act f;
-};
-
-static struct acts prepare(const struct glimp_kernels *k, const struct glimp_wmat *w,
-                           const float *x, uint32_t n_tok)
-{
-    struct acts a;
-    a.fn = glimp_kernels_mm(k, w->type, &a.f);
-    a.stride =
-        a.f == GLIMP_ACT_F32 ? (size_t)w->n_in * sizeof(float) : glimp_act_row_bytes(a.f, w->n_in);
-    a.buf = aligned_alloc(64, glimp_act_row_bytes(a.f, w->n_in) * n_tok);
-    assert_non_null(a.buf);
-    memset(a.buf, 0, glimp_act_row_bytes(a.f, w->n_in) * n_tok);
-    for (uint32_t t = 0; t < n_tok; t++)
-        if (a.f == GLIMP_ACT_F32)
-            memcpy(a.buf + t * a.stride, x + (size_t)t * w->n_in, a.stride);
-        else
-            k->quantize[a.f](x + (size_t)t * w->n_in, a.buf + t * a.stride, w->n_in);
-    return a;
-}
-
-static void same_floats(const float *a, const float *b, size_t n, const char *what)
-{
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(&a[i], &b[i], sizeof *a) != 0)
-            fail_msg("%s: element %zu: %.9g vs %.9g", what, i, (double)a[i], (double)b[i]);
-}
 
 /* ------------------------------------------------ the amx numerics */
 
@@ -254,11 +177,11 @@ static void test_q8_0(void **state)
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         struct mat m;
         char what[64];
-        make_q8_0(&m, shapes[i].n_in, shapes[i].n_out, 11 + i, false);
+        make_mat(&m, GLIMP_TYPE_Q8_0, shapes[i].n_in, shapes[i].n_out, 11 + i, false);
         snprintf(what, sizeof what, "Q8_0 %u x %u", shapes[i].n_out, shapes[i].n_in);
         check_q8_0(&m, true, what);
         free(m.data);
-        make_q8_0(&m, shapes[i].n_in, shapes[i].n_out, 50 + i, true);
+        make_mat(&m, GLIMP_TYPE_Q8_0, shapes[i].n_in, shapes[i].n_out, 50 + i, true);
         snprintf(what, sizeof what, "Q8_0 %u x %u random bytes", shapes[i].n_out, shapes[i].n_in);
         check_q8_0(&m, false, what);
         free(m.data);
@@ -271,7 +194,7 @@ static void test_q8_0_extremes(void **state)
 {
     (void)state;
     struct mat m;
-    make_q8_0(&m, 64, 40, 3, true);
+    make_mat(&m, GLIMP_TYPE_Q8_0, 64, 40, 3, true);
     for (size_t i = 0; i < 40 * m.w.row_bytes; i++)
         if (i % sizeof(block_q8_0) >= 2 && i % 3 == 0)
             ((int8_t *)m.data)[i] = -128;
