@@ -52,7 +52,8 @@ static const char bench_usage[] =
     "attention over the KV cache, feed-forward, elementwise work (norms, RoPE,\n"
     "biases, residuals), the output head, thread hand-off and join waits (also\n"
     "split by the phase whose jobs they wait in), and the decode call outside\n"
-    "the pass. The logits are those of a run without.\n"
+    "the pass. The logits are those of a run without. With --parallel, of the\n"
+    "decode steps of each count (ms per decoded token, all sequences').\n"
     "\n"
     "  -m, --model PATH        GGUF model (required but for --bandwidth alone)\n"
     "  -p, --n-prompt N        prompt tokens (default 512; 0: no pp test)\n"
@@ -216,7 +217,24 @@ struct par {
     int32_t *ids;
     uint32_t n_vocab;
     uint64_t rng;
+    bool profile;                 /* time the phases of the decode steps */
+    struct glimp_phase_times pt;  /* their sums while profile is on */
+    double pt_wall;               /* seconds of the decode steps timed */
 };
+
+/* Add the phase times of b's context since timing was turned on to b->pt. */
+static void par_add_phases(struct par *b, double wall)
+{
+    struct glimp_phase_times t;
+    glimp_ctx_phase_times(b->ctx, &t);
+    for (int ph = 0; ph < GLIMP_PASS_COUNT; ph++) {
+        b->pt.seconds[ph] += t.seconds[ph];
+        b->pt.waits[ph] += t.waits[ph];
+    }
+    b->pt.n_calls += t.n_calls;
+    b->pt.n_tokens += t.n_tokens;
+    b->pt_wall += wall;
+}
 
 static bool run_parallel(struct par *b, uint32_t P, uint32_t n_prompt, uint32_t n_gen, double *t_pp,
                          double *t_tg)
@@ -238,6 +256,8 @@ static bool run_parallel(struct par *b, uint32_t P, uint32_t n_prompt, uint32_t 
         rc = glimp_ctx_decode(b->ctx, b->items, P);
         *t_pp = glimp_now() - t0;
     }
+    if (b->profile)
+        glimp_ctx_time_phases(b->ctx, true);
     double t0 = glimp_now();
     for (uint32_t step = 0; rc == GLIMP_OK && step < n_gen; step++) {
         /* a random next token per sequence stands for the sampled one */
@@ -249,6 +269,10 @@ static bool run_parallel(struct par *b, uint32_t P, uint32_t n_prompt, uint32_t 
         rc = glimp_ctx_decode(b->ctx, b->items, P);
     }
     *t_tg = glimp_now() - t0;
+    if (b->profile) {
+        glimp_ctx_time_phases(b->ctx, false);
+        par_add_phases(b, *t_tg);
+    }
     if (rc != GLIMP_OK) {
         cli_fail("bench", rc);
         return false;
@@ -622,7 +646,7 @@ static void print_json(json_t *rows)
 /* --parallel: one row per count in list. */
 static int bench_parallel(struct glimp_model *m, const struct row_base *rb, const uint32_t *list,
                           uint32_t n_list, uint32_t n_prompt, uint32_t n_gen, uint32_t n_ctx,
-                          uint32_t reps, bool json)
+                          uint32_t reps, bool json, bool profile)
 {
     uint32_t most = 0;
     for (uint32_t i = 0; i < n_list; i++)
@@ -635,9 +659,11 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
     b.logits = calloc(most, sizeof *b.logits);
     b.ids = malloc((size_t)most * (n_prompt ? n_prompt : 1) * sizeof *b.ids);
     double *secs = malloc((size_t)reps * 3 * sizeof *secs);
+    struct prof *pr = profile ? calloc(n_list, sizeof *pr) : NULL;
     json_t *rows = json ? json_array() : NULL;
     int status = 0;
-    if (!b.seqs || !b.items || !b.logits || !b.ids || !secs || (json && !rows)) {
+    if (!b.seqs || !b.items || !b.logits || !b.ids || !secs || (json && !rows) ||
+        (profile && !pr)) {
         fprintf(stderr, "glimp bench: out of memory\n");
         status = 1;
     }
@@ -665,11 +691,20 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
     for (uint32_t li = 0; li < n_list && status == 0; li++) {
         uint32_t P = list[li];
         double *pp = secs, *tg = secs + reps, *tmp = secs + 2 * reps;
+        b.profile = profile;
+        b.pt = (struct glimp_phase_times){0};
+        b.pt_wall = 0.0;
         for (uint32_t r = 0; r < reps && status == 0; r++)
             if (!run_parallel(&b, P, n_prompt, n_gen, &pp[r], &tg[r]))
                 status = 1;
+        b.profile = false;
         if (status != 0)
             break;
+        if (profile) {
+            snprintf(pr[li].test, sizeof pr[li].test, "%u seq ms/tok", P);
+            pr[li].t = b.pt;
+            pr[li].wall = b.pt_wall;
+        }
         /* the sequences still hold their tokens: what P of them cost */
         uint64_t kv = 0, rss = rss_bytes();
         for (uint32_t i = 0; i < P; i++)
@@ -693,7 +728,7 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
                 json_object_set_new(row, "ms_per_token", json_real(ms)) ||
                 json_object_set_new(row, "kv_bytes", json_integer((json_int_t)kv)) ||
                 json_object_set_new(row, "rss_bytes", json_integer((json_int_t)rss)) ||
-                json_array_append_new(rows, row)) {
+                (profile && !profile_json(row, &pr[li])) || json_array_append_new(rows, row)) {
                 fprintf(stderr, "glimp bench: out of memory\n");
                 status = 1;
             }
@@ -712,7 +747,10 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
     }
     if (status == 0 && json)
         print_json(rows);
+    if (status == 0 && !json && profile)
+        profile_print(pr, n_list, rb->threads, reps);
     json_decref(rows);
+    free(pr);
     for (uint32_t i = 0; b.seqs && i < most; i++)
         glimp_seq_free(b.seqs[i]);
     glimp_ctx_free(b.ctx);
@@ -929,9 +967,8 @@ int cmd_bench(int argc, char **argv)
                                "--parallel '%s': expected counts from 1 to %u, comma-separated "
                                "(at most %u)",
                                par, MAX_PARALLEL, MAX_LIST);
-    if (par && (bandwidth || profile))
-        return cli_usage_error("bench", bench_usage,
-                               "--bandwidth and --profile go without --parallel");
+    if (par && bandwidth)
+        return cli_usage_error("bench", bench_usage, "--bandwidth goes without --parallel");
     if (!par && (n_ctx || n_batch))
         return cli_usage_error("bench", bench_usage, "-c and -b go with --parallel");
     if (par && n_gen == 0)
@@ -988,7 +1025,7 @@ int cmd_bench(int argc, char **argv)
             most = list[i] > most ? list[i] : most;
         rb.n_batch = n_batch ? n_batch : rb.n_batch > most ? rb.n_batch : most;
         status = bench_parallel(m, &rb, list, n_list, n_prompt, n_gen,
-                                n_ctx ? n_ctx : n_prompt + n_gen, reps, json);
+                                n_ctx ? n_ctx : n_prompt + n_gen, reps, json, profile);
     } else {
         status = bench_tests(m, &rb, n_prompt, n_gen, reps, json, bw, profile);
     }

@@ -140,6 +140,23 @@ check "bench --profile -o json: phases within the runs' time" js "$tmp/p.json" '
             Math.abs(waits - p.phases_s.sync) <= 1e-9 && p.waits_s.sync === 0;
     });'
 
+# --- the profile of many sequences: the decode steps of each count, every
+# decoded token of every sequence counted once
+"$glimp" bench -m "$m" -p 8 -n 3 -r 2 -t 2 --parallel 1,3 --profile >"$tmp/pp" 2>"$tmp/err"
+check "bench --parallel --profile exit 0" test $? -eq 0
+check "parallel profile header" grep -qE \
+    '^\| phase +\| +1 seq ms/tok \| +% \| +waits \| +3 seq ms/tok \| +% \| +waits \|$' "$tmp/pp"
+check "parallel profile: the runs are 100%" grep -qE "^\| the runs \(bench clock\) +\| +[0-9.]+ \| 100\.0% \| +- \| +[0-9.]+ \| 100\.0% \| +- \|$" "$tmp/pp"
+"$glimp" bench -m "$m" -p 8 -n 3 -r 2 -t 2 --parallel 1,3 --profile -o json >"$tmp/pp.json" 2>"$tmp/err"
+check "bench --parallel --profile -o json: decode steps only" js "$tmp/pp.json" '
+    return j.length === 2 && j.every(r => {
+        const p = r.profile, sum = Object.values(p.phases_s).reduce((a, b) => a + b, 0);
+        const wall = r.samples_ns.reduce((a, b) => a + b, 0) / 1e9;
+        return p.n_tokens === 2 * r.n_parallel * r.n_gen &&
+            Math.abs(p.wall_s - wall) < 1e-6 && sum <= p.wall_s * (1 + 1e-9) &&
+            sum >= 0.5 * p.wall_s && p.phases_s.ffn > 0 && p.phases_s.output > 0;
+    });'
+
 # --- usage
 want="--bandwidth-size '0'" usage_error "--bandwidth-size 0" "$glimp" bench --bandwidth --bandwidth-size 0
 want="--bandwidth-size '70000'" usage_error "--bandwidth-size too large" \
@@ -148,9 +165,7 @@ want="--bandwidth-size goes with --bandwidth" usage_error "--bandwidth-size alon
     "$glimp" bench -m "$m" --bandwidth-size 64
 want="--profile needs a model" usage_error "--profile without -m" "$glimp" bench --profile --bandwidth
 want="-m MODEL" usage_error "--profile alone" "$glimp" bench --profile
-want="go without --parallel" usage_error "--profile with --parallel" \
-    "$glimp" bench -m "$m" --parallel 2 --profile
-want="go without --parallel" usage_error "--bandwidth with --parallel" \
+want="goes without --parallel" usage_error "--bandwidth with --parallel" \
     "$glimp" bench -m "$m" --parallel 2 --bandwidth
 "$glimp" bench --help >"$tmp/out" 2>&1
 for opt in --bandwidth --bandwidth-size --profile; do
