@@ -15,9 +15,9 @@
 
 #include "core/threadpool.h"
 #include "glimp.h"
+#include "kernel_fixtures.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
-#include "kernel_fixtures.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -291,6 +291,35 @@ static void test_shapes(void **state)
     }
 }
 
+/* Rows wide enough that 64 tokens' activations pass the tile drivers'
+ * TB_BYTES (x86_tiles.h), so that tokens go in smaller blocks: every
+ * output of 70 tokens and of 29, bit for bit the scalar table's. */
+static void test_wide_rows(void **state)
+{
+    (void)state;
+    enum { NT = 70, NR = 7, N_IN = 5120 };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        struct mat m;
+        make_mat(&m, types[i], N_IN, NR, 700 + i, false);
+        float *x = make_x(N_IN, NT, 800 + i);
+        struct acts af = prepare(fast(), &m.w, x, NT),
+                    as = prepare(&glimp_kernels_scalar, &m.w, x, NT);
+        assert_true(af.stride * 64 > (256u << 10)); /* past TB_BYTES */
+        float *ys = malloc((size_t)NT * NR * sizeof *ys), *y = malloc((size_t)NT * NR * sizeof *y);
+        as.fn(&m.w, 0, NR, as.buf, as.stride, NT, ys, NR);
+        static const uint32_t counts[] = {NT, 29};
+        char what[64];
+        for (size_t c = 0; c < 2; c++) {
+            memset(y, 0xff, (size_t)NT * NR * sizeof *y);
+            af.fn(&m.w, 0, NR, af.buf, af.stride, counts[c], y, NR);
+            snprintf(what, sizeof what, "%s n_in %u, %u tokens", glimp_type_info(types[i])->name,
+                     (unsigned)N_IN, counts[c]);
+            same_floats(y, ys, (size_t)counts[c] * NR, what);
+        }
+        free(af.buf), free(as.buf), free(x), free(y), free(ys), free(m.data);
+    }
+}
+
 /* ----------------------------------------------- attention, SiLU, exp */
 
 static void test_attention(void **state)
@@ -460,8 +489,8 @@ static void test_pick(void **state)
     /* Sapphire Rapids with AMX: amx only with the tile state saved by the
      * OS and Linux's permission given; each of its features missing alone
      * falls back to avx512 (or below, for AVX-512's own) */
-    const uint32_t amx = GLIMP_CPU_AMX_TILE | GLIMP_CPU_AMX_INT8 | GLIMP_CPU_OS_TILE |
-                         GLIMP_CPU_OS_TILE_PERM;
+    const uint32_t amx =
+        GLIMP_CPU_AMX_TILE | GLIMP_CPU_AMX_INT8 | GLIMP_CPU_OS_TILE | GLIMP_CPU_OS_TILE_PERM;
     assert_string_equal(glimp_kernels_pick(avx2 | a512 | GLIMP_CPU_AVXVNNI | amx), "amx");
     assert_null(glimp_kernels_missing("amx", avx2 | a512 | amx));
     for (uint32_t bit = 1; bit <= GLIMP_CPU_OS_TILE_PERM; bit <<= 1) {
@@ -473,8 +502,9 @@ static void test_pick(void **state)
         if (bit & amx)
             assert_string_equal(glimp_kernels_pick(f), "avx512");
     }
-    assert_non_null(strstr(glimp_kernels_missing("amx", avx2 | a512 | (amx & ~GLIMP_CPU_OS_TILE_PERM)),
-                           "ARCH_REQ_XCOMP_PERM"));
+    assert_non_null(
+        strstr(glimp_kernels_missing("amx", avx2 | a512 | (amx & ~GLIMP_CPU_OS_TILE_PERM)),
+               "ARCH_REQ_XCOMP_PERM"));
     assert_string_equal(glimp_kernels_missing("amx", avx2 | a512), "amx-tile");
 #endif
 #else
@@ -565,8 +595,8 @@ int main(void)
         cmocka_unit_test(test_extreme_blocks), cmocka_unit_test(test_zero_activations),
         cmocka_unit_test(test_attention),      cmocka_unit_test(test_silu_exp),
         cmocka_unit_test(test_select),         cmocka_unit_test(test_pool),
-        cmocka_unit_test(test_shapes),         cmocka_unit_test(test_pick),
-        cmocka_unit_test(test_selfcheck),
+        cmocka_unit_test(test_shapes),         cmocka_unit_test(test_wide_rows),
+        cmocka_unit_test(test_pick),           cmocka_unit_test(test_selfcheck),
     };
     static const char *const simd_tables[] = {"avx2", "avxvnni", "avx512", "avx512-emulated"};
     int failed = 0, ran = 0;
