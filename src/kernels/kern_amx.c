@@ -422,13 +422,7 @@ static void silu_mul(float *g, const float *u, size_t n)
  * and SiLU: the avx512 table's ("scalar" when emulated: the same bits). */
 const struct glimp_kernels AMX_TABLE = {
     .name = AMX_NAME,
-    .act = {[GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K,
-            [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,
-            [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K},
+    .act = GLIMP_KERNELS_ACT,
     .quantize = {[GLIMP_ACT_Q8] = quantize_q8, [GLIMP_ACT_Q8K] = quantize_q8k},
     .matmul =
         {

@@ -834,10 +834,7 @@ TGT static void silu_mul_avx2(float *g, const float *u, size_t n)
 /* What the avx2 and avxvnni tables share: the activations each weight type
  * is multiplied with and their quantizers, attention and silu. */
 #define AVX2_ACTIVATIONS                                                                           \
-    .act = {[GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8,  [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,                   \
-            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8,  [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,                   \
-            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K, [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,                  \
-            [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K},                                                    \
+    .act = GLIMP_KERNELS_ACT,                                                                      \
     .quantize = {[GLIMP_ACT_Q8] = quantize_q8, [GLIMP_ACT_Q8K] = quantize_q8k}, .attn = attn_avx2, \
     .silu_mul = silu_mul_avx2
 

@@ -647,13 +647,7 @@ static void silu_mul(float *g, const float *u, size_t n)
 
 const struct glimp_kernels TABLE = {
     .name = TABLE_NAME,
-    .act = {[GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,
-            [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K,
-            [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,
-            [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K},
+    .act = GLIMP_KERNELS_ACT,
     .quantize = {[GLIMP_ACT_Q8] = quantize_q8, [GLIMP_ACT_Q8K] = quantize_q8k},
     .matmul =
         {

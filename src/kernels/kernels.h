@@ -102,6 +102,16 @@ struct glimp_kernels {
     glimp_silu_mul_fn silu_mul;
 };
 
+/* The act of every table but "ref": the quantized activations each weight
+ * type is multiplied with (F32, F16 and BF16 take the floats). */
+#define GLIMP_KERNELS_ACT                                                                          \
+    {                                                                                              \
+        [GLIMP_TYPE_Q8_0] = GLIMP_ACT_Q8, [GLIMP_TYPE_Q4_0] = GLIMP_ACT_Q8,                        \
+        [GLIMP_TYPE_Q5_0] = GLIMP_ACT_Q8, [GLIMP_TYPE_Q5_1] = GLIMP_ACT_Q8,                        \
+        [GLIMP_TYPE_Q4_K] = GLIMP_ACT_Q8K, [GLIMP_TYPE_Q5_K] = GLIMP_ACT_Q8K,                      \
+        [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K,                                                         \
+    }
+
 /* The fastest kernels this CPU runs (CPU features are detected once).
  * Never NULL. */
 const struct glimp_kernels *glimp_kernels_best(void);
