@@ -397,26 +397,7 @@ FORWARD_MM(Q4_K)
 FORWARD_MM(Q5_K)
 FORWARD_MM(Q6_K)
 
-static void quantize_q8(const float *x, void *y, uint32_t n)
-{
-    BASE.quantize[GLIMP_ACT_Q8](x, y, n);
-}
-
-static void quantize_q8k(const float *x, void *y, uint32_t n)
-{
-    BASE.quantize[GLIMP_ACT_Q8K](x, y, n);
-}
-
-static void attn(const float *q, const float *k, const float *v, size_t stride, uint32_t n_pos,
-                 uint32_t head_dim, float *scores, float *out)
-{
-    BASE.attn(q, k, v, stride, n_pos, head_dim, scores, out);
-}
-
-static void silu_mul(float *g, const float *u, size_t n)
-{
-    BASE.silu_mul(g, u, n);
-}
+GLIMP_KERNELS_FORWARD(BASE)
 
 /* Q8_0 on AMX (amx numerics); every other type, the quantizers, attention
  * and SiLU: the avx512 table's ("scalar" when emulated: the same bits). */

@@ -624,26 +624,7 @@ DEFINE_MM(TGT, bf16, 4, 2, 8)
 /* Quantizing a row, attention and SiLU are a small part of the time and
  * gain little from 512 bits: the avx2 table's (the scalar table's when
  * emulated, which gives the same bits) run behind these. */
-static void quantize_q8(const float *x, void *y, uint32_t n)
-{
-    BASE.quantize[GLIMP_ACT_Q8](x, y, n);
-}
-
-static void quantize_q8k(const float *x, void *y, uint32_t n)
-{
-    BASE.quantize[GLIMP_ACT_Q8K](x, y, n);
-}
-
-static void attn(const float *q, const float *k, const float *v, size_t stride, uint32_t n_pos,
-                 uint32_t hd, float *scores, float *out)
-{
-    BASE.attn(q, k, v, stride, n_pos, hd, scores, out);
-}
-
-static void silu_mul(float *g, const float *u, size_t n)
-{
-    BASE.silu_mul(g, u, n);
-}
+GLIMP_KERNELS_FORWARD(BASE)
 
 const struct glimp_kernels TABLE = {
     .name = TABLE_NAME,

@@ -112,6 +112,29 @@ struct glimp_kernels {
         [GLIMP_TYPE_Q6_K] = GLIMP_ACT_Q8K,                                                         \
     }
 
+/* Static quantize_q8, quantize_q8k, attn and silu_mul that call table
+ * base's: for a table whose own products are all that differ (base names
+ * a table that is not a constant expression, so its functions cannot
+ * stand in the initializer themselves). */
+#define GLIMP_KERNELS_FORWARD(base)                                                                \
+    static void quantize_q8(const float *x, void *y, uint32_t n)                                   \
+    {                                                                                              \
+        (base).quantize[GLIMP_ACT_Q8](x, y, n);                                                    \
+    }                                                                                              \
+    static void quantize_q8k(const float *x, void *y, uint32_t n)                                  \
+    {                                                                                              \
+        (base).quantize[GLIMP_ACT_Q8K](x, y, n);                                                   \
+    }                                                                                              \
+    static void attn(const float *q, const float *k, const float *v, size_t stride,                \
+                     uint32_t n_pos, uint32_t head_dim, float *scores, float *out)                 \
+    {                                                                                              \
+        (base).attn(q, k, v, stride, n_pos, head_dim, scores, out);                                \
+    }                                                                                              \
+    static void silu_mul(float *g, const float *u, size_t n)                                       \
+    {                                                                                              \
+        (base).silu_mul(g, u, n);                                                                  \
+    }
+
 /* The fastest kernels this CPU runs (CPU features are detected once).
  * Never NULL. */
 const struct glimp_kernels *glimp_kernels_best(void);
