@@ -197,6 +197,20 @@ static double ref_error(const char *path, const int32_t *ids, size_t n, const fl
 static double max_err_by_type[GLIMP_TYPE_COUNT];     /* default kernels */
 static double max_ref_err_by_type[GLIMP_TYPE_COUNT]; /* kernels "ref" */
 
+/* The N_TOK tokens ids in one batch on model m: every position's logits
+ * bit for bit those in all. */
+static void all_same_bits(struct glimp_model *m, const int32_t *ids, const float *all, uint32_t V,
+                          const char *what)
+{
+    struct glimp_ctx *c = ctx_ok(m, 0, 0);
+    struct glimp_seq *s = seq_ok(m, CTX);
+    const float *l = append_ok(c, s, ids, N_TOK, true);
+    for (size_t t = 0; t < N_TOK; t++)
+        same_bits(l + t * V, all + t * V, V, what, t);
+    glimp_seq_free(s);
+    glimp_ctx_free(c);
+}
+
 /* Everything a model must satisfy: agreement with the reference, and the
  * same bits for every way of feeding the same tokens. */
 static void check_model(const struct mcfg *c)
@@ -252,13 +266,7 @@ static void check_model(const struct mcfg *c)
 
     /* the portable C version of the default kernels: the same bits */
     struct glimp_model *ms = load_kernels(path, portable_kernels());
-    struct glimp_ctx *cs = ctx_ok(ms, 0, 0);
-    struct glimp_seq *ss = seq_ok(ms, CTX);
-    const float *ls = append_ok(cs, ss, ids, N_TOK, true);
-    for (size_t t = 0; t < N_TOK; t++)
-        same_bits(ls + t * V, all + t * V, V, "portable kernels", t);
-    glimp_seq_free(ss);
-    glimp_ctx_free(cs);
+    all_same_bits(ms, ids, all, V, "portable kernels");
     glimp_model_free(ms);
 
     /* the avx512 table over SIMDe (where the tests link it): the same bits */
@@ -266,13 +274,7 @@ static void check_model(const struct mcfg *c)
     mpe.kernels = "avx512-emulated";
     struct glimp_model *me = NULL;
     if (glimp_model_load(path, &mpe, &me) == GLIMP_OK) {
-        struct glimp_ctx *ce = ctx_ok(me, 0, 0);
-        struct glimp_seq *se = seq_ok(me, CTX);
-        const float *le = append_ok(ce, se, ids, N_TOK, true);
-        for (size_t t = 0; t < N_TOK; t++)
-            same_bits(le + t * V, all + t * V, V, "avx512-emulated kernels", t);
-        glimp_seq_free(se);
-        glimp_ctx_free(ce);
+        all_same_bits(me, ids, all, V, "avx512-emulated kernels");
         glimp_model_free(me);
     }
 
