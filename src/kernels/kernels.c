@@ -63,25 +63,24 @@ static int amx_selfcheck(const struct glimp_kernels *k)
 }
 #endif
 
-/* The tables in order of preference, the features each needs and its
- * self-check; the last, "scalar", needs none. */
+/* The tables in order of preference (each by its own name), the features
+ * each needs and its self-check; the last, "scalar", needs none. */
 static const struct native {
-    const char *name;
     const struct glimp_kernels *k;
     uint32_t needs;
     int (*check)(const struct glimp_kernels *k);
 } natives[] = {
 #if defined(__x86_64__)
 #ifdef GLIMP_KERNELS_AMX
-    {"amx", &glimp_kernels_amx, NEED_AMX, amx_selfcheck},
+    {&glimp_kernels_amx, NEED_AMX, amx_selfcheck},
 #endif
-    {"avx512", &glimp_kernels_avx512, NEED_AVX512, glimp_kernels_selfcheck},
+    {&glimp_kernels_avx512, NEED_AVX512, glimp_kernels_selfcheck},
 #ifdef GLIMP_KERNELS_AVXVNNI
-    {"avxvnni", &glimp_kernels_avxvnni, NEED_AVX2 | GLIMP_CPU_AVXVNNI, glimp_kernels_selfcheck},
+    {&glimp_kernels_avxvnni, NEED_AVX2 | GLIMP_CPU_AVXVNNI, glimp_kernels_selfcheck},
 #endif
-    {"avx2", &glimp_kernels_avx2, NEED_AVX2, glimp_kernels_selfcheck},
+    {&glimp_kernels_avx2, NEED_AVX2, glimp_kernels_selfcheck},
 #endif
-    {"scalar", &glimp_kernels_scalar, 0, NULL},
+    {&glimp_kernels_scalar, 0, NULL},
 };
 #define N_NATIVE (sizeof natives / sizeof natives[0])
 
@@ -90,20 +89,29 @@ static const struct native {
 extern const struct glimp_kernels glimp_kernels_avx512_emulated __attribute__((weak));
 extern const struct glimp_kernels glimp_kernels_amx_emulated __attribute__((weak));
 
-/* The tables only the tests link, by name. */
-static const struct glimp_kernels *emulated_by_name(const char *name)
+/* The tables only the tests link: their names, and the table where this
+ * program has it (NULL where not). */
+static const struct {
+    const char *name;
+    const struct glimp_kernels *k;
+} emulated[] = {
+    {"avx512-emulated", &glimp_kernels_avx512_emulated},
+    {"amx-emulated", &glimp_kernels_amx_emulated},
+};
+
+/* The entry of emulated[] named name; NULL for none. */
+static const struct glimp_kernels *const *emulated_by_name(const char *name)
 {
-    if (!strcmp(name, "avx512-emulated"))
-        return &glimp_kernels_avx512_emulated ? &glimp_kernels_avx512_emulated : NULL;
-    if (!strcmp(name, "amx-emulated"))
-        return &glimp_kernels_amx_emulated ? &glimp_kernels_amx_emulated : NULL;
+    for (size_t i = 0; i < sizeof emulated / sizeof emulated[0]; i++)
+        if (!strcmp(name, emulated[i].name))
+            return &emulated[i].k;
     return NULL;
 }
 
 static const struct native *native_by_name(const char *name)
 {
     for (size_t i = 0; i < N_NATIVE; i++)
-        if (!strcmp(natives[i].name, name))
+        if (!strcmp(natives[i].k->name, name))
             return &natives[i];
     return NULL;
 }
@@ -124,7 +132,7 @@ const char *glimp_kernels_pick(uint32_t features)
     size_t i = 0;
     while ((natives[i].needs & features) != natives[i].needs)
         i++; /* stops at "scalar" */
-    return natives[i].name;
+    return natives[i].k->name;
 }
 
 /* ------------------------------------------------------- the CPU, once */
@@ -208,7 +216,7 @@ static void init_once(void)
             snprintf(failed_why[i], sizeof failed_why[i], "%s", glimp_last_error());
             int w = snprintf(note + len, sizeof note - len,
                              "%skernels '%s' failed their self-check on this CPU (%s): not used",
-                             len ? "; " : "", n->name, failed_why[i]);
+                             len ? "; " : "", n->k->name, failed_why[i]);
             len = w < 0 ? len : len + (size_t)w < sizeof note ? len + (size_t)w : sizeof note - 1;
         }
     }
@@ -232,9 +240,9 @@ const struct glimp_kernels *glimp_kernels_by_name(const char *name)
         return NULL;
     if (!strcmp(name, "ref"))
         return &glimp_kernels_ref;
-    const struct glimp_kernels *e = emulated_by_name(name);
+    const struct glimp_kernels *const *e = emulated_by_name(name);
     if (e)
-        return e;
+        return *e;
     const struct native *n = native_by_name(name);
     if (!n)
         return NULL;
@@ -268,7 +276,7 @@ int glimp_kernels_resolve(const char *name, const struct glimp_kernels **out)
     if (n)
         return glimp_error(GLIMP_ERR_UNSUPPORTED, "kernels '%s' failed their self-check: %s", name,
                            failed_why[n - natives]);
-    if (!strcmp(name, "avx512-emulated") || !strcmp(name, "amx-emulated"))
+    if (emulated_by_name(name))
         return glimp_error(GLIMP_ERR_UNSUPPORTED,
                            "kernels '%s': not in this program (only tests built with SIMDe "
                            "have them)",
