@@ -15,9 +15,9 @@
 #include "core/threadpool.h"
 #include "glimp.h"
 #include "kern_amx_emu.h"
+#include "kernel_fixtures.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
-#include "kernel_fixtures.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -249,8 +249,8 @@ static void test_others(void **state)
     uint32_t hd = 64, stride = 2 * hd, n_pos = 19;
     float *q = make_x(hd, 1, 1), *kv = make_x(stride, n_pos, 2);
     float sc[19], o[64], os[64];
-    g_amx->attn(q, kv, kv + hd, stride, n_pos, hd, sc, o);
-    glimp_kernels_scalar.attn(q, kv, kv + hd, stride, n_pos, hd, sc, os);
+    g_amx->attn(q, 1, kv, kv + hd, stride, n_pos, hd, sc, o);
+    glimp_kernels_scalar.attn(q, 1, kv, kv + hd, stride, n_pos, hd, sc, os);
     same_floats(o, os, hd, "attention");
     float *g = make_x(37, 1, 3), *g2 = malloc(37 * sizeof *g2), *u = make_x(37, 1, 4);
     memcpy(g2, g, 37 * sizeof *g);

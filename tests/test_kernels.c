@@ -326,23 +326,37 @@ static void test_attention(void **state)
 {
     (void)state;
     static const uint32_t dims[] = {64, 128, 80, 24, 20};
+    /* groups of query heads: one, a Qwen2.5-0.5B group (7), and more than
+     * the avx2 table takes at once (16) */
+    static const uint32_t groups[] = {1, 7, 19};
     for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
         uint32_t hd = dims[di], stride = 2 * hd + 8;
-        uint32_t n_max = 40;
-        float *q = make_x(hd, 1, hd);
+        uint32_t n_max = 40, g_max = 19;
+        float *q = make_x(hd, g_max, hd);
         float *kv = make_x(stride, n_max, hd + 1);
         float *k = kv, *v = kv + hd;
-        float *sc = malloc(n_max * sizeof *sc);
-        float *o = malloc(hd * sizeof *o), *os = malloc(hd * sizeof *o),
-              *orf = malloc(hd * sizeof *o);
-        for (uint32_t n = 1; n <= n_max; n++) {
-            fast()->attn(q, k, v, stride, n, hd, sc, o);
-            glimp_kernels_scalar.attn(q, k, v, stride, n, hd, sc, os);
-            same_floats(o, os, hd, "attention");
-            glimp_kernels_ref.attn(q, k, v, stride, n, hd, sc, orf);
-            double e = rel_err(o, orf, hd);
-            if (e > TOL_ATTN)
-                fail_msg("attention head_dim %u, %u positions: %.3e from ref", hd, n, e);
+        float *sc = malloc((size_t)g_max * n_max * sizeof *sc);
+        size_t out = (size_t)g_max * hd;
+        float *o = malloc(out * sizeof *o), *os = malloc(out * sizeof *o),
+              *orf = malloc(out * sizeof *o);
+        for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
+            uint32_t g = groups[gi];
+            for (uint32_t n = 1; n <= n_max; n += g == 1 ? 1 : 3) {
+                fast()->attn(q, g, k, v, stride, n, hd, sc, o);
+                for (uint32_t h = 0; h < g; h++) {
+                    /* each head as if alone, in the scalar table */
+                    glimp_kernels_scalar.attn(q + h * hd, 1, k, v, stride, n, hd, sc, os + h * hd);
+                    glimp_kernels_ref.attn(q + h * hd, 1, k, v, stride, n, hd, sc, orf + h * hd);
+                }
+                same_floats(o, os, g * hd, "attention");
+                double e = rel_err(o, orf, g * hd);
+                if (e > TOL_ATTN)
+                    fail_msg("attention head_dim %u, %u heads, %u positions: %.3e from ref", hd, g,
+                             n, e);
+                /* the scalar table's own groups agree with its single heads */
+                glimp_kernels_scalar.attn(q, g, k, v, stride, n, hd, sc, o);
+                same_floats(o, os, g * hd, "scalar attention of a group");
+            }
         }
         free(q), free(kv), free(sc), free(o), free(os), free(orf);
     }

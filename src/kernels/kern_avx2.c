@@ -737,43 +737,38 @@ INL __m256 exp8(__m256 x)
 }
 
 #define ATT_MAXD 256 /* head sizes handled here; others go to the scalar table */
+#define ATT_KB 4     /* positions whose key rows every head of a group takes in turn */
+#define ATT_VB 32    /* positions whose value rows (8 KiB of 64 floats) every head takes in turn */
+#define ATT_MAXQ 16  /* heads of a group done together (their 1 / sums kept here) */
 
-TGT static void attn_avx2(const float *q, const float *k, const float *v, size_t stride,
-                          uint32_t n_pos, uint32_t hd, float *scores, float *out)
+/* Scores of one head against ATT_KB key rows from k0, times scale, into sc. */
+INL void att_scores4(const float *q, const float *k0, size_t stride, uint32_t hd, float scale,
+                     float *sc)
 {
-    if (hd % 8 != 0 || hd > ATT_MAXD) {
-        glimp_kernels_scalar.attn(q, k, v, stride, n_pos, hd, scores, out);
-        return;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (uint32_t i = 0; i < hd; i += 8) {
+        __m256 qv = _mm256_loadu_ps(q + i);
+        s0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + i), s0);
+        s1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + stride + i), s1);
+        s2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * stride + i), s2);
+        s3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * stride + i), s3);
     }
-    float scale = 1.0f / sqrtf((float)hd);
-    uint32_t j = 0;
-    for (; j + 4 <= n_pos; j += 4) {
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        const float *k0 = k + j * stride;
-        for (uint32_t i = 0; i < hd; i += 8) {
-            __m256 qv = _mm256_loadu_ps(q + i);
-            s0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + i), s0);
-            s1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + stride + i), s1);
-            s2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * stride + i), s2);
-            s3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * stride + i), s3);
-        }
-        scores[j] = hsum8(s0) * scale;
-        scores[j + 1] = hsum8(s1) * scale;
-        scores[j + 2] = hsum8(s2) * scale;
-        scores[j + 3] = hsum8(s3) * scale;
-    }
-    for (; j < n_pos; j++) {
-        __m256 s0 = _mm256_setzero_ps();
-        for (uint32_t i = 0; i < hd; i += 8)
-            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + j * stride + i), s0);
-        scores[j] = hsum8(s0) * scale;
-    }
-    float max = -INFINITY;
-    for (j = 0; j < n_pos; j++)
-        max = scores[j] > max ? scores[j] : max;
+    sc[0] = hsum8(s0) * scale;
+    sc[1] = hsum8(s1) * scale;
+    sc[2] = hsum8(s2) * scale;
+    sc[3] = hsum8(s3) * scale;
+}
 
+/* The softmax of one head's scores in place (exp(s - max), the sum in
+ * eight lanes); returns 1 / the sum. */
+INL float att_softmax(float *scores, uint32_t n_pos)
+{
+    float max = -INFINITY;
+    for (uint32_t j = 0; j < n_pos; j++)
+        max = scores[j] > max ? scores[j] : max;
     __m256 vmax = _mm256_set1_ps(max), sum = _mm256_setzero_ps();
-    for (j = 0; j + 8 <= n_pos; j += 8) {
+    uint32_t j = 0;
+    for (; j + 8 <= n_pos; j += 8) {
         __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmax));
         _mm256_storeu_ps(scores + j, e);
         sum = _mm256_add_ps(sum, e);
@@ -789,31 +784,77 @@ TGT static void attn_avx2(const float *q, const float *k, const float *v, size_t
         memset(tail + m, 0, 4 * (size_t)(8 - m));
         sum = _mm256_add_ps(sum, _mm256_loadu_ps(tail));
     }
-    __m256 inv = _mm256_set1_ps(1.0f / hsum8(sum));
+    return 1.0f / hsum8(sum);
+}
+
+/* o[u] (nv vectors) += p[j] * v row j over positions [j0, j1) in order. */
+INL void att_values(__m256 o[8], uint32_t nv, const float *p, const float *v, size_t stride,
+                    uint32_t j0, uint32_t j1)
+{
+    if (nv == 8) {
+        for (uint32_t j = j0; j < j1; j++) {
+            __m256 pj = _mm256_broadcast_ss(p + j);
+            const float *vj = v + j * stride;
+#pragma GCC unroll 8
+            for (uint32_t u = 0; u < 8; u++)
+                o[u] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * u), o[u]);
+        }
+        return;
+    }
+    for (uint32_t j = j0; j < j1; j++) {
+        __m256 pj = _mm256_broadcast_ss(p + j);
+        const float *vj = v + j * stride;
+        for (uint32_t u = 0; u < nv; u++)
+            o[u] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * u), o[u]);
+    }
+}
+
+/* The heads of a group in turn over each block of key rows, then of value
+ * rows, so that a block is read from memory once and from L1 by every
+ * head; each head's operations are those of kern_scalar.c's attention in
+ * its order (the value sums of a head wait in out between blocks). */
+TGT static void attn_avx2(const float *q, uint32_t n_q, const float *k, const float *v,
+                          size_t stride, uint32_t n_pos, uint32_t hd, float *scores, float *out)
+{
+    if (hd % 8 != 0 || hd > ATT_MAXD) {
+        glimp_kernels_scalar.attn(q, n_q, k, v, stride, n_pos, hd, scores, out);
+        return;
+    }
+    for (; n_q > ATT_MAXQ; n_q -= ATT_MAXQ, q += ATT_MAXQ * hd, out += ATT_MAXQ * hd)
+        attn_avx2(q, ATT_MAXQ, k, v, stride, n_pos, hd, scores, out);
+    float scale = 1.0f / sqrtf((float)hd);
+    uint32_t j = 0;
+    for (; j + ATT_KB <= n_pos; j += ATT_KB)
+        for (uint32_t h = 0; h < n_q; h++)
+            att_scores4(q + h * hd, k + j * stride, stride, hd, scale,
+                        scores + (size_t)h * n_pos + j);
+    for (; j < n_pos; j++)
+        for (uint32_t h = 0; h < n_q; h++) {
+            __m256 s0 = _mm256_setzero_ps();
+            for (uint32_t i = 0; i < hd; i += 8)
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * hd + i),
+                                     _mm256_loadu_ps(k + j * stride + i), s0);
+            scores[(size_t)h * n_pos + j] = hsum8(s0) * scale;
+        }
+    float inv[ATT_MAXQ];
+    for (uint32_t h = 0; h < n_q; h++)
+        inv[h] = att_softmax(scores + (size_t)h * n_pos, n_pos);
 
     for (uint32_t d0 = 0; d0 < hd; d0 += 64) {
         uint32_t nv = hd - d0 < 64 ? (hd - d0) / 8 : 8;
-        __m256 o[8];
-        for (uint32_t u = 0; u < 8; u++)
-            o[u] = _mm256_setzero_ps();
-        if (nv == 8) {
-            for (j = 0; j < n_pos; j++) {
-                __m256 p = _mm256_broadcast_ss(scores + j);
-                const float *vj = v + j * stride + d0;
-#pragma GCC unroll 8
-                for (uint32_t u = 0; u < 8; u++)
-                    o[u] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * u), o[u]);
-            }
-        } else {
-            for (j = 0; j < n_pos; j++) {
-                __m256 p = _mm256_broadcast_ss(scores + j);
-                const float *vj = v + j * stride + d0;
+        for (uint32_t j0 = 0; j0 < n_pos; j0 += ATT_VB) {
+            uint32_t j1 = n_pos - j0 < ATT_VB ? n_pos : j0 + ATT_VB;
+            for (uint32_t h = 0; h < n_q; h++) {
+                float *oh = out + h * hd + d0;
+                __m256 o[8];
                 for (uint32_t u = 0; u < nv; u++)
-                    o[u] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * u), o[u]);
+                    o[u] = j0 ? _mm256_loadu_ps(oh + 8 * u) : _mm256_setzero_ps();
+                att_values(o, nv, scores + (size_t)h * n_pos, v + d0, stride, j0, j1);
+                __m256 f = _mm256_set1_ps(j1 == n_pos ? inv[h] : 1.0f);
+                for (uint32_t u = 0; u < nv; u++)
+                    _mm256_storeu_ps(oh + 8 * u, j1 == n_pos ? _mm256_mul_ps(o[u], f) : o[u]);
             }
         }
-        for (uint32_t u = 0; u < nv; u++)
-            _mm256_storeu_ps(out + d0 + 8 * u, _mm256_mul_ps(o[u], inv));
     }
 }
 

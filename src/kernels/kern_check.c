@@ -114,8 +114,8 @@ int glimp_kernels_selfcheck_except(const struct glimp_kernels *k, uint32_t skip)
         kv[i] = ck_value(&s);
     for (size_t i = 0; i < HD; i++)
         q[i] = ck_value(&s);
-    k->attn(q, kv, kv + HD, STRIDE, NPOS, HD, sc, ok);
-    glimp_kernels_scalar.attn(q, kv, kv + HD, STRIDE, NPOS, HD, sc, os);
+    k->attn(q, 1, kv, kv + HD, STRIDE, NPOS, HD, sc, ok);
+    glimp_kernels_scalar.attn(q, 1, kv, kv + HD, STRIDE, NPOS, HD, sc, os);
     if (memcmp(ok, os, sizeof ok) != 0)
         return ck_fail(k, "attention", GLIMP_TYPE_COUNT);
     for (size_t i = 0; i < 37; i++)

@@ -56,8 +56,8 @@ static void mm_ref(const struct glimp_wmat *w, uint32_t r0, uint32_t r1, const v
 
 /* The engine's original attention: the softmax and the weighted sum run
  * over positions in order. */
-static void attn_ref(const float *q, const float *k, const float *v, size_t stride, uint32_t n_pos,
-                     uint32_t head_dim, float *scores, float *out)
+static void attn_head(const float *q, const float *k, const float *v, size_t stride, uint32_t n_pos,
+                      uint32_t head_dim, float *scores, float *out)
 {
     float scale = 1.0f / sqrtf((float)head_dim);
     float max = -INFINITY;
@@ -80,6 +80,14 @@ static void attn_ref(const float *q, const float *k, const float *v, size_t stri
     float inv = 1.0f / sum;
     for (uint32_t d = 0; d < head_dim; d++)
         out[d] *= inv;
+}
+
+static void attn_ref(const float *q, uint32_t n_q, const float *k, const float *v, size_t stride,
+                     uint32_t n_pos, uint32_t head_dim, float *scores, float *out)
+{
+    for (uint32_t h = 0; h < n_q; h++)
+        attn_head(q + (size_t)h * head_dim, k, v, stride, n_pos, head_dim, scores,
+                  out + (size_t)h * head_dim);
 }
 
 static void silu_mul_ref(float *g, const float *u, size_t n)

@@ -386,8 +386,8 @@ float glimp_dot_f32_fma(const float *a, const float *b, size_t n)
 /* The fast attention: scores by glimp_dot_f32_fma, the softmax sum in
  * eight lanes (position j in lane j % 8), the weighted sum of values by
  * fmaf over positions in order, then one multiply by 1 / sum. */
-static void attn_scalar(const float *q, const float *k, const float *v, size_t stride,
-                        uint32_t n_pos, uint32_t head_dim, float *scores, float *out)
+static void attn_head(const float *q, const float *k, const float *v, size_t stride, uint32_t n_pos,
+                      uint32_t head_dim, float *scores, float *out)
 {
     float scale = 1.0f / sqrtf((float)head_dim);
     float max = -INFINITY;
@@ -410,6 +410,14 @@ static void attn_scalar(const float *q, const float *k, const float *v, size_t s
     float inv = 1.0f / combine8(sum);
     for (uint32_t d = 0; d < head_dim; d++)
         out[d] *= inv;
+}
+
+static void attn_scalar(const float *q, uint32_t n_q, const float *k, const float *v, size_t stride,
+                        uint32_t n_pos, uint32_t head_dim, float *scores, float *out)
+{
+    for (uint32_t h = 0; h < n_q; h++)
+        attn_head(q + (size_t)h * head_dim, k, v, stride, n_pos, head_dim, scores,
+                  out + (size_t)h * head_dim);
 }
 
 static void silu_mul_scalar(float *g, const float *u, size_t n)

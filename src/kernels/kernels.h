@@ -85,10 +85,15 @@ typedef void (*glimp_mm_fn)(const struct glimp_wmat *w, uint32_t r0, uint32_t r1
 /* Quantize one activation row of n elements (see the layouts above). */
 typedef void (*glimp_act_fn)(const float *x, void *y, uint32_t n);
 
-/* Causal attention of one query head over n_pos cached positions: rows j
- * of k and v at k + j * stride; scores is scratch for n_pos floats. */
-typedef void (*glimp_attn_fn)(const float *q, const float *k, const float *v, size_t stride,
-                              uint32_t n_pos, uint32_t head_dim, float *scores, float *out);
+/* Causal attention of n_q query heads that share one key/value head, over
+ * n_pos cached positions: head h's query at q + h * head_dim, its output at
+ * out + h * head_dim; rows j of k and v at k + j * stride; scores is
+ * scratch for n_q * n_pos floats. Each head's output is that of the head
+ * alone (n_q only lets a table read each key and value row once for all
+ * of them). */
+typedef void (*glimp_attn_fn)(const float *q, uint32_t n_q, const float *k, const float *v,
+                              size_t stride, uint32_t n_pos, uint32_t head_dim, float *scores,
+                              float *out);
 
 /* g[i] = silu(g[i]) * u[i] for i < n. */
 typedef void (*glimp_silu_mul_fn)(float *g, const float *u, size_t n);
@@ -125,10 +130,10 @@ struct glimp_kernels {
     {                                                                                              \
         (base).quantize[GLIMP_ACT_Q8K](x, y, n);                                                   \
     }                                                                                              \
-    static void attn(const float *q, const float *k, const float *v, size_t stride,                \
+    static void attn(const float *q, uint32_t n_q, const float *k, const float *v, size_t stride,  \
                      uint32_t n_pos, uint32_t head_dim, float *scores, float *out)                 \
     {                                                                                              \
-        (base).attn(q, k, v, stride, n_pos, head_dim, scores, out);                                \
+        (base).attn(q, n_q, k, v, stride, n_pos, head_dim, scores, out);                           \
     }                                                                                              \
     static void silu_mul(float *g, const float *u, size_t n)                                       \
     {                                                                                              \

@@ -169,8 +169,9 @@ int model_ctx_reserve(struct glimp_ctx *c, uint32_t n)
 {
     if (n <= c->n_scores)
         return GLIMP_OK;
-    uint32_t n_threads = glimp_pool_size(c->pool);
-    float *p = alloc_floats((uint64_t)n * n_threads);
+    const struct glimp_model_info *h = &c->m->info;
+    uint32_t n_threads = glimp_pool_size(c->pool), group = h->n_head / h->n_head_kv;
+    float *p = alloc_floats((uint64_t)n * group * n_threads);
     if (!p)
         return glimp_error(GLIMP_ERR_NOMEM,
                            "context: out of memory for the attention scores of %u positions "

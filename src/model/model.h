@@ -74,8 +74,9 @@ struct glimp_ctx {
     float *rope;           /* (n_batch, n_rot) cos, sin of pair i at 2i, 2i+1 */
     float *out;            /* (n_out, n_vocab) logits before they go to their sequences */
     uint32_t n_out;        /* rows of out: the output head runs on this many at a time */
-    /* attention weights, a head per thread: (n_threads, n_scores). Grown by
-     * a decode to the KV capacity of the longest sequence it serves. */
+    /* attention weights, a group of query heads per thread: (n_threads,
+     * n_head / n_head_kv, n_scores). Grown by a decode to the KV capacity
+     * of the longest sequence it serves. */
     float *scores;
     uint32_t n_scores;
 
@@ -126,8 +127,9 @@ struct glimp_seq {
     size_t batch_item;
 };
 
-/* Make c's attention scores hold n positions per thread (before anything
- * changes, so that a failed decode changes nothing). */
+/* Make c's attention scores hold n positions of a group of heads per
+ * thread (before anything changes, so that a failed decode changes
+ * nothing). */
 int model_ctx_reserve(struct glimp_ctx *c, uint32_t n);
 
 /* Run the n <= c->n_batch tokens of c->tok through the model in c's
