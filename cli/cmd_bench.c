@@ -211,15 +211,16 @@ static double run_test(struct glimp_ctx *ctx, struct glimp_seq *seq, int32_t *id
  * after printing a failure. ids holds P * max(n_prompt, 1). */
 struct par {
     struct glimp_ctx *ctx;
-    struct glimp_seq **seqs;
+    struct glimp_seq **seqs; /* n_seqs of them; a run uses the first P */
+    uint32_t n_seqs;
     struct glimp_batch_item *items;
     const float **logits;
     int32_t *ids;
     uint32_t n_vocab;
     uint64_t rng;
-    bool profile;                 /* time the phases of the decode steps */
-    struct glimp_phase_times pt;  /* their sums while profile is on */
-    double pt_wall;               /* seconds of the decode steps timed */
+    bool profile;                /* time the phases of the decode steps */
+    struct glimp_phase_times pt; /* their sums while profile is on */
+    double pt_wall;              /* seconds of the decode steps timed */
 };
 
 /* Add the phase times of b's context since timing was turned on to b->pt. */
@@ -239,8 +240,9 @@ static void par_add_phases(struct par *b, double wall)
 static bool run_parallel(struct par *b, uint32_t P, uint32_t n_prompt, uint32_t n_gen, double *t_pp,
                          double *t_tg)
 {
+    /* every sequence starts empty (those past P give their memory back) */
     int rc = GLIMP_OK;
-    for (uint32_t i = 0; i < P && rc == GLIMP_OK; i++)
+    for (uint32_t i = 0; i < b->n_seqs && rc == GLIMP_OK; i++)
         rc = glimp_seq_truncate(b->seqs[i], 0);
     *t_pp = *t_tg = 0.0;
     if (rc == GLIMP_OK && n_prompt) {
@@ -643,7 +645,10 @@ static void print_json(json_t *rows)
     }
 }
 
-/* --parallel: one row per count in list. */
+/* --parallel: one row per count in list. The repetitions go round the
+ * counts (the first of each count, then the second of each, ...), so that
+ * every count meets the same phases of a shared machine and the ratio of
+ * two counts' speeds is a fair one. */
 static int bench_parallel(struct glimp_model *m, const struct row_base *rb, const uint32_t *list,
                           uint32_t n_list, uint32_t n_prompt, uint32_t n_gen, uint32_t n_ctx,
                           uint32_t reps, bool json, bool profile)
@@ -653,17 +658,20 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
         most = list[i] > most ? list[i] : most;
     struct glimp_ctx_params cp = glimp_ctx_default_params();
     cp.n_batch = rb->n_batch;
-    struct par b = {.n_vocab = glimp_model_info(m)->n_vocab, .rng = 1234};
+    struct par b = {.n_vocab = glimp_model_info(m)->n_vocab, .rng = 1234, .n_seqs = most};
     b.seqs = calloc(most, sizeof *b.seqs);
     b.items = calloc(most, sizeof *b.items);
     b.logits = calloc(most, sizeof *b.logits);
     b.ids = malloc((size_t)most * (n_prompt ? n_prompt : 1) * sizeof *b.ids);
-    double *secs = malloc((size_t)reps * 3 * sizeof *secs);
-    struct prof *pr = profile ? calloc(n_list, sizeof *pr) : NULL;
+    /* seconds of count li, repetition r: pp at [li * reps + r], tg after
+     * all of pp; then reps of scratch */
+    double *secs = malloc(((size_t)n_list * 2 + 1) * reps * sizeof *secs);
+    struct prof *pr = calloc(n_list, sizeof *pr);
+    uint64_t *kv = calloc(n_list, sizeof *kv), *rss = calloc(n_list, sizeof *rss);
     json_t *rows = json ? json_array() : NULL;
     int status = 0;
-    if (!b.seqs || !b.items || !b.logits || !b.ids || !secs || (json && !rows) ||
-        (profile && !pr)) {
+    if (!b.seqs || !b.items || !b.logits || !b.ids || !secs || (json && !rows) || !pr || !kv ||
+        !rss) {
         fprintf(stderr, "glimp bench: out of memory\n");
         status = 1;
     }
@@ -675,59 +683,68 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
     if (status == 0 && rc != GLIMP_OK)
         status = cli_fail("bench", rc);
 
-    if (status == 0 && !json) {
-        printf("| %-30s | %7s | %10s | %13s | %12s | %12s | %12s | %8s | %8s |\n", "model",
-               "threads", "n_parallel", "test", "pp t/s", "tg t/s", "ms/token/seq", "KV MiB",
-               "RSS MiB");
-        puts("| ------------------------------ | ------: | ---------: | ------------: | "
-             "-----------: | -----------: | -----------: | -------: | -------: |");
-        fflush(stdout);
-    }
     /* warm-up: pages of the mapping, caches, thread start-up */
     double tp, tt;
     if (status == 0 &&
         !run_parallel(&b, 1, n_prompt < 32 ? n_prompt : 32, n_gen < 2 ? n_gen : 2, &tp, &tt))
         status = 1;
-    for (uint32_t li = 0; li < n_list && status == 0; li++) {
-        uint32_t P = list[li];
-        double *pp = secs, *tg = secs + reps, *tmp = secs + 2 * reps;
-        b.profile = profile;
-        b.pt = (struct glimp_phase_times){0};
-        b.pt_wall = 0.0;
-        for (uint32_t r = 0; r < reps && status == 0; r++)
-            if (!run_parallel(&b, P, n_prompt, n_gen, &pp[r], &tg[r]))
+    double *pp = secs, *tg = secs + (size_t)n_list * reps, *tmp = tg + (size_t)n_list * reps;
+    b.profile = profile;
+    for (uint32_t r = 0; r < reps && status == 0; r++)
+        for (uint32_t li = 0; li < n_list && status == 0; li++) {
+            b.pt = pr[li].t;
+            b.pt_wall = pr[li].wall;
+            if (!run_parallel(&b, list[li], n_prompt, n_gen, &pp[li * reps + r],
+                              &tg[li * reps + r])) {
                 status = 1;
-        b.profile = false;
-        if (status != 0)
-            break;
-        if (profile) {
-            snprintf(pr[li].test, sizeof pr[li].test, "%u seq ms/tok", P);
+                break;
+            }
             pr[li].t = b.pt;
             pr[li].wall = b.pt_wall;
+            /* the P sequences (and no others) still hold their tokens:
+             * what they cost */
+            kv[li] = 0;
+            for (uint32_t i = 0; i < list[li]; i++)
+                kv[li] += glimp_seq_bytes(b.seqs[i]);
+            rss[li] = rss_bytes();
         }
-        /* the sequences still hold their tokens: what P of them cost */
-        uint64_t kv = 0, rss = rss_bytes();
-        for (uint32_t i = 0; i < P; i++)
-            kv += glimp_seq_bytes(b.seqs[i]);
+
+    if (status == 0 && !json) {
+        printf("| %-30s | %7s | %10s | %13s | %12s | %12s | %12s | %8s | %8s | %8s |\n", "model",
+               "threads", "n_parallel", "test", "pp t/s", "tg t/s", "ms/token/seq", "tg ratio",
+               "KV MiB", "RSS MiB");
+        puts("| ------------------------------ | ------: | ---------: | ------------: | "
+             "-----------: | -----------: | -----------: | -------: | -------: | -------: |");
+    }
+    double first_tg = 0.0;
+    for (uint32_t li = 0; li < n_list && status == 0; li++) {
+        uint32_t P = list[li];
+        const double *lpp = pp + (size_t)li * reps, *ltg = tg + (size_t)li * reps;
+        if (profile)
+            snprintf(pr[li].test, sizeof pr[li].test, "%u seq ms/tok", P);
         double tg_ts, tg_sd, pp_ts = 0.0, pp_sd = 0.0, ms, ms_sd;
         for (uint32_t r = 0; r < reps; r++)
-            tmp[r] = tg[r] > 0 ? (double)P * n_gen / tg[r] : 0.0;
+            tmp[r] = ltg[r] > 0 ? (double)P * n_gen / ltg[r] : 0.0;
         mean_sd(tmp, reps, &tg_ts, &tg_sd);
+        if (li == 0)
+            first_tg = tg_ts;
+        double ratio = first_tg > 0 ? tg_ts / first_tg : 0.0;
         for (uint32_t r = 0; r < reps; r++)
-            tmp[r] = tg[r] * 1e3 / n_gen;
+            tmp[r] = ltg[r] * 1e3 / n_gen;
         mean_sd(tmp, reps, &ms, &ms_sd);
         if (n_prompt) {
             for (uint32_t r = 0; r < reps; r++)
-                tmp[r] = pp[r] > 0 ? (double)P * n_prompt / pp[r] : 0.0;
+                tmp[r] = lpp[r] > 0 ? (double)P * n_prompt / lpp[r] : 0.0;
             mean_sd(tmp, reps, &pp_ts, &pp_sd);
         }
         if (json) {
-            json_t *row = json_row(rb, P, n_prompt, n_gen, tg, reps, (double)P * n_gen);
+            json_t *row = json_row(rb, P, n_prompt, n_gen, ltg, reps, (double)P * n_gen);
             if (!row || json_object_set_new(row, "pp_avg_ts", json_real(pp_ts)) ||
                 json_object_set_new(row, "pp_stddev_ts", json_real(pp_sd)) ||
                 json_object_set_new(row, "ms_per_token", json_real(ms)) ||
-                json_object_set_new(row, "kv_bytes", json_integer((json_int_t)kv)) ||
-                json_object_set_new(row, "rss_bytes", json_integer((json_int_t)rss)) ||
+                json_object_set_new(row, "tg_ratio", json_real(ratio)) ||
+                json_object_set_new(row, "kv_bytes", json_integer((json_int_t)kv[li])) ||
+                json_object_set_new(row, "rss_bytes", json_integer((json_int_t)rss[li])) ||
                 (profile && !profile_json(row, &pr[li])) || json_array_append_new(rows, row)) {
                 fprintf(stderr, "glimp bench: out of memory\n");
                 status = 1;
@@ -740,10 +757,9 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
         snprintf(tgs, sizeof tgs, "%.2f ± %.2f", tg_ts, tg_sd);
         snprintf(mss, sizeof mss, "%.2f ± %.2f", ms, ms_sd);
         /* the ± is two bytes in UTF-8 and one column: pad one more */
-        printf("| %-30s | %7u | %10u | %13s | %13s | %13s | %13s | %8.1f | %8.1f |\n", rb->desc,
-               rb->threads, P, test, n_prompt ? pps : "-", tgs, mss, (double)kv / (1024.0 * 1024.0),
-               (double)rss / (1024.0 * 1024.0));
-        fflush(stdout);
+        printf("| %-30s | %7u | %10u | %13s | %13s | %13s | %13s | %7.2fx | %8.1f | %8.1f |\n",
+               rb->desc, rb->threads, P, test, n_prompt ? pps : "-", tgs, mss, ratio,
+               (double)kv[li] / (1024.0 * 1024.0), (double)rss[li] / (1024.0 * 1024.0));
     }
     if (status == 0 && json)
         print_json(rows);
@@ -751,6 +767,8 @@ static int bench_parallel(struct glimp_model *m, const struct row_base *rb, cons
         profile_print(pr, n_list, rb->threads, reps);
     json_decref(rows);
     free(pr);
+    free(kv);
+    free(rss);
     for (uint32_t i = 0; b.seqs && i < most; i++)
         glimp_seq_free(b.seqs[i]);
     glimp_ctx_free(b.ctx);

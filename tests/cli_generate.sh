@@ -206,8 +206,14 @@ check "bench -o json: a pp row and a tg row" js "$tmp/bench.json" \
 # bench --parallel: a row per count, markdown or JSON
 "$glimp" bench -m "$tmp/Q8_0.gguf" -p 8 -n 4 -r 2 -t 1 --parallel 1,3 >"$tmp/bench" 2>"$tmp/err"
 check "bench --parallel exit 0" test $? -eq 0
-check "bench --parallel header" grep -qE '^\| model +\| threads \| n_parallel \| +test \| +pp t/s \| +tg t/s \| ms/token/seq \| +KV MiB \| +RSS MiB \|$' "$tmp/bench"
-check "bench --parallel 3 row" grep -qE '^\| qwen3 \?B Q8_0 +\| +1 \| +3 \| +pp8\+tg4 \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ \| +[0-9.]+ \|$' "$tmp/bench"
+check "bench --parallel header" grep -qE '^\| model +\| threads \| n_parallel \| +test \| +pp t/s \| +tg t/s \| ms/token/seq \| tg ratio \| +KV MiB \| +RSS MiB \|$' "$tmp/bench"
+check "bench --parallel 3 row" grep -qE '^\| qwen3 \?B Q8_0 +\| +1 \| +3 \| +pp8\+tg4 \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+ ± [0-9.]+ \| +[0-9.]+x \| +[0-9.]+ \| +[0-9.]+ \|$' "$tmp/bench"
+# the ratio column: each row's tg t/s over the first row's, as printed
+check "bench --parallel: tg ratio is tg t/s over the first count's" awk -F'|' '
+    /^\| qwen3/ { split($7, t, " "); r = $9; sub(/x/, "", r); n++
+                   if (n == 1) first = t[1]
+                   if (first <= 0 || (r - t[1] / first) > 0.006 || (t[1] / first - r) > 0.006) bad = 1 }
+    END { exit !(n == 2 && !bad) }' "$tmp/bench"
 check "bench --parallel: four lines, a blank one and the kernels" test "$(wc -l <"$tmp/bench")" -eq 6
 check "bench --parallel: the kernels last" grep -qE '^kernels: [a-z0-9]+ ' <(tail -n 1 "$tmp/bench")
 "$glimp" bench -m "$tmp/Q8_0.gguf" -p 0 -n 3 -r 1 -t 1 --parallel 2,1 -c 4000 -o json >"$tmp/bench.json" 2>"$tmp/err"
@@ -216,7 +222,8 @@ check "bench --parallel -o json rows" js "$tmp/bench.json" \
     'j.length === 2 && j[0].n_parallel === 2 && j[1].n_parallel === 1 &&
      j.every(r => r.n_prompt === 0 && r.n_gen === 3 && r.avg_ts > 0 && "stddev_ts" in r &&
      r.ms_per_token > 0 && r.kv_bytes > 0 && r.n_batch >= 2) &&
-     j[0].kv_bytes > j[1].kv_bytes'
+     j[0].kv_bytes > j[1].kv_bytes && j[0].tg_ratio === 1 &&
+     Math.abs(j[1].tg_ratio - j[1].avg_ts / j[0].avg_ts) < 1e-9 * j[1].tg_ratio'
 "$glimp" bench -m "$tmp/Q8_0.gguf" -p 0 -n 1 -r 1 -t 1 --parallel 1 >"$tmp/bench" 2>"$tmp/err"
 check "bench --parallel -p 0 -n 1 (warm-up within the context)" test $? -eq 0
 want="--parallel '1,,2'" usage_error "bench --parallel 1,,2" "$glimp" bench -m "$m" --parallel 1,,2
