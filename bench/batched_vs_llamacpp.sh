@@ -38,7 +38,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 # glimp's markdown row: | model | threads | P | test | pp t/s | tg t/s | ...
-glimp_rates() { awk -F'|' 'NR > 2 { split($6, a, "±"); split($7, b, "±"); gsub(/ /, "", a[1]); gsub(/ /, "", b[1]); print a[1], b[1] }'; }
+glimp_rates() { awk -F'|' 'NR > 2 && $4 ~ /[0-9]/ { split($6, a, "±"); split($7, b, "±"); gsub(/ /, "", a[1]); gsub(/ /, "", b[1]); print a[1], b[1] }'; }
 # llama-batched-bench's row: | PP | TG | B | N_KV | T_PP s | S_PP t/s | T_TG s | S_TG t/s | ...
 llama_rates() { awk -F'|' -v p="$1" '$4 + 0 == p && $2 ~ /[0-9]/ { gsub(/ /, "", $7); gsub(/ /, "", $9); print $7, $9 }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
